@@ -1,0 +1,113 @@
+// Package dist provides the demand distributions of ptft: normal, lognormal,
+// gamma, Poisson, negative binomial, finite discrete, two-component (or
+// larger) mixtures and the empirical distribution of a sample.
+//
+// Every distribution exposes what exact newsvendor evaluation needs: the CDF,
+// the quantile (smallest x with CDF(x) >= p), the mean and the partial mean
+// E[D; D <= x], in closed form wherever one exists. Sampling takes a
+// caller-supplied math/rand/v2 source, so every draw comes from a named seed.
+//
+// Distributions round-trip through Spec, a JSON-serialisable description used
+// by truth files.
+package dist
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Distribution is a univariate demand distribution.
+type Distribution interface {
+	// CDF returns P(D <= x).
+	CDF(x float64) float64
+	// Quantile returns the smallest x with CDF(x) >= p, for p in (0, 1).
+	Quantile(p float64) float64
+	// Mean returns E[D].
+	Mean() float64
+	// PartialMean returns E[D 1{D <= x}].
+	PartialMean(x float64) float64
+	// Rand draws one value using src.
+	Rand(src rand.Source) float64
+	// Spec describes the distribution in serialisable form.
+	Spec() Spec
+}
+
+// probTol absorbs rounding when comparing cumulative probabilities with a
+// level, so that for example the 0.95-quantile of 20 equally likely points is
+// the 19th, as the order-statistic definition says, despite 0.95*20 rounding.
+const probTol = 1e-12
+
+// checkProb panics on a probability level outside (0,1); callers validate
+// user input before it reaches a distribution.
+func checkProb(p float64) {
+	if !(p > 0 && p < 1) {
+		panic(fmt.Sprintf("dist: quantile level %v outside (0,1)", p))
+	}
+}
+
+// discreteQuantile returns the smallest integer k >= 0 with cdf(k) >= p,
+// starting the search near guess.
+func discreteQuantile(cdf func(float64) float64, p, guess float64) float64 {
+	checkProb(p)
+	k := math.Max(0, math.Floor(guess))
+	if cdf(k) >= p-probTol {
+		// Step down by doubling, then bisect.
+		step := 1.0
+		lo := k
+		for lo > 0 && cdf(lo-1) >= p-probTol {
+			next := math.Max(0, lo-step)
+			if cdf(next) >= p-probTol {
+				lo = next
+				step *= 2
+				continue
+			}
+			// answer in (next, lo]
+			a, b := next, lo
+			for b-a > 1 {
+				m := math.Floor((a + b) / 2)
+				if cdf(m) >= p-probTol {
+					b = m
+				} else {
+					a = m
+				}
+			}
+			return b
+		}
+		return lo
+	}
+	step := 1.0
+	hi := k
+	lo := k
+	for cdf(hi) < p-probTol {
+		lo = hi
+		hi += step
+		step *= 2
+	}
+	for hi-lo > 1 {
+		m := math.Floor((lo + hi) / 2)
+		if cdf(m) >= p-probTol {
+			hi = m
+		} else {
+			lo = m
+		}
+	}
+	return hi
+}
+
+// bisectQuantile finds the smallest x in [lo, hi] with cdf(x) >= p to
+// floating-point resolution; cdf(hi) must be >= p.
+func bisectQuantile(cdf func(float64) float64, p, lo, hi float64) float64 {
+	for range 200 {
+		m := lo + (hi-lo)/2
+		if m <= lo || m >= hi {
+			break
+		}
+		if cdf(m) >= p-probTol {
+			hi = m
+		} else {
+			lo = m
+		}
+	}
+	return hi
+}

@@ -1,0 +1,180 @@
+package dist
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/integrate/quad"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+func testDists(t *testing.T) map[string]Distribution {
+	t.Helper()
+	disc, err := NewDiscrete([]float64{3, 1, 2, 10}, []float64{0.2, 0.3, 0.4, 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emp, err := NewEmpirical([]float64{4, 1, 7, 7, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mix, err := NewMixture([]float64{0.3, 0.7}, Normal{10, 2}, LogNormalMeanCV(30, 0.5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := NegBinomialMeanVar(6, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pmix, err := NewMixture([]float64{0.5, 0.5}, Poisson{3}, nb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]Distribution{
+		"normal": Normal{100, 15}, "lognormal": LogNormal{2, 0.8}, "gamma": Gamma{2.5, 0.1},
+		"poisson": Poisson{7.5}, "negbinomial": nb, "discrete": disc, "empirical": emp,
+		"mixture": mix, "count-mixture": pmix,
+	}
+}
+
+func TestQuantileIsSmallestWithCDFAtLeastP(t *testing.T) {
+	for name, d := range testDists(t) {
+		for _, p := range []float64{0.01, 0.1, 0.3, 0.5, 0.8, 0.95, 0.999} {
+			q := d.Quantile(p)
+			if d.CDF(q) < p-1e-9 {
+				t.Errorf("%s: CDF(Q(%v)=%v) = %v < p", name, p, q, d.CDF(q))
+			}
+			eps := 1e-6 * max(1, math.Abs(q))
+			if d.CDF(q-eps) >= p+1e-9 {
+				t.Errorf("%s: CDF(Q(%v)-eps) = %v >= p: quantile not smallest", name, p, d.CDF(q-eps))
+			}
+		}
+	}
+}
+
+func TestPartialMeanLimitsToMean(t *testing.T) {
+	for name, d := range testDists(t) {
+		top := d.Quantile(1 - 1e-12)
+		if got, want := d.PartialMean(top*2+100), d.Mean(); math.Abs(got-want) > 1e-6*max(1, want) {
+			t.Errorf("%s: PartialMean(inf) = %v, Mean = %v", name, got, want)
+		}
+	}
+}
+
+func TestContinuousPartialMeanAgainstQuadrature(t *testing.T) {
+	type pdf interface{ Prob(float64) float64 }
+	cases := []struct {
+		d   Distribution
+		pdf pdf
+		x   float64
+		lo  float64
+	}{
+		{Normal{100, 15}, distuv.Normal{Mu: 100, Sigma: 15}, 110, -100},
+		{LogNormal{2, 0.8}, distuv.LogNormal{Mu: 2, Sigma: 0.8}, 9, 0},
+		{Gamma{2.5, 0.1}, distuv.Gamma{Alpha: 2.5, Beta: 0.1}, 20, 0},
+	}
+	for _, c := range cases {
+		want := quad.Fixed(func(x float64) float64 { return x * c.pdf.Prob(x) }, c.lo, c.x, 2000, nil, 0)
+		if got := c.d.PartialMean(c.x); math.Abs(got-want) > 1e-7*math.Abs(want) {
+			t.Errorf("%T: PartialMean(%v) = %v, quadrature %v", c.d, c.x, got, want)
+		}
+	}
+}
+
+func TestCountPartialMeanAgainstDirectSums(t *testing.T) {
+	nb := NegBinomial{R: 2.5, P: 0.3}
+	pois := Poisson{7.5}
+	pmfNB := func(k int) float64 {
+		lg1, _ := math.Lgamma(float64(k) + nb.R)
+		lg2, _ := math.Lgamma(nb.R)
+		lg3, _ := math.Lgamma(float64(k) + 1)
+		return math.Exp(lg1 - lg2 - lg3 + nb.R*math.Log(nb.P) + float64(k)*math.Log1p(-nb.P))
+	}
+	pmfP := func(k int) float64 { return distuv.Poisson{Lambda: pois.Lambda}.Prob(float64(k)) }
+	for _, c := range []struct {
+		d   Distribution
+		pmf func(int) float64
+	}{{nb, pmfNB}, {pois, pmfP}} {
+		cdf, pm := 0.0, 0.0
+		for k := 0; k <= 30; k++ {
+			cdf += c.pmf(k)
+			pm += float64(k) * c.pmf(k)
+			x := float64(k) + 0.5
+			if got := c.d.CDF(x); math.Abs(got-cdf) > 1e-12 {
+				t.Errorf("%T CDF(%v) = %v, direct sum %v", c.d, x, got, cdf)
+			}
+			if got := c.d.PartialMean(x); math.Abs(got-pm) > 1e-11 {
+				t.Errorf("%T PartialMean(%v) = %v, direct sum %v", c.d, x, got, pm)
+			}
+		}
+	}
+}
+
+func TestEmpiricalQuantileIsOrderStatistic(t *testing.T) {
+	sample := []float64{5, 3, 9, 1, 7, 2, 8, 6, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
+	e, err := NewEmpirical(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0.95*20 = 19 exactly in exact arithmetic: the 19th order statistic.
+	if got := e.Quantile(0.95); got != 19 {
+		t.Errorf("Quantile(0.95) = %v, want the 19th order statistic 19", got)
+	}
+	if got := e.Quantile(0.951); got != 20 {
+		t.Errorf("Quantile(0.951) = %v, want 20", got)
+	}
+}
+
+func TestSamplingIsSeeded(t *testing.T) {
+	for name, d := range testDists(t) {
+		a, b := rand.NewPCG(1, 2), rand.NewPCG(1, 2)
+		for range 20 {
+			if x, y := d.Rand(a), d.Rand(b); x != y {
+				t.Fatalf("%s: same seed gave %v and %v", name, x, y)
+			}
+		}
+	}
+}
+
+func TestSpecRoundTrip(t *testing.T) {
+	for name, d := range testDists(t) {
+		raw, err := json.Marshal(d.Spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Spec
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatal(err)
+		}
+		back, err := s.Build()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, x := range []float64{0.5, 3, 7, 12, 50, 120} {
+			if math.Abs(back.CDF(x)-d.CDF(x)) > 1e-12 || math.Abs(back.PartialMean(x)-d.PartialMean(x)) > 1e-12 {
+				t.Errorf("%s: round trip changed CDF/partial mean at %v", name, x)
+			}
+		}
+	}
+}
+
+func TestSpecRejectsBadParameters(t *testing.T) {
+	bad := []Spec{
+		{Family: "normal", Params: map[string]float64{"mu": 1}},
+		{Family: "normal", Params: map[string]float64{"mu": 1, "sigma": -1}},
+		{Family: "gamma", Params: map[string]float64{"shape": math.NaN(), "rate": 1}},
+		{Family: "negbinomial", Params: map[string]float64{"r": 1, "p": 1.5}},
+		{Family: "discrete", Support: []float64{1, 2}, Probs: []float64{0.5, 0.6}},
+		{Family: "empirical"},
+		{Family: "weibull"},
+		{},
+		{Family: "mixture", Weights: []float64{1}, Components: []Spec{{Family: "poisson"}}},
+	}
+	for _, s := range bad {
+		if _, err := s.Build(); err == nil {
+			t.Errorf("Build(%+v) accepted a bad spec", s)
+		}
+	}
+}
