@@ -1,0 +1,205 @@
+// Package baseline holds the classical policies ptft compares against, all
+// behind one Policy interface: SAA, pooled SAA, Shrunken-SAA data pooling
+// (Gupta & Kallus 2022), parametric empirical Bayes, Bayes-optimal with the
+// true hyperparameters, and the oracle.
+//
+// Policies see only a data.Portfolio (observations and critical ratios);
+// Bayes and Oracle are told the truth by construction. Every decision is
+// scored by problem.Evaluate.
+package baseline
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
+)
+
+// Policy turns a portfolio's observations into one decision per instance.
+type Policy interface {
+	// Name identifies the policy in tables ("saa", "shrunken-saa", ...).
+	Name() string
+	// Decide returns one decision per instance, in portfolio order.
+	Decide(p *data.Portfolio) ([]float64, error)
+}
+
+// Methods lists the data-driven policies selectable by name.
+var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb"}
+
+// ByName returns the data-driven policy of that name with default settings.
+func ByName(name string) (Policy, error) {
+	switch name {
+	case "saa":
+		return SAA{}, nil
+	case "pooled-saa":
+		return PooledSAA{}, nil
+	case "shrunken-saa":
+		return &ShrunkenSAA{}, nil
+	case "shrunken-saa-uniform":
+		return &ShrunkenSAA{Anchor: UniformAnchor}, nil
+	case "eb", "eb-normal":
+		return EmpiricalBayes{Family: NormalFamily}, nil
+	case "eb-gamma-poisson":
+		return EmpiricalBayes{Family: GammaPoissonFamily}, nil
+	}
+	return nil, fmt.Errorf("unknown method %q (want one of %v, eb-normal or eb-gamma-poisson)", name, Methods)
+}
+
+// probTol matches dist's: the comparison "cumulative probability >= rho"
+// tolerates rounding, so 19/20 counts as reaching 0.95.
+const probTol = 1e-12
+
+// orderIndex returns the 1-based index j of the empirical rho-quantile of n
+// sorted points: the smallest j with j/n >= rho.
+func orderIndex(n int, rho float64) int {
+	j := int(math.Ceil(rho * float64(n)))
+	j = min(max(j, 1), n)
+	for j > 1 && float64(j-1)/float64(n) >= rho-probTol {
+		j--
+	}
+	for j < n && float64(j)/float64(n) < rho-probTol {
+		j++
+	}
+	return j
+}
+
+// SAA is sample average approximation: the ceil(rho n)-th order statistic
+// of each instance's own observations.
+type SAA struct{}
+
+func (SAA) Name() string { return "saa" }
+
+func (SAA) Decide(p *data.Portfolio) ([]float64, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	q := make([]float64, p.Len())
+	parallelFor(p.Len(), func(lo, hi int) {
+		var buf []float64
+		for k := lo; k < hi; k++ {
+			buf = append(buf[:0], p.Obs[k]...)
+			slices.Sort(buf)
+			q[k] = buf[orderIndex(len(buf), p.Ratios[k])-1]
+		}
+	})
+	return q, nil
+}
+
+// robustScales returns each instance's scale: the median of its
+// observations, else their mean, else the median of the other instances'
+// positive scales (else 1), so that all-zero instances stay usable.
+func robustScales(p *data.Portfolio) []float64 {
+	s := make([]float64, p.Len())
+	parallelFor(p.Len(), func(lo, hi int) {
+		var buf []float64
+		for k := lo; k < hi; k++ {
+			buf = append(buf[:0], p.Obs[k]...)
+			slices.Sort(buf)
+			n := len(buf)
+			med := buf[n/2]
+			if n%2 == 0 {
+				med = (buf[n/2-1] + buf[n/2]) / 2
+			}
+			if med <= 0 {
+				for _, x := range buf {
+					med += x
+				}
+				med /= float64(n)
+			}
+			s[k] = med
+		}
+	})
+	var pos []float64
+	for _, v := range s {
+		if v > 0 {
+			pos = append(pos, v)
+		}
+	}
+	fallback := 1.0
+	if len(pos) > 0 {
+		slices.Sort(pos)
+		fallback = pos[len(pos)/2]
+	}
+	for k, v := range s {
+		if !(v > 0) {
+			s[k] = fallback
+		}
+	}
+	return s
+}
+
+// PooledSAA divides each instance's observations by its robust scale (the
+// median), takes one empirical rho-quantile of all of them together, and
+// scales it back per instance.
+type PooledSAA struct{}
+
+func (PooledSAA) Name() string { return "pooled-saa" }
+
+func (PooledSAA) Decide(p *data.Portfolio) ([]float64, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	scale := robustScales(p)
+	pooled := make([]float64, 0, p.NumObs())
+	for k, obs := range p.Obs {
+		for _, x := range obs {
+			pooled = append(pooled, x/scale[k])
+		}
+	}
+	slices.Sort(pooled)
+	cache := map[float64]float64{}
+	q := make([]float64, p.Len())
+	for k, rho := range p.Ratios {
+		z, ok := cache[rho]
+		if !ok {
+			z = pooled[orderIndex(len(pooled), rho)-1]
+			cache[rho] = z
+		}
+		q[k] = z * scale[k]
+	}
+	return q, nil
+}
+
+// Oracle decides the optimal quantity under each instance's true
+// distribution: the zero of relative regret.
+type Oracle struct {
+	Truth []dist.Distribution
+}
+
+func (Oracle) Name() string { return "oracle" }
+
+func (o Oracle) Decide(p *data.Portfolio) ([]float64, error) {
+	if len(o.Truth) != p.Len() {
+		return nil, fmt.Errorf("oracle: %d truths for %d instances", len(o.Truth), p.Len())
+	}
+	q := make([]float64, p.Len())
+	for k, d := range o.Truth {
+		q[k] = d.Quantile(p.Ratios[k])
+	}
+	return q, nil
+}
+
+// parallelFor splits [0,n) into contiguous chunks, one per processor.
+func parallelFor(n int, body func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/1024))
+	if workers <= 1 {
+		body(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { body(lo, hi) })
+	}
+	wg.Wait()
+}
+
+// searchFirstGE returns the first index i with xs[i] >= v - probTol.
+func searchFirstGE(xs []float64, v float64) int {
+	return sort.Search(len(xs), func(i int) bool { return xs[i] >= v-probTol })
+}

@@ -1,0 +1,338 @@
+package baseline
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
+	"github.com/ptft-lab/ptft/workbench/prior"
+	"github.com/ptft-lab/ptft/workbench/problem"
+)
+
+// randomPortfolio draws K instances with n_k in [1, maxN] of continuous
+// (or, with integer set, small-count) data.
+func randomPortfolio(seed uint64, k, maxN int, integer bool, ratios ...float64) *data.Portfolio {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	p := &data.Portfolio{Source: "test"}
+	for i := range k {
+		n := 1 + rng.IntN(maxN)
+		scale := math.Exp(rng.NormFloat64())
+		obs := make([]float64, n)
+		for j := range obs {
+			x := scale * math.Exp(0.5*rng.NormFloat64()) * 10
+			if integer {
+				x = math.Floor(x / scale / 2)
+			}
+			obs[j] = x
+		}
+		p.IDs = append(p.IDs, strconv.Itoa(i))
+		p.Obs = append(p.Obs, obs)
+		p.Ratios = append(p.Ratios, ratios[i%len(ratios)])
+	}
+	return p
+}
+
+// binnedPortfolio mimics Rossmann: d bins per instance, increasing values.
+func binnedPortfolio(seed uint64, k, d, n int, ratio float64) *data.Portfolio {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	p := &data.Portfolio{Source: "binned"}
+	for i := range k {
+		sup := make([]float64, d)
+		v := rng.Float64() * 100
+		for g := range sup {
+			v += 1 + rng.Float64()*50
+			sup[g] = v
+		}
+		obs := make([]float64, n)
+		for j := range obs {
+			g := min(d-1, int(float64(d)*rng.Float64()*rng.Float64()*1.5))
+			obs[j] = sup[g]
+		}
+		p.IDs = append(p.IDs, strconv.Itoa(i))
+		p.Obs = append(p.Obs, obs)
+		p.Ratios = append(p.Ratios, ratio)
+		p.Support = append(p.Support, sup)
+	}
+	return p
+}
+
+func TestSAAEqualsOrderStatisticDefinition(t *testing.T) {
+	for _, r := range []string{"0.5", "0.8", "0.95", "0.6", "0.3333", "0.75"} {
+		rho, _ := strconv.ParseFloat(r, 64)
+		exact, _ := new(big.Rat).SetString(r)
+		p := randomPortfolio(3, 300, 21, true, rho)
+		q, err := SAA{}.Decide(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, obs := range p.Obs {
+			// ceil(rho n) in exact arithmetic.
+			prod := new(big.Rat).Mul(exact, new(big.Rat).SetInt64(int64(len(obs))))
+			j := new(big.Int).Quo(prod.Num(), prod.Denom())
+			if !prod.IsInt() {
+				j.Add(j, big.NewInt(1))
+			}
+			s := slices.Clone(obs)
+			slices.Sort(s)
+			if want := s[j.Int64()-1]; q[k] != want {
+				t.Fatalf("rho %s n %d: SAA %v, order statistic %d is %v", r, len(obs), q[k], j.Int64(), want)
+			}
+		}
+	}
+}
+
+// bruteShrunk builds the shrunk distribution explicitly and takes its
+// quantile with dist.Discrete.
+func bruteShrunk(in *pooledInstance, cum []float64, alpha float64, skip int) float64 {
+	var own []float64
+	for j, x := range in.own {
+		if j != skip {
+			own = append(own, x)
+		}
+	}
+	m := float64(len(own))
+	w := 1.0
+	if m > 0 {
+		w = alpha / (m + alpha)
+	}
+	var sup, probs []float64
+	prev := 0.0
+	for g, c := range cum {
+		sup = append(sup, in.scale*in.slots[g])
+		probs = append(probs, w*(c-prev))
+		prev = c
+	}
+	for _, x := range own {
+		sup = append(sup, x)
+		probs = append(probs, (1-w)/m)
+	}
+	d, err := dist.NewDiscrete(sup, probs)
+	if err != nil {
+		panic(err)
+	}
+	return d.Quantile(in.rho)
+}
+
+func TestShrunkenSAAMatchesExplicitMixture(t *testing.T) {
+	for name, p := range map[string]*data.Portfolio{
+		"continuous": randomPortfolio(5, 60, 8, false, 0.8, 0.3),
+		"counts":     randomPortfolio(6, 60, 8, true, 0.9),
+		"binned":     binnedPortfolio(7, 60, 12, 6, 0.95),
+	} {
+		for _, anchor := range []Anchor{GrandMeanAnchor, UniformAnchor} {
+			s := &ShrunkenSAA{Anchor: anchor, Bins: 25}
+			insts, cum, err := s.commonSupport(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, alpha := range []float64{0, 0.5, 3, 17, 180} {
+				for k := range insts {
+					in := &insts[k]
+					for skip := -1; skip < len(in.own); skip++ {
+						got, want := in.decide(alpha, skip, cum), bruteShrunk(in, cum, alpha, skip)
+						if math.Abs(got-want) > 1e-9*max(1, math.Abs(want)) {
+							t.Fatalf("%s anchor %d alpha %v instance %d skip %d: decide %v, explicit mixture %v", name, anchor, alpha, k, skip, got, want)
+						}
+					}
+				}
+			}
+			// The chosen alpha minimises the brute-force pooled LOO cost.
+			fit, err := s.Fit(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ai, alpha := range DefaultAlphas()[:10] {
+				loo := 0.0
+				for k := range insts {
+					in := &insts[k]
+					for i, x := range in.own {
+						loo += problem.Newsvendor{}.Cost(bruteShrunk(in, cum, alpha, i), x, in.rho)
+					}
+				}
+				loo /= float64(len(insts))
+				if math.Abs(loo-fit.LOOCost[ai]) > 1e-9*loo {
+					t.Fatalf("%s: LOO cost at alpha %v is %v, brute force %v", name, alpha, fit.LOOCost[ai], loo)
+				}
+			}
+			if fit.LOOCost[slices.Index(DefaultAlphas(), fit.Alpha)] != slices.Min(fit.LOOCost) {
+				t.Errorf("%s: chosen alpha %v does not minimise the LOO cost", name, fit.Alpha)
+			}
+		}
+	}
+}
+
+func TestShrunkenSAALimits(t *testing.T) {
+	for name, p := range map[string]*data.Portfolio{
+		"continuous": randomPortfolio(8, 200, 9, false, 0.7),
+		"binned":     binnedPortfolio(9, 200, 20, 10, 0.95),
+	} {
+		saa, _ := SAA{}.Decide(p)
+		zero, err := (&ShrunkenSAA{Alphas: []float64{0}}).Decide(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(saa, zero) {
+			t.Errorf("%s: alpha=0 differs from SAA", name)
+		}
+		inf, err := (&ShrunkenSAA{Alphas: []float64{1e15}}).Decide(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The anchor quantile, computed independently from the definition.
+		if name == "binned" {
+			d := len(p.Support[0])
+			p0 := make([]float64, d)
+			for k, obs := range p.Obs {
+				for _, x := range obs {
+					p0[slices.Index(p.Support[k], x)] += 1 / float64(len(obs)*p.Len())
+				}
+			}
+			c, g := 0.0, 0
+			for g = range p0 {
+				if c += p0[g]; c >= 0.95-1e-12 {
+					break
+				}
+			}
+			for k := range inf {
+				if inf[k] != p.Support[k][g] {
+					t.Fatalf("binned: alpha->inf gives %v, anchor quantile is bin %d = %v", inf[k], g, p.Support[k][g])
+				}
+			}
+		} else {
+			// In scaled units every instance gets the same anchor quantile.
+			scale := robustScales(p)
+			for k := range inf {
+				if math.Abs(inf[k]/scale[k]-inf[0]/scale[0]) > 1e-12 {
+					t.Fatalf("continuous: alpha->inf decisions are not one anchor quantile")
+				}
+			}
+		}
+	}
+}
+
+func TestShrunkenSAARejectsBadInput(t *testing.T) {
+	p := randomPortfolio(1, 10, 5, false, 0.5)
+	if _, err := (&ShrunkenSAA{Alphas: []float64{-1}}).Decide(p); err == nil {
+		t.Error("negative alpha accepted")
+	}
+	p.Obs[3] = nil
+	if _, err := (&ShrunkenSAA{}).Decide(p); err == nil {
+		t.Error("instance without observations accepted")
+	}
+}
+
+func normalEnv(t *testing.T, k, n int, seed uint64) *prior.Environment {
+	t.Helper()
+	pr := &prior.Prior{
+		Name: "nn-test", Version: "1", Kind: prior.NormalNormal,
+		Level: prior.Fixed(100), Spread: prior.Fixed(0.1), CV: prior.Fixed(0.2), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.8),
+	}
+	env, err := pr.Generate(seed, prior.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func TestNormalNormalBayesCostFormula(t *testing.T) {
+	const k, n = 200_000, 5
+	env := normalEnv(t, k, n, 11)
+	b, err := BayesFromPrior(prior.NormalNormal, env.Hyper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := b.Decide(env.Portfolio)
+	r, err := problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigma, tau := env.Hyper["sigma"], env.Hyper["tau"]
+	vn := sigma * sigma * tau * tau / (sigma*sigma + n*tau*tau)
+	want := distuv.UnitNormal.Prob(distuv.UnitNormal.Quantile(0.8)) * math.Sqrt(sigma*sigma+vn)
+	var s2 float64
+	for _, c := range r.Costs {
+		s2 += (c - r.Cost) * (c - r.Cost)
+	}
+	se := math.Sqrt(s2/float64(k-1)) / math.Sqrt(k)
+	if math.Abs(r.Cost-want) > 4*se {
+		t.Errorf("Bayes mean cost %v, formula (b+h)phi(z)sqrt(sigma^2+v_n) = %v (se %v)", r.Cost, want, se)
+	}
+}
+
+func TestEmpiricalBayesApproachesBayes(t *testing.T) {
+	env := normalEnv(t, 10_000, 5, 12)
+	gp := &prior.Prior{
+		Name: "gp-test", Version: "1", Kind: prior.GammaPoisson,
+		Level: prior.Fixed(8), Spread: prior.Fixed(0.5), CV: prior.Fixed(0), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: 10_000, Max: 10_000}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.8),
+	}
+	genv, err := gp.Generate(13, prior.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env    *prior.Environment
+		family Family
+	}{{env, NormalFamily}, {genv, GammaPoissonFamily}} {
+		b, err := BayesFromPrior(c.env.Prior.Kind, c.env.Hyper)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qb, _ := b.Decide(c.env.Portfolio)
+		rb, _ := problem.Evaluate(problem.Newsvendor{}, c.env.Truth, c.env.Portfolio.Ratios, qb)
+		for _, m := range []Estimation{Moments, MarginalLikelihood} {
+			eb := EmpiricalBayes{Family: c.family, Method: m}
+			q, err := eb.Decide(c.env.Portfolio)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := problem.Evaluate(problem.Newsvendor{}, c.env.Truth, c.env.Portfolio.Ratios, q)
+			if gap := (r.Cost - rb.Cost) / r.OracleCost; gap > 0.005 {
+				t.Errorf("%s: EB cost exceeds Bayes by %.3f%% of oracle cost at K=10^4", eb.Name(), 100*gap)
+			}
+		}
+	}
+}
+
+func TestEmpiricalBayesRejectsBadInput(t *testing.T) {
+	one := randomPortfolio(1, 1, 5, false, 0.5)
+	if _, err := (EmpiricalBayes{}).Decide(one); err == nil {
+		t.Error("one instance accepted")
+	}
+	frac := randomPortfolio(1, 10, 5, false, 0.5)
+	if _, err := (EmpiricalBayes{Family: GammaPoissonFamily}).Decide(frac); err == nil {
+		t.Error("gamma-poisson EB accepted non-integer data")
+	}
+	singles := &data.Portfolio{IDs: []string{"a", "b"}, Obs: [][]float64{{1}, {2}}, Ratios: []float64{0.5, 0.5}}
+	if _, err := (EmpiricalBayes{}).Decide(singles); err == nil {
+		t.Error("normal EB without any within-instance replicate accepted")
+	}
+}
+
+func TestPooledSAAIsScaleEquivariant(t *testing.T) {
+	p := randomPortfolio(4, 100, 6, false, 0.8)
+	q, _ := PooledSAA{}.Decide(p)
+	p2 := *p
+	p2.Obs = nil
+	for _, o := range p.Obs {
+		s := make([]float64, len(o))
+		for i, x := range o {
+			s[i] = 3 * x
+		}
+		p2.Obs = append(p2.Obs, s)
+	}
+	q2, _ := PooledSAA{}.Decide(&p2)
+	for k := range q {
+		if math.Abs(q2[k]-3*q[k]) > 1e-9*q2[k] {
+			t.Fatalf("pooled SAA not scale equivariant at %d: %v vs 3*%v", k, q2[k], q[k])
+		}
+	}
+}

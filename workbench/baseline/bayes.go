@@ -1,0 +1,299 @@
+package baseline
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
+)
+
+// Family is the parametric model an empirical-Bayes or Bayes policy assumes.
+type Family int
+
+const (
+	// NormalFamily: theta_k ~ N(mu0, tau^2), x ~ N(theta_k, sigma^2).
+	NormalFamily Family = iota
+	// GammaPoissonFamily: lambda_k ~ Gamma(shape, rate), x ~ Poisson(lambda_k).
+	GammaPoissonFamily
+)
+
+// Estimation selects how empirical Bayes estimates hyperparameters.
+type Estimation int
+
+const (
+	// Moments matches the across-instance moments.
+	Moments Estimation = iota
+	// MarginalLikelihood maximises the marginal likelihood of all
+	// instances' data, starting from the moment estimates.
+	MarginalLikelihood
+)
+
+// Hyper holds the hyperparameters of a Family: Mu0, Tau, Sigma for
+// NormalFamily; Shape, Rate for GammaPoissonFamily (Shape = +Inf means all
+// instances share the mean Shape/Rate = Mean).
+type Hyper struct {
+	Family          Family
+	Mu0, Tau, Sigma float64
+	Shape, Rate     float64
+	Mean            float64 // gamma-Poisson, when Shape is +Inf
+}
+
+// Predictive returns the posterior-predictive distribution of the next
+// demand of an instance with observations obs.
+func (h Hyper) Predictive(obs []float64) dist.Distribution {
+	n := float64(len(obs))
+	sum := 0.0
+	for _, x := range obs {
+		sum += x
+	}
+	if h.Family == GammaPoissonFamily {
+		if math.IsInf(h.Shape, 1) {
+			return dist.Poisson{Lambda: h.Mean}
+		}
+		// Posterior Gamma(shape+S, rate+n): predictive negative binomial.
+		return dist.NegBinomial{R: h.Shape + sum, P: (h.Rate + n) / (h.Rate + n + 1)}
+	}
+	if h.Tau == 0 {
+		return dist.Normal{Mu: h.Mu0, Sigma: h.Sigma}
+	}
+	t2, s2 := h.Tau*h.Tau, h.Sigma*h.Sigma
+	prec := 1/t2 + n/s2
+	mean := (h.Mu0/t2 + sum/s2) / prec
+	return dist.Normal{Mu: mean, Sigma: math.Sqrt(s2 + 1/prec)}
+}
+
+// decide returns each instance's posterior-predictive rho-quantile, floored
+// at zero (orders are non-negative).
+func (h Hyper) decide(p *data.Portfolio) []float64 {
+	q := make([]float64, p.Len())
+	parallelFor(p.Len(), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			q[k] = max(0, h.Predictive(p.Obs[k]).Quantile(p.Ratios[k]))
+		}
+	})
+	return q
+}
+
+// Bayes is the Bayes-optimal policy given the true hyperparameters: only
+// meaningful where the generating prior is known.
+type Bayes struct{ Hyper Hyper }
+
+// BayesFromPrior builds the Bayes policy from an environment's drawn
+// hyperparameters (prior kinds normal-normal and gamma-poisson).
+func BayesFromPrior(kind string, hyper map[string]float64) (Bayes, error) {
+	get := func(names ...string) ([]float64, error) {
+		var v []float64
+		for _, n := range names {
+			x, ok := hyper[n]
+			if !ok {
+				return nil, fmt.Errorf("bayes: hyperparameter %q missing", n)
+			}
+			v = append(v, x)
+		}
+		return v, nil
+	}
+	switch kind {
+	case "normal-normal":
+		v, err := get("mu0", "tau", "sigma")
+		if err != nil {
+			return Bayes{}, err
+		}
+		return Bayes{Hyper{Family: NormalFamily, Mu0: v[0], Tau: v[1], Sigma: v[2]}}, nil
+	case "gamma-poisson":
+		v, err := get("shape", "rate")
+		if err != nil {
+			return Bayes{}, err
+		}
+		return Bayes{Hyper{Family: GammaPoissonFamily, Shape: v[0], Rate: v[1]}}, nil
+	}
+	return Bayes{}, fmt.Errorf("bayes: no Bayes-optimal policy for prior kind %q", kind)
+}
+
+func (Bayes) Name() string { return "bayes" }
+
+func (b Bayes) Decide(p *data.Portfolio) ([]float64, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return b.Hyper.decide(p), nil
+}
+
+// EmpiricalBayes estimates a Family's hyperparameters across instances and
+// decides each instance's posterior-predictive rho-quantile.
+type EmpiricalBayes struct {
+	Family Family
+	Method Estimation
+}
+
+func (e EmpiricalBayes) Name() string {
+	name := "eb"
+	if e.Family == GammaPoissonFamily {
+		name = "eb-gamma-poisson"
+	}
+	if e.Method == MarginalLikelihood {
+		name += "-ml"
+	}
+	return name
+}
+
+func (e EmpiricalBayes) Decide(p *data.Portfolio) ([]float64, error) {
+	h, err := e.Estimate(p)
+	if err != nil {
+		return nil, err
+	}
+	return h.decide(p), nil
+}
+
+// Estimate returns the estimated hyperparameters.
+func (e EmpiricalBayes) Estimate(p *data.Portfolio) (Hyper, error) {
+	if err := p.Validate(); err != nil {
+		return Hyper{}, err
+	}
+	if p.Len() < 2 {
+		return Hyper{}, fmt.Errorf("%s: empirical Bayes needs at least 2 instances, got %d", p.Source, p.Len())
+	}
+	if e.Family == GammaPoissonFamily {
+		return estimateGammaPoisson(p, e.Method)
+	}
+	return estimateNormal(p, e.Method)
+}
+
+type instanceStats struct{ n, mean, ss []float64 }
+
+func statsOf(p *data.Portfolio) instanceStats {
+	k := p.Len()
+	s := instanceStats{make([]float64, k), make([]float64, k), make([]float64, k)}
+	for i, obs := range p.Obs {
+		m := 0.0
+		for _, x := range obs {
+			m += x
+		}
+		m /= float64(len(obs))
+		ss := 0.0
+		for _, x := range obs {
+			ss += (x - m) * (x - m)
+		}
+		s.n[i], s.mean[i], s.ss[i] = float64(len(obs)), m, ss
+	}
+	return s
+}
+
+func estimateNormal(p *data.Portfolio, method Estimation) (Hyper, error) {
+	st := statsOf(p)
+	k := float64(p.Len())
+	ssw, dfw := 0.0, 0.0
+	for i := range st.n {
+		ssw += st.ss[i]
+		dfw += st.n[i] - 1
+	}
+	if dfw == 0 {
+		return Hyper{}, fmt.Errorf("%s: eb-normal needs an instance with two or more observations to estimate the within-instance variance", p.Source)
+	}
+	s2 := ssw / dfw
+	if s2 == 0 {
+		return Hyper{}, fmt.Errorf("%s: eb-normal: every instance's observations are constant", p.Source)
+	}
+	mu0, v, noise := 0.0, 0.0, 0.0
+	for i := range st.n {
+		mu0 += st.mean[i]
+		noise += s2 / st.n[i]
+	}
+	mu0 /= k
+	for _, m := range st.mean {
+		v += (m - mu0) * (m - mu0)
+	}
+	t2 := max(0, v/(k-1)-noise/k)
+	h := Hyper{Family: NormalFamily, Mu0: mu0, Tau: math.Sqrt(t2), Sigma: math.Sqrt(s2)}
+	if method != MarginalLikelihood {
+		return h, nil
+	}
+	// Marginal log-likelihood with mu0 profiled out; parameters are
+	// log tau^2 and log sigma^2.
+	nll := func(x []float64) float64 {
+		t2, s2 := math.Exp(x[0]), math.Exp(x[1])
+		sw, swm := 0.0, 0.0
+		for i := range st.n {
+			w := 1 / (t2 + s2/st.n[i])
+			sw += w
+			swm += w * st.mean[i]
+		}
+		mu := swm / sw
+		ll := 0.0
+		for i := range st.n {
+			vi := t2 + s2/st.n[i]
+			d := st.mean[i] - mu
+			ll += -0.5*math.Log(vi) - d*d/(2*vi) - (st.n[i]-1)/2*math.Log(s2) - st.ss[i]/(2*s2)
+		}
+		return -ll
+	}
+	x0 := []float64{math.Log(max(t2, 1e-4*s2)), math.Log(s2)}
+	res, err := optimize.Minimize(optimize.Problem{Func: nll}, x0, nil, &optimize.NelderMead{})
+	if err != nil && res == nil {
+		return Hyper{}, fmt.Errorf("%s: eb-normal marginal likelihood: %w", p.Source, err)
+	}
+	t2, s2 = math.Exp(res.X[0]), math.Exp(res.X[1])
+	sw, swm := 0.0, 0.0
+	for i := range st.n {
+		w := 1 / (t2 + s2/st.n[i])
+		sw += w
+		swm += w * st.mean[i]
+	}
+	return Hyper{Family: NormalFamily, Mu0: swm / sw, Tau: math.Sqrt(t2), Sigma: math.Sqrt(s2)}, nil
+}
+
+func estimateGammaPoisson(p *data.Portfolio, method Estimation) (Hyper, error) {
+	for i, obs := range p.Obs {
+		for _, x := range obs {
+			if x != math.Trunc(x) {
+				return Hyper{}, fmt.Errorf("%s: instance %q: eb-gamma-poisson needs integer counts, got %v", p.Source, p.IDs[i], x)
+			}
+		}
+	}
+	st := statsOf(p)
+	k := float64(p.Len())
+	m, v, noise := 0.0, 0.0, 0.0
+	for i := range st.n {
+		m += st.mean[i]
+	}
+	m /= k
+	if m == 0 {
+		return Hyper{}, fmt.Errorf("%s: eb-gamma-poisson: every count is zero", p.Source)
+	}
+	for i := range st.n {
+		v += (st.mean[i] - m) * (st.mean[i] - m)
+		noise += m / st.n[i]
+	}
+	varLambda := v/(k-1) - noise/k
+	h := Hyper{Family: GammaPoissonFamily, Shape: math.Inf(1), Mean: m}
+	if varLambda > 0 {
+		h.Shape, h.Rate = m*m/varLambda, m/varLambda
+	}
+	if method != MarginalLikelihood {
+		return h, nil
+	}
+	// Each instance's total S_k ~ NegBinomial(shape, rate/(rate+n_k)).
+	nll := func(x []float64) float64 {
+		a, b := math.Exp(x[0]), math.Exp(x[1])
+		lga, _ := math.Lgamma(a)
+		ll := 0.0
+		for i := range st.n {
+			s := st.mean[i] * st.n[i]
+			lg, _ := math.Lgamma(s + a)
+			ll += lg - lga + a*math.Log(b/(b+st.n[i])) + s*math.Log(st.n[i]/(b+st.n[i]))
+		}
+		return -ll
+	}
+	a0, b0 := h.Shape, h.Rate
+	if math.IsInf(a0, 1) {
+		a0, b0 = 1e3, 1e3/m
+	}
+	res, err := optimize.Minimize(optimize.Problem{Func: nll}, []float64{math.Log(a0), math.Log(b0)}, nil, &optimize.NelderMead{})
+	if err != nil && res == nil {
+		return Hyper{}, fmt.Errorf("%s: eb-gamma-poisson marginal likelihood: %w", p.Source, err)
+	}
+	return Hyper{Family: GammaPoissonFamily, Shape: math.Exp(res.X[0]), Rate: math.Exp(res.X[1])}, nil
+}
+

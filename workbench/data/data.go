@@ -1,0 +1,96 @@
+// Package data holds ptft's portfolio type and its file formats: the one
+// long-format CSV reader (observations and decisions), the truth-file JSON
+// format and atomic writes that never leave a half-written output.
+//
+// Observation CSV: header `instance,value` (other columns ignored), one row
+// per observation; instance ids are strings and need not be contiguous; an
+// optional `critical_ratio` column gives each instance's ratio. Decision CSV:
+// header `instance,quantity`, one row per instance.
+package data
+
+import (
+	"fmt"
+	"math"
+)
+
+// Portfolio is K instances of one decision problem: the observations of each
+// instance, its critical ratio and, for synthetic data, its true demand
+// distribution.
+type Portfolio struct {
+	// Source names where the portfolio came from (a file name), for errors.
+	Source string
+	IDs    []string
+	Obs    [][]float64
+	Ratios []float64
+	// Support optionally gives each instance the values of a common set of
+	// d support slots (binned data such as Rossmann: slot i of every
+	// instance is its i-th bin). Data-pooling methods use it as the common
+	// support; nil for continuous data.
+	Support [][]float64
+}
+
+// Len returns the number of instances.
+func (p *Portfolio) Len() int { return len(p.IDs) }
+
+// NumObs returns the total number of observations.
+func (p *Portfolio) NumObs() int {
+	n := 0
+	for _, o := range p.Obs {
+		n += len(o)
+	}
+	return n
+}
+
+// Validate checks the invariants every policy relies on, naming the first
+// offending instance: at least one instance, each with at least one finite,
+// non-negative observation and a ratio in (0,1).
+func (p *Portfolio) Validate() error {
+	if p.Len() == 0 {
+		return fmt.Errorf("%s: portfolio has no instances", p.source())
+	}
+	if len(p.Obs) != p.Len() || len(p.Ratios) != p.Len() {
+		return fmt.Errorf("%s: %d ids, %d observation lists and %d ratios", p.source(), p.Len(), len(p.Obs), len(p.Ratios))
+	}
+	if p.Support != nil && len(p.Support) != p.Len() {
+		return fmt.Errorf("%s: %d supports for %d instances", p.source(), len(p.Support), p.Len())
+	}
+	for k, id := range p.IDs {
+		if len(p.Obs[k]) == 0 {
+			return fmt.Errorf("%s: instance %q has no observations", p.source(), id)
+		}
+		for _, x := range p.Obs[k] {
+			if err := checkValue(x); err != nil {
+				return fmt.Errorf("%s: instance %q: observation %w", p.source(), id, err)
+			}
+		}
+		if err := CheckRatio(p.Ratios[k]); err != nil {
+			return fmt.Errorf("%s: instance %q: %w", p.source(), id, err)
+		}
+	}
+	return nil
+}
+
+func (p *Portfolio) source() string {
+	if p.Source == "" {
+		return "portfolio"
+	}
+	return p.Source
+}
+
+// CheckRatio reports a critical ratio outside (0,1).
+func CheckRatio(r float64) error {
+	if !(r > 0 && r < 1) {
+		return fmt.Errorf("critical ratio %v outside (0,1)", r)
+	}
+	return nil
+}
+
+func checkValue(x float64) error {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return fmt.Errorf("%v is not a finite number", x)
+	case x < 0:
+		return fmt.Errorf("%v is negative", x)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package prior
+
+// Builtin returns fresh copies of the built-in priors: the pretraining priors
+// first, then the truth-* environments that stand in for reality.
+func Builtin() []*Prior {
+	broadRatio := Range{Min: 0.5, Max: 0.95}
+	return []*Prior{
+		{
+			Name: "normal-normal", Version: "1", Kind: NormalNormal,
+			Description: "theta_k ~ N(mu0, tau^2), demand ~ N(theta_k, sigma^2); mu0, tau/mu0, sigma/mu0 vary between environments",
+			Level:       Range{Min: 50, Max: 500, Log: true}, Spread: Range{Min: 0.05, Max: 0.4},
+			CV: Range{Min: 0.1, Max: 0.4}, Noise: Fixed(0),
+			Instances: IntRange{Min: 50, Max: 500}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
+		},
+		{
+			Name: "gamma-poisson", Version: "1", Kind: GammaPoisson,
+			Description: "lambda_k ~ Gamma(mean level, cv spread), demand ~ Poisson(lambda_k)",
+			Level:       Range{Min: 2, Max: 50, Log: true}, Spread: Range{Min: 0.2, Max: 1},
+			CV: Fixed(0), Noise: Fixed(0),
+			Instances: IntRange{Min: 50, Max: 500}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
+		},
+		{
+			Name: "lognormal-portfolio", Version: "1", Kind: Managerial, Families: []string{"lognormal"},
+			Description: "lognormal product means across the portfolio, lognormal demand within each product",
+			Level:       Range{Min: 20, Max: 1000, Log: true}, Spread: Range{Min: 0.3, Max: 1.5},
+			CV: Range{Min: 0.2, Max: 0.8}, Noise: Fixed(0),
+			Instances: IntRange{Min: 50, Max: 500}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
+		},
+		{
+			Name: "mixed-managerial", Version: "1", Kind: Managerial, Families: Families,
+			Description: "family, level, spread, within-product cv, noise, n_k and rho all drawn from managerial ranges",
+			Level:       Range{Min: 5, Max: 1000, Log: true}, Spread: Range{Min: 0.1, Max: 1.5},
+			CV: Range{Min: 0.1, Max: 1}, Noise: Range{Min: 0, Max: 0.2},
+			Instances: IntRange{Min: 20, Max: 500}, Obs: IntRange{Min: 2, Max: 20}, Ratio: broadRatio,
+		},
+		{
+			Name: "truth-heavy-tail", Version: "1", Kind: Managerial, Families: []string{"lognormal"},
+			Description: "true environment: heavy-tailed lognormal demand (cv 1 to 2.5)",
+			Level:       Range{Min: 20, Max: 500, Log: true}, Spread: Range{Min: 0.5, Max: 1.5},
+			CV: Range{Min: 1, Max: 2.5}, Noise: Fixed(0),
+			Instances: IntRange{Min: 100, Max: 1000}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
+		},
+		{
+			Name: "truth-bimodal", Version: "1", Kind: Managerial, Families: []string{"mixture"},
+			Description: "true environment: bimodal two-component gamma mixtures",
+			Level:       Range{Min: 20, Max: 500, Log: true}, Spread: Range{Min: 0.3, Max: 1},
+			CV: Range{Min: 0.1, Max: 0.4}, Noise: Fixed(0),
+			Instances: IntRange{Min: 100, Max: 1000}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
+		},
+		{
+			Name: "truth-overdispersed", Version: "1", Kind: Managerial, Families: []string{"negbinomial"},
+			Description: "true environment: over-dispersed negative binomial counts (cv 0.6 to 1.5)",
+			Level:       Range{Min: 5, Max: 100, Log: true}, Spread: Range{Min: 0.3, Max: 1},
+			CV: Range{Min: 0.6, Max: 1.5}, Noise: Fixed(0),
+			Instances: IntRange{Min: 100, Max: 1000}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
+		},
+		{
+			Name: "truth-noisy", Version: "1", Kind: Managerial, Families: []string{"gamma"},
+			Description: "true environment: gamma demand observed with additive noise (sd 20% to 50% of the mean)",
+			Level:       Range{Min: 20, Max: 500, Log: true}, Spread: Range{Min: 0.3, Max: 1},
+			CV: Range{Min: 0.2, Max: 0.6}, Noise: Range{Min: 0.2, Max: 0.5},
+			Instances: IntRange{Min: 100, Max: 1000}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
+		},
+	}
+}

@@ -1,0 +1,363 @@
+// Package prior generates synthetic portfolios hierarchically, the way a
+// manager describes one (DESIGN.md §2): environment hyperparameters drawn
+// from stated ranges, per-instance parameters from that population, then
+// observations and the exact true distribution of every instance.
+//
+// A Prior is a named, versioned configuration, usable as a Go value or a
+// JSON file. Built-in priors serve pretraining (normal-normal,
+// gamma-poisson, lognormal-portfolio, mixed-managerial); the truth-* priors
+// are deliberately different "true environments" (heavy tails, bimodal
+// demand, over-dispersion, noisy observations) that stand in for reality.
+//
+// Every draw comes from the seed given to Generate: the same prior, seed and
+// options give the same environment, byte for byte.
+package prior
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
+	"github.com/ptft-lab/ptft/workbench/provenance"
+)
+
+// Range is a closed interval drawn uniformly, or log-uniformly when Log is
+// set. Min == Max fixes the value.
+type Range struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+	Log bool    `json:"log,omitempty"`
+}
+
+// Fixed returns the range holding v alone.
+func Fixed(v float64) Range { return Range{Min: v, Max: v} }
+
+func (r Range) draw(rng *rand.Rand) float64 {
+	if r.Min == r.Max {
+		return r.Min
+	}
+	u := rng.Float64()
+	if r.Log {
+		return math.Exp(math.Log(r.Min) + u*(math.Log(r.Max)-math.Log(r.Min)))
+	}
+	return r.Min + u*(r.Max-r.Min)
+}
+
+func (r Range) check(name string, lo, hi float64, open bool) error {
+	bad := func(v float64) bool {
+		if math.IsNaN(v) || v < lo || v > hi {
+			return true
+		}
+		return open && (v == lo || v == hi)
+	}
+	if bad(r.Min) || bad(r.Max) || r.Min > r.Max || (r.Log && r.Min <= 0) {
+		return fmt.Errorf("range %s [%v, %v] invalid (allowed within [%v, %v])", name, r.Min, r.Max, lo, hi)
+	}
+	return nil
+}
+
+// IntRange is a closed integer interval drawn uniformly.
+type IntRange struct {
+	Min int `json:"min"`
+	Max int `json:"max"`
+}
+
+func (r IntRange) draw(rng *rand.Rand) int {
+	return r.Min + rng.IntN(r.Max-r.Min+1)
+}
+
+// Kinds of prior.
+const (
+	// NormalNormal: theta_k ~ N(mu0, tau^2), demand ~ N(theta_k, sigma^2),
+	// with mu0 = Level, tau = Spread*mu0, sigma = CV*mu0.
+	NormalNormal = "normal-normal"
+	// GammaPoisson: lambda_k ~ Gamma with mean Level and coefficient of
+	// variation Spread; demand ~ Poisson(lambda_k).
+	GammaPoisson = "gamma-poisson"
+	// Managerial: product means m_k lognormal with mean Level and
+	// coefficient of variation Spread; demand of a family drawn from
+	// Families, mean m_k, within-product coefficient of variation CV;
+	// observations carry additive noise of standard deviation Noise*m_k.
+	Managerial = "managerial"
+)
+
+// Families a Managerial prior may draw.
+var Families = []string{"normal", "lognormal", "gamma", "poisson", "negbinomial", "mixture"}
+
+// Prior is a named, versioned hierarchical generator of environments.
+type Prior struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Kind        string `json:"kind"`
+	Description string `json:"description,omitempty"`
+	// Families lists the demand families of a Managerial prior, one drawn
+	// per environment.
+	Families []string `json:"families,omitempty"`
+	// Level is the portfolio's mean demand level.
+	Level Range `json:"level"`
+	// Spread is the coefficient of variation of mean demand across products.
+	Spread Range `json:"spread"`
+	// CV is the within-product coefficient of variation of demand.
+	CV Range `json:"cv"`
+	// Noise is the observation-noise standard deviation relative to the
+	// product's mean demand.
+	Noise Range `json:"noise"`
+	// Instances is the range of K, the portfolio size.
+	Instances IntRange `json:"instances"`
+	// Obs is the range of n_k, drawn per instance.
+	Obs IntRange `json:"obs"`
+	// Ratio is the range of the critical ratio, drawn per environment.
+	Ratio Range `json:"ratio"`
+}
+
+// Validate checks the configuration.
+func (p *Prior) Validate() error {
+	wrap := func(err error) error { return fmt.Errorf("prior %q: %w", p.Name, err) }
+	if p.Name == "" || p.Version == "" {
+		return fmt.Errorf("prior needs a name and a version")
+	}
+	switch p.Kind {
+	case NormalNormal, GammaPoisson:
+	case Managerial:
+		if len(p.Families) == 0 {
+			return wrap(fmt.Errorf("managerial prior lists no families"))
+		}
+		for _, f := range p.Families {
+			if !slices.Contains(Families, f) {
+				return wrap(fmt.Errorf("unknown family %q (want one of %v)", f, Families))
+			}
+		}
+	default:
+		return wrap(fmt.Errorf("unknown kind %q", p.Kind))
+	}
+	for _, c := range []struct {
+		name   string
+		r      Range
+		lo, hi float64
+		open   bool
+	}{
+		{"level", p.Level, 0, math.MaxFloat64, true},
+		{"spread", p.Spread, 0, 10, false},
+		{"cv", p.CV, 0, 10, p.Kind == Managerial},
+		{"noise", p.Noise, 0, 10, false},
+		{"ratio", p.Ratio, 0, 1, true},
+	} {
+		if err := c.r.check(c.name, c.lo, c.hi, c.open); err != nil {
+			return wrap(err)
+		}
+	}
+	if p.Kind == GammaPoisson && p.Spread.Min <= 0 {
+		return wrap(fmt.Errorf("gamma-poisson needs spread > 0"))
+	}
+	if p.Instances.Min < 1 || p.Instances.Max < p.Instances.Min {
+		return wrap(fmt.Errorf("instances range [%d, %d] invalid", p.Instances.Min, p.Instances.Max))
+	}
+	if p.Obs.Min < 1 || p.Obs.Max < p.Obs.Min {
+		return wrap(fmt.Errorf("obs range [%d, %d] invalid", p.Obs.Min, p.Obs.Max))
+	}
+	return nil
+}
+
+// Load reads a prior from a JSON file and validates it.
+func Load(path string) (*Prior, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p Prior
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &p, nil
+}
+
+// Lookup returns the built-in prior of that name, or, when name is a path to
+// a JSON file, the prior it holds.
+func Lookup(name string) (*Prior, error) {
+	for _, p := range Builtin() {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	if _, err := os.Stat(name); err == nil {
+		return Load(name)
+	}
+	return nil, fmt.Errorf("unknown prior %q (built-in: %v, or a JSON file)", name, Names())
+}
+
+// Names lists the built-in priors.
+func Names() []string {
+	var names []string
+	for _, p := range Builtin() {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Options override a prior's ranges for one environment.
+type Options struct {
+	// Instances fixes K (0: draw from the prior's range).
+	Instances int
+	// Obs fixes the range of n_k (zero value: the prior's).
+	Obs IntRange
+	// Ratio fixes the critical ratio (0: draw from the prior's range).
+	Ratio float64
+}
+
+// Environment is one drawn portfolio with its truth.
+type Environment struct {
+	Prior *Prior
+	Seed  uint64
+	// Hyper holds the hyperparameters drawn for this environment (for
+	// normal-normal: mu0, tau, sigma; for gamma-poisson: shape, rate).
+	Hyper     map[string]float64
+	Portfolio *data.Portfolio
+	Truth     []dist.Distribution
+}
+
+// Generate draws one environment from seed.
+func (p *Prior) Generate(seed uint64, o Options) (*Environment, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Instances < 0 {
+		return nil, fmt.Errorf("prior %q: %d instances", p.Name, o.Instances)
+	}
+	if o.Ratio != 0 {
+		if err := data.CheckRatio(o.Ratio); err != nil {
+			return nil, fmt.Errorf("prior %q: %w", p.Name, err)
+		}
+	}
+	obs := p.Obs
+	if o.Obs != (IntRange{}) {
+		if o.Obs.Min < 1 || o.Obs.Max < o.Obs.Min {
+			return nil, fmt.Errorf("prior %q: obs range [%d, %d] invalid", p.Name, o.Obs.Min, o.Obs.Max)
+		}
+		obs = o.Obs
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	k := o.Instances
+	if k == 0 {
+		k = p.Instances.draw(rng)
+	}
+	ratio := o.Ratio
+	if ratio == 0 {
+		ratio = p.Ratio.draw(rng)
+	}
+	level, spread, cv, noise := p.Level.draw(rng), p.Spread.draw(rng), p.CV.draw(rng), p.Noise.draw(rng)
+	env := &Environment{Prior: p, Seed: seed, Hyper: map[string]float64{
+		"level": level, "spread": spread, "cv": cv, "noise": noise, "critical_ratio": ratio,
+	}}
+	var instance func(i int) (dist.Distribution, float64)
+	switch p.Kind {
+	case NormalNormal:
+		mu0, tau, sigma := level, spread*level, cv*level
+		env.Hyper["mu0"], env.Hyper["tau"], env.Hyper["sigma"] = mu0, tau, sigma
+		theta := dist.Normal{Mu: mu0, Sigma: tau}
+		instance = func(int) (dist.Distribution, float64) {
+			if tau == 0 {
+				return dist.Normal{Mu: mu0, Sigma: sigma}, mu0
+			}
+			m := theta.Rand(rng)
+			return dist.Normal{Mu: m, Sigma: sigma}, m
+		}
+	case GammaPoisson:
+		g := dist.GammaMeanCV(level, spread)
+		env.Hyper["shape"], env.Hyper["rate"] = g.Shape, g.Rate
+		instance = func(int) (dist.Distribution, float64) {
+			l := math.Max(g.Rand(rng), 1e-12)
+			return dist.Poisson{Lambda: l}, l
+		}
+	case Managerial:
+		fam := p.Families[rng.IntN(len(p.Families))]
+		env.Hyper["family_index"] = float64(slices.Index(Families, fam))
+		means := productMeans(level, spread)
+		mixWeight, mixGap := 0.3+0.4*rng.Float64(), 0.4+0.4*rng.Float64()
+		instance = func(int) (dist.Distribution, float64) {
+			m := means(rng)
+			return familyDist(fam, m, cv, mixWeight, mixGap), m
+		}
+	}
+	pf := &data.Portfolio{
+		Source: "prior " + p.Name, IDs: make([]string, k), Obs: make([][]float64, k), Ratios: make([]float64, k),
+	}
+	env.Truth = make([]dist.Distribution, k)
+	flat := make([]float64, 0, k*(obs.Min+obs.Max)/2+1)
+	for i := range k {
+		d, mean := instance(i)
+		n := obs.draw(rng)
+		start := len(flat)
+		for range n {
+			x := d.Rand(rng)
+			if noise > 0 {
+				x += noise * mean * rng.NormFloat64()
+			}
+			// Observations are demand (plus noise), censored at zero:
+			// demand data are never negative. Truths stay as drawn.
+			flat = append(flat, math.Max(0, x))
+		}
+		pf.IDs[i] = strconv.Itoa(i + 1)
+		pf.Obs[i] = flat[start:len(flat):len(flat)]
+		pf.Ratios[i] = ratio
+		env.Truth[i] = d
+	}
+	env.Portfolio = pf
+	return env, nil
+}
+
+// productMeans returns a sampler of product mean demands: lognormal with mean
+// level and coefficient of variation spread.
+func productMeans(level, spread float64) func(*rand.Rand) float64 {
+	if spread == 0 {
+		return func(*rand.Rand) float64 { return level }
+	}
+	ln := dist.LogNormalMeanCV(level, spread)
+	return func(rng *rand.Rand) float64 { return ln.Rand(rng) }
+}
+
+// familyDist returns the demand distribution of family fam with mean m and
+// coefficient of variation cv.
+func familyDist(fam string, m, cv, mixWeight, mixGap float64) dist.Distribution {
+	switch fam {
+	case "normal":
+		return dist.Normal{Mu: m, Sigma: cv * m}
+	case "lognormal":
+		return dist.LogNormalMeanCV(m, cv)
+	case "gamma":
+		return dist.GammaMeanCV(m, cv)
+	case "poisson":
+		return dist.Poisson{Lambda: m}
+	case "negbinomial":
+		nb, err := dist.NegBinomialMeanVar(m, m+cv*cv*m*m)
+		if err != nil {
+			return dist.Poisson{Lambda: m}
+		}
+		return nb
+	case "mixture":
+		// Two gamma modes at m(1-gap) and above, weighted to keep mean m.
+		lo := m * (1 - mixGap)
+		hi := m * (1 + mixWeight*mixGap/(1-mixWeight))
+		mix, _ := dist.NewMixture([]float64{mixWeight, 1 - mixWeight},
+			dist.GammaMeanCV(lo, cv/2), dist.GammaMeanCV(hi, cv/2))
+		return mix
+	}
+	panic("prior: unvalidated family " + fam)
+}
+
+// TruthFile returns the environment's truth in file form.
+func (e *Environment) TruthFile(problemName string, prov provenance.Record) *data.TruthFile {
+	t := &data.TruthFile{Provenance: prov, Problem: problemName, Prior: e.Prior.Name, PriorVersion: e.Prior.Version, Hyper: e.Hyper}
+	for i, d := range e.Truth {
+		t.Instances = append(t.Instances, data.TruthInstance{ID: e.Portfolio.IDs[i], Ratio: e.Portfolio.Ratios[i], Dist: d.Spec()})
+	}
+	return t
+}
