@@ -296,4 +296,3 @@ func estimateGammaPoisson(p *data.Portfolio, method Estimation) (Hyper, error) {
 	}
 	return Hyper{Family: GammaPoissonFamily, Shape: math.Exp(res.X[0]), Rate: math.Exp(res.X[1])}, nil
 }
-
