@@ -136,10 +136,10 @@ func readLong(r io.Reader, name, valueCol string, withRatio bool, row func(line 
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) < need {
 			return fmt.Errorf("%s:%d: %d fields, want at least %d", name, line, len(rec), need)
 		}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func ptft(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSimulateDecideEvaluate(t *testing.T) {
+	dir := t.TempDir()
+	obs, truth := filepath.Join(dir, "obs.csv"), filepath.Join(dir, "truth.json")
+	if code, _, stderr := ptft(t, "simulate", "--prior", "normal-normal", "--instances", "300", "--obs", "5",
+		"--seed", "3", "--critical-ratio", "0.8", "--out", obs, "--truth", truth); code != 0 {
+		t.Fatalf("simulate: %d %s", code, stderr)
+	}
+	var files []string
+	for _, m := range []string{"saa", "pooled-saa", "shrunken-saa", "eb"} {
+		out := filepath.Join(dir, m+".csv")
+		if code, _, stderr := ptft(t, "decide", "--data", obs, "--method", m, "--out", out); code != 0 {
+			t.Fatalf("decide %s: %d %s", m, code, stderr)
+		}
+		files = append(files, out)
+	}
+	code, table, stderr := ptft(t, "evaluate", "--truth", truth, "--decisions", strings.Join(files, ","))
+	if code != 0 || !strings.Contains(table, "relative regret") || !strings.Contains(table, "shrunken-saa") {
+		t.Fatalf("evaluate: %d %s %s", code, table, stderr)
+	}
+	code, js, _ := ptft(t, "evaluate", "--truth", truth, "--decisions", strings.Join(files, ","), "--json")
+	var res struct {
+		Results []struct {
+			Decisions string  `json:"decisions"`
+			Regret    float64 `json:"relative_regret"`
+		} `json:"results"`
+	}
+	if code != 0 || json.Unmarshal([]byte(js), &res) != nil || len(res.Results) != 4 {
+		t.Fatalf("evaluate --json: %d %s", code, js)
+	}
+	// On normal-normal data, EB pools and beats SAA.
+	if !(res.Results[3].Regret < res.Results[0].Regret) {
+		t.Errorf("EB regret %v not below SAA regret %v", res.Results[3].Regret, res.Results[0].Regret)
+	}
+}
+
+func TestBadInputFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	cases := []struct {
+		name, body string
+		extra      []string
+		want       string
+	}{
+		{"nohdr.csv", "a,1\nb,2\n", nil, "lacks column"},
+		{"nonnum.csv", "instance,value\na,1\nb,lots\n", nil, `nonnum.csv:3: instance "b"`},
+		{"nan.csv", "instance,value\na,NaN\n", nil, `nan.csv:2: instance "a"`},
+		{"neg.csv", "instance,value\na,1\na,-3\n", nil, `neg.csv:3: instance "a": value -3 is negative`},
+		{"ratio.csv", "instance,value,critical_ratio\na,1,1.2\n", nil, `ratio.csv:2: instance "a": critical ratio 1.2`},
+		{"noratio.csv", "instance,value\na,1\n", []string{"--critical-ratio", "0"}, "no critical ratio"},
+		{"empty.csv", "", nil, "empty file"},
+	}
+	for _, c := range cases {
+		in := write(c.name, c.body)
+		out := filepath.Join(dir, "out-"+c.name)
+		args := append([]string{"decide", "--data", in, "--method", "saa", "--out", out, "--critical-ratio", "0.5"}, c.extra...)
+		code, _, stderr := ptft(t, args...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want non-zero and %q", c.name, code, stderr, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: output file written despite the error", c.name)
+		}
+	}
+	good := write("good.csv", "instance,value\na,1\n")
+	if code, _, stderr := ptft(t, "decide", "--data", good, "--method", "magic", "--out", filepath.Join(dir, "x.csv"), "--critical-ratio", "0.5"); code != 2 || !strings.Contains(stderr, "unknown method") {
+		t.Errorf("unknown method: %d %s", code, stderr)
+	}
+	if code, _, stderr := ptft(t, "decide", "--data", good, "--method", "saa", "--out", filepath.Join(dir, "x.csv"), "--critical-ratio", "1.5"); code != 2 || !strings.Contains(stderr, "outside (0,1)") {
+		t.Errorf("ratio flag outside (0,1): %d %s", code, stderr)
+	}
+	if code, _, stderr := ptft(t, "simulate", "--prior", "nope", "--out", filepath.Join(dir, "s.csv")); code == 0 || !strings.Contains(stderr, "unknown prior") {
+		t.Errorf("unknown prior: %d %s", code, stderr)
+	}
+	if code, _, _ := ptft(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command exit %d", code)
+	}
+}
+
+func TestEvaluateChecksInstancesMatch(t *testing.T) {
+	dir := t.TempDir()
+	obs, truth := filepath.Join(dir, "obs.csv"), filepath.Join(dir, "truth.json")
+	ptft(t, "simulate", "--prior", "gamma-poisson", "--instances", "5", "--obs", "3", "--out", obs, "--truth", truth)
+	missing := filepath.Join(dir, "missing.csv")
+	os.WriteFile(missing, []byte("instance,quantity\n1,3\n2,3\n"), 0o644)
+	if code, _, stderr := ptft(t, "evaluate", "--truth", truth, "--decisions", missing); code == 0 || !strings.Contains(stderr, `no decision for instance "3"`) {
+		t.Errorf("missing decision: %d %s", code, stderr)
+	}
+	extra := filepath.Join(dir, "extra.csv")
+	os.WriteFile(extra, []byte("instance,quantity\n1,3\n2,3\n3,1\n4,1\n5,1\nghost,2\n"), 0o644)
+	if code, _, stderr := ptft(t, "evaluate", "--truth", truth, "--decisions", extra); code == 0 || !strings.Contains(stderr, `"ghost" is not in`) {
+		t.Errorf("extra decision: %d %s", code, stderr)
+	}
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte(`{"instances":[{"id":"1","critical_ratio":0.5,"distribution":{"family":"normal","params":{"mu":1}}}]}`), 0o644)
+	if code, _, stderr := ptft(t, "evaluate", "--truth", broken, "--decisions", missing); code == 0 || !strings.Contains(stderr, `instance "1"`) {
+		t.Errorf("broken truth: %d %s", code, stderr)
+	}
+}
