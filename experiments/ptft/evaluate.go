@@ -7,7 +7,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/problem"
@@ -69,13 +68,12 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"truth": *truthPath, "prior": truth.Prior, "results": rows})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "decisions\tinstances\tmean cost\toracle cost\trelative regret\t")
+	t := newTable("decisions", "instances", "mean cost", "oracle cost", "relative regret")
 	for _, r := range rows {
 		name := strings.TrimSuffix(filepath.Base(r.Decisions), ".csv")
-		fmt.Fprintf(tw, "%s\t%d\t%.6g\t%.6g\t%.3f%%\t\n", name, r.Instances, r.Cost, r.OracleCost, 100*r.Regret)
+		t.row(name, fmt.Sprint(r.Instances), fmt.Sprintf("%.6g", r.Cost), fmt.Sprintf("%.6g", r.OracleCost), fmt.Sprintf("%.3f%%", 100*r.Regret))
 	}
-	return tw.Flush()
+	return t.write(stdout)
 }
 
 func containsID(t *data.TruthFile, id string) bool {

@@ -8,6 +8,7 @@
 //	ptft simulate --prior NAME --instances K --obs n --seed S --out obs.csv [--truth truth.json]
 //	ptft decide   --data obs.csv [--critical-ratio 0.8] --method saa|pooled-saa|shrunken-saa|eb --out decisions.csv
 //	ptft evaluate --truth truth.json --decisions decisions.csv[,more.csv] [--json]
+//	ptft compare  --prior NAME --instances K --obs n --seed S
 //	ptft rossmann [--data DIR] --instances K --obs N --runs R --seed S [--poisson-obs] [--json]
 //	ptft priors
 //
@@ -23,6 +24,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/ptft-lab/ptft/workbench/data"
 )
 
 type command struct {
@@ -34,6 +37,7 @@ var commands = []command{
 	{"simulate", "draw a synthetic portfolio from a prior: observations CSV and truth JSON", runSimulate},
 	{"decide", "decide one order quantity per instance from an observations CSV", runDecide},
 	{"evaluate", "exact expected cost, oracle cost and relative regret of decisions", runEvaluate},
+	{"compare", "simulate a portfolio and print every method's regret (the main job)", runCompare},
 	{"rossmann", "Gupta & Kallus's Rossmann data-pooling benchmark for the classical methods", runRossmann},
 	{"priors", "list the built-in priors", runPriors},
 }
@@ -116,6 +120,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// emit writes what print produces to path (atomically) when path is set,
+// else to stdout.
+func emit(path string, stdout io.Writer, print func(io.Writer) error) error {
+	if path == "" {
+		return print(stdout)
+	}
+	if err := data.WriteFileAtomic(path, print); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", path)
+	return nil
 }
 
 func splitList(s string) []string {

@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/provenance"
 	"github.com/ptft-lab/ptft/workbench/rossmann"
 )
 
@@ -23,6 +23,7 @@ func runRossmann(args []string, stdout io.Writer) error {
 	ratio := fs.Float64("critical-ratio", def.Ratio, "s: the critical ratio")
 	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,eb,eb-ml", "methods to compare (saa is always included)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,25 +51,27 @@ func runRossmann(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	nDesc := fmt.Sprintf("N = %d", cfg.Obs)
-	if cfg.PoissonObs {
-		nDesc = fmt.Sprintf("N_k ~ Poisson(%d)", cfg.Obs)
-	}
-	fmt.Fprintf(stdout, "Rossmann benchmark: K = %d stores, d = %d bins, %s, s = %g, %d runs, seed %d\n",
-		cfg.Instances, d.Bins(), nDesc, cfg.Ratio, cfg.Runs, cfg.Seed)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "method\tbenefit over SAA\t± s.e.\tmean cost\t± s.e.\tsec/run\t")
-	for _, r := range res.Rows {
-		fmt.Fprintf(tw, "%s\t%.2f%%\t%.2f%%\t%.2f\t%.2f\t%.3f\t\n", r.Method, 100*r.Benefit, 100*r.BenefitSE, r.Cost, r.CostSE, r.Seconds)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "shrunken-saa mean chosen alpha: %.2f\n", res.MeanAlpha)
-	return nil
+	return emit(*out, stdout, func(w io.Writer) error {
+		if *asJSON {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		nDesc := fmt.Sprintf("N = %d", cfg.Obs)
+		if cfg.PoissonObs {
+			nDesc = fmt.Sprintf("N_k ~ Poisson(%d)", cfg.Obs)
+		}
+		fmt.Fprintf(w, "Rossmann benchmark: K = %d stores, d = %d bins, %s, s = %g, %d runs, seed %d (ptft %s)\n\n",
+			cfg.Instances, d.Bins(), nDesc, cfg.Ratio, cfg.Runs, cfg.Seed, provenance.CodeVersion())
+		t := newTable("method", "benefit over SAA", "± s.e.", "mean cost", "± s.e.", "sec/run")
+		for _, r := range res.Rows {
+			t.row(r.Method, fmt.Sprintf("%.2f%%", 100*r.Benefit), fmt.Sprintf("%.2f%%", 100*r.BenefitSE),
+				fmt.Sprintf("%.2f", r.Cost), fmt.Sprintf("%.2f", r.CostSE), fmt.Sprintf("%.3f", r.Seconds))
+		}
+		if err := t.write(w); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nshrunken-saa mean chosen alpha: %.2f\n", res.MeanAlpha)
+		return nil
+	})
 }

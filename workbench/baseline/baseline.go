@@ -90,9 +90,12 @@ func (SAA) Decide(p *data.Portfolio) ([]float64, error) {
 	return q, nil
 }
 
-// robustScales returns each instance's scale: the median of its
-// observations, else their mean, else the median of the other instances'
-// positive scales (else 1), so that all-zero instances stay usable.
+// robustScales returns each instance's scale: the 25%-trimmed mean of its
+// observations (the mean after dropping the lowest and highest floor(n/4)),
+// else the median of the other instances' positive scales (else 1), so that
+// all-zero instances stay usable. A median would be an order statistic of
+// the instance: with odd n and rho near 1/2 every instance's median would
+// scale to exactly 1 and pooling would collapse to SAA.
 func robustScales(p *data.Portfolio) []float64 {
 	s := make([]float64, p.Len())
 	parallelFor(p.Len(), func(lo, hi int) {
@@ -100,18 +103,13 @@ func robustScales(p *data.Portfolio) []float64 {
 		for k := lo; k < hi; k++ {
 			buf = append(buf[:0], p.Obs[k]...)
 			slices.Sort(buf)
-			n := len(buf)
-			med := buf[n/2]
-			if n%2 == 0 {
-				med = (buf[n/2-1] + buf[n/2]) / 2
+			cut := len(buf) / 4
+			mid := buf[cut : len(buf)-cut]
+			sum := 0.0
+			for _, x := range mid {
+				sum += x
 			}
-			if med <= 0 {
-				for _, x := range buf {
-					med += x
-				}
-				med /= float64(n)
-			}
-			s[k] = med
+			s[k] = sum / float64(len(mid))
 		}
 	})
 	var pos []float64
@@ -133,8 +131,8 @@ func robustScales(p *data.Portfolio) []float64 {
 	return s
 }
 
-// PooledSAA divides each instance's observations by its robust scale (the
-// median), takes one empirical rho-quantile of all of them together, and
+// PooledSAA divides each instance's observations by its robust scale (a
+// trimmed mean), takes one empirical rho-quantile of all of them together, and
 // scales it back per instance.
 type PooledSAA struct{}
 

@@ -27,8 +27,8 @@ func Example() {
 	}
 	// Output:
 	// saa           regret 25.57%
-	// pooled-saa    regret 20.29%
-	// shrunken-saa  regret 20.15%
+	// pooled-saa    regret 16.52%
+	// shrunken-saa  regret 16.61%
 	// eb            regret  8.84%
 	// bayes         regret  8.84%
 }

@@ -47,7 +47,7 @@ const DefaultBins = 100
 // the bins: slot g of instance k has value Support[k][g], and p0 lives on
 // slot indices, exactly as in Gupta & Kallus. Continuous data get a common
 // support built here: each instance is divided by its robust scale (the
-// median of its observations); the d = Bins support slots are the pooled
+// 25%-trimmed mean of its observations, as in PooledSAA); the d = Bins support slots are the pooled
 // quantiles of all scaled observations at levels (g+1/2)/d; slot g of
 // instance k has value scale_k * G[g]; and the grand-mean anchor counts each
 // scaled observation at its nearest slot. The shrunk distribution of

@@ -25,6 +25,10 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file private; outputs are ordinary files.
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
 	if err = write(tmp); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

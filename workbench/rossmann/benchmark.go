@@ -12,6 +12,7 @@ import (
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/dist"
 	"github.com/ptft-lab/ptft/workbench/problem"
+	"github.com/ptft-lab/ptft/workbench/provenance"
 )
 
 // Config is one benchmark configuration.
@@ -47,8 +48,9 @@ type Row struct {
 
 // Result is the benchmark table.
 type Result struct {
-	Config Config `json:"config"`
-	Rows   []Row  `json:"rows"`
+	Provenance provenance.Record `json:"provenance"`
+	Config     Config            `json:"config"`
+	Rows       []Row             `json:"rows"`
 	// MeanAlpha is Shrunken-SAA's mean chosen alpha (grand-mean anchor).
 	MeanAlpha float64 `json:"shrunken_saa_mean_alpha"`
 }
@@ -122,7 +124,7 @@ func Run(d *Data, cfg Config, policies []baseline.Policy) (*Result, error) {
 			costs[m] = append(costs[m], rep.Cost*scale)
 		}
 	}
-	res := &Result{Config: cfg, MeanAlpha: alphaSum / float64(cfg.Runs)}
+	res := &Result{Provenance: provenance.New("rossmann", cfg.Seed, "none"), Config: cfg, MeanAlpha: alphaSum / float64(cfg.Runs)}
 	for m, pol := range all {
 		ben := make([]float64, cfg.Runs)
 		for r := range ben {
