@@ -131,6 +131,20 @@ func robustScales(p *data.Portfolio) []float64 {
 	return s
 }
 
+// scaledPool returns the instances' robust scales and all observations
+// divided by their instance's scale, sorted.
+func scaledPool(p *data.Portfolio) (scale, pooled []float64) {
+	scale = robustScales(p)
+	pooled = make([]float64, 0, p.NumObs())
+	for k, obs := range p.Obs {
+		for _, x := range obs {
+			pooled = append(pooled, x/scale[k])
+		}
+	}
+	slices.Sort(pooled)
+	return scale, pooled
+}
+
 // PooledSAA divides each instance's observations by its robust scale (a
 // trimmed mean), takes one empirical rho-quantile of all of them together, and
 // scales it back per instance.
@@ -142,14 +156,7 @@ func (PooledSAA) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	scale := robustScales(p)
-	pooled := make([]float64, 0, p.NumObs())
-	for k, obs := range p.Obs {
-		for _, x := range obs {
-			pooled = append(pooled, x/scale[k])
-		}
-	}
-	slices.Sort(pooled)
+	scale, pooled := scaledPool(p)
 	cache := map[float64]float64{}
 	q := make([]float64, p.Len())
 	for k, rho := range p.Ratios {

@@ -273,14 +273,7 @@ func (s *ShrunkenSAA) commonSupport(p *data.Portfolio) ([]pooledInstance, []floa
 		if d < 1 {
 			return nil, nil, fmt.Errorf("shrunken-saa: %d bins", d)
 		}
-		scale := robustScales(p)
-		pooled := make([]float64, 0, p.NumObs())
-		for i, obs := range p.Obs {
-			for _, x := range obs {
-				pooled = append(pooled, x/scale[i])
-			}
-		}
-		slices.Sort(pooled)
+		scale, pooled := scaledPool(p)
 		grid := make([]float64, d)
 		for g := range grid {
 			grid[g] = pooled[min(len(pooled)-1, int((float64(g)+0.5)/float64(d)*float64(len(pooled))))]
