@@ -1,0 +1,100 @@
+// Package backend is the one place where ptft picks the GoMLX backend.
+//
+// Default: GoMLX's pure-Go backend ("go"). GoMLX's own default is XLA,
+// which, offline, panics while trying to download a PJRT plugin; ptft never
+// falls into that. When GOMLX_BACKEND is set it is honoured: "xla:cpu",
+// "xla:cuda", or "xla:/abs/path/to/plugin.so" (for example the
+// jax_plugins/xla_cuda13/xla_cuda_plugin.so of an installed jax-cuda13-pjrt
+// wheel). GOMLX_NO_AUTO_INSTALL=1 stops the XLA backend from trying to
+// download plugins. A backend that fails to start is an error naming the
+// variable and the fallback, never a panic.
+//
+// New also installs, once, ptft's matmul-based gradients of Dot and
+// DotGeneral (see gradients.go).
+package backend
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego" // the default backend
+	_ "github.com/gomlx/gomlx/backends/xla"      // compiled in (cgo): used when GOMLX_BACKEND asks for it
+)
+
+// EnvVar is the variable that selects a backend.
+const EnvVar = backends.ConfigEnvVar
+
+// Default is the configuration used when EnvVar is unset. ops_sequential
+// works around GoMLX v0.26.0's pure-Go worker pool, which can deadlock when
+// several DotGenerals run in parallel (seen on 2 cores: a training step hung
+// with every worker waiting in WaitToStart). Delete it once GoMLX fixes the
+// pool; TestTrainingStepsDoNotDeadlock guards it.
+const Default = "go:ops_sequential"
+
+// Resolve returns the configuration ptft starts for the value of EnvVar:
+// Default when unset; a pure-Go configuration that names no execution mode
+// (ops_sequential, ops_parallel or parallelism) gets ops_sequential added;
+// anything else is kept as the user wrote it.
+func Resolve(env string) string {
+	env = strings.TrimSpace(env)
+	if env == "" {
+		return Default
+	}
+	name, opts, _ := strings.Cut(env, ":")
+	if name != "go" {
+		return env
+	}
+	for _, o := range strings.Split(opts, ",") {
+		key, _, _ := strings.Cut(strings.TrimSpace(o), "=")
+		if key == "ops_sequential" || key == "ops_parallel" || key == "parallelism" {
+			return env
+		}
+	}
+	if opts == "" {
+		return "go:ops_sequential"
+	}
+	return env + ",ops_sequential"
+}
+
+var (
+	mu      sync.Mutex
+	started = map[string]backends.Backend{}
+)
+
+// New returns the backend selected by EnvVar (see Resolve), started once per
+// configuration and shared, with ptft's gradients installed.
+func New() (backends.Backend, error) {
+	return NewWithConfig(Resolve(os.Getenv(EnvVar)))
+}
+
+// NewWithConfig starts (once) the backend of an explicit configuration.
+func NewWithConfig(config string) (b backends.Backend, err error) {
+	InstallGradients()
+	mu.Lock()
+	defer mu.Unlock()
+	if b, ok := started[config]; ok {
+		return b, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+		if err != nil {
+			b = nil
+			err = fmt.Errorf("cannot start GoMLX backend %q (from %s=%q): %v; unset %s to use the pure-Go backend (%s), "+
+				"or point it at an installed PJRT plugin, e.g. xla:/abs/path/xla_cuda_plugin.so",
+				config, EnvVar, os.Getenv(EnvVar), err, EnvVar, Default)
+		}
+	}()
+	b, err = backends.NewWithConfig(config)
+	if err == nil {
+		started[config] = b
+	}
+	return b, err
+}
+
+// Name returns the configuration New would start, for provenance records.
+func Name() string { return Resolve(os.Getenv(EnvVar)) }
