@@ -1,0 +1,157 @@
+package model
+
+import (
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+// NumFeatures is the number of per-instance summary features.
+const NumFeatures = 12
+
+// Batch is B portfolios laid out for the model: K instances and N
+// observations per instance, padded and masked. All values are divided by
+// their portfolio's scale; decisions come back multiplied by it.
+type Batch struct {
+	B, K, N int
+	Obs     []float32 // [B,K,N,2]: scaled observation, and minus the instance mean
+	ObsMask []float32 // [B,K,N]: 1 for a real observation
+	Inst    []float32 // [B,K]: 1 for a real instance
+	Feats   []float32 // [B,K,NumFeatures]
+	Base    []float32 // [B,K]: instance mean (scaled)
+	Spread  []float32 // [B,K]: the portfolio's pooled within-instance std (scaled)
+	Z       []float32 // [B,K]: standard normal quantile of the ratio
+	Scale   []float64 // [B]
+	Sizes   []int     // real K of each portfolio
+}
+
+// portfolioScale is the portfolio's robust scale: the median of its
+// instances' means (else the mean of all observations, else 1). It is
+// permutation invariant and multiplies by c when every observation does.
+func portfolioScale(p *data.Portfolio) float64 {
+	means := make([]float64, p.Len())
+	all, n := 0.0, 0
+	for k, o := range p.Obs {
+		s := 0.0
+		for _, x := range o {
+			s += x
+		}
+		all += s
+		n += len(o)
+		means[k] = s / float64(len(o))
+	}
+	slices.Sort(means)
+	m := len(means)
+	med := means[m/2]
+	if m%2 == 0 {
+		med = (means[m/2-1] + means[m/2]) / 2
+	}
+	if med > 0 {
+		return med
+	}
+	if all > 0 {
+		return all / float64(n)
+	}
+	return 1
+}
+
+// NewBatch lays out portfolios, padding every one to k instances and n
+// observations (0: the largest present). Portfolios must be valid.
+func NewBatch(ps []*data.Portfolio, k, n int) *Batch {
+	for _, p := range ps {
+		k = max(k, p.Len())
+		for _, o := range p.Obs {
+			n = max(n, len(o))
+		}
+	}
+	bsz := len(ps)
+	b := &Batch{B: bsz, K: k, N: n,
+		Obs: make([]float32, bsz*k*n*2), ObsMask: make([]float32, bsz*k*n), Inst: make([]float32, bsz*k),
+		Feats: make([]float32, bsz*k*NumFeatures), Base: make([]float32, bsz*k), Spread: make([]float32, bsz*k),
+		Z: make([]float32, bsz*k), Scale: make([]float64, bsz), Sizes: make([]int, bsz)}
+	var sorted []float64
+	for bi, p := range ps {
+		s := portfolioScale(p)
+		b.Scale[bi], b.Sizes[bi] = s, p.Len()
+		// Portfolio-level: pooled within-instance variance and mean of means.
+		ssw, dfw, grand := 0.0, 0.0, 0.0
+		means := make([]float64, p.Len())
+		for ki, o := range p.Obs {
+			m := 0.0
+			for _, x := range o {
+				m += x / s
+			}
+			m /= float64(len(o))
+			means[ki] = m
+			grand += m
+			for _, x := range o {
+				ssw += (x/s - m) * (x/s - m)
+			}
+			dfw += float64(len(o) - 1)
+		}
+		grand /= float64(p.Len())
+		pooledSD := 0.0
+		if dfw > 0 {
+			pooledSD = math.Sqrt(ssw / dfw)
+		}
+		between := 0.0
+		for _, m := range means {
+			between += (m - grand) * (m - grand)
+		}
+		between = math.Sqrt(between / float64(p.Len()))
+		spread := pooledSD
+		if spread == 0 {
+			spread = max(between, 1e-3)
+		}
+		for ki, o := range p.Obs {
+			i := bi*k + ki
+			sorted = sorted[:0]
+			for _, x := range o {
+				sorted = append(sorted, x/s)
+			}
+			slices.Sort(sorted)
+			nk := len(sorted)
+			m := means[ki]
+			sd := 0.0
+			for _, x := range sorted {
+				sd += (x - m) * (x - m)
+			}
+			if nk > 1 {
+				sd = math.Sqrt(sd / float64(nk-1))
+			}
+			med := sorted[nk/2]
+			if nk%2 == 0 {
+				med = (sorted[nk/2-1] + sorted[nk/2]) / 2
+			}
+			rho := p.Ratios[ki]
+			z := distuv.UnitNormal.Quantile(rho)
+			saa := sorted[saaIndex(nk, rho)]
+			for j, x := range sorted {
+				o := (i*n + j) * 2
+				b.Obs[o], b.Obs[o+1] = float32(x), float32(x-m)
+				b.ObsMask[i*n+j] = 1
+			}
+			b.Inst[i] = 1
+			b.Base[i], b.Spread[i], b.Z[i] = float32(m), float32(spread), float32(z)
+			f := b.Feats[i*NumFeatures : (i+1)*NumFeatures]
+			f[0], f[1], f[2], f[3], f[4] = float32(m), float32(sd), float32(sorted[0]), float32(sorted[nk-1]), float32(med)
+			f[5] = float32(math.Log(float64(nk)))
+			f[6] = float32(math.Log(rho / (1 - rho)))
+			f[7] = float32(z)
+			f[8] = float32(saa)
+			f[9] = float32(grand)
+			f[10] = float32(pooledSD)
+			f[11] = float32(between)
+		}
+	}
+	return b
+}
+
+// saaIndex is the 0-based index of the ceil(rho n)-th order statistic.
+func saaIndex(n int, rho float64) int {
+	j := int(math.Ceil(rho*float64(n) - 1e-12*float64(n)))
+	return min(max(j, 1), n) - 1
+}

@@ -1,0 +1,203 @@
+// Package model is ptft's problem-specific Transformer (DESIGN.md §3), in
+// GoMLX: one token per instance, never per position.
+//
+//   - A set encoder embeds each observation of an instance and pools them
+//     with masks, so the model is invariant to the order of an instance's
+//     observations and handles any n_k.
+//   - Summary statistics (mean, std, min, max, median, log n, logit rho,
+//     z_rho, the SAA quantile, portfolio-level pooled std and mean) join the
+//     pooled embedding.
+//   - L blocks of masked multi-head self-attention across instances plus an
+//     MLP, pre-layer-norm with residuals; no positional encoding, so the
+//     model is equivariant to permuting instances. The inducing-point
+//     variant (Config.Inducing = M > 0) attends through M learned summary
+//     tokens at cost O(K M) instead of O(K^2).
+//   - Each portfolio is divided by a robust scale (the median instance
+//     mean) before the model and decisions are multiplied back, so one
+//     model serves any demand level and decisions scale with the data.
+//   - The head outputs q = mean_k + s (z_rho + f(h_k)), s the portfolio's
+//     pooled within-instance std, with the last layer initialised at zero:
+//     at initialisation the model is the normal plug-in quantile.
+//
+// The attention is ours: GoMLX v0.26.0's layers.MultiHeadAttention scales
+// logits by 1/d instead of 1/sqrt(d) and drops a [batch,q,k] mask.
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
+)
+
+// Config is the architecture.
+type Config struct {
+	Width  int `json:"width"`
+	Blocks int `json:"blocks"`
+	Heads  int `json:"heads"`
+	// MLPRatio is the hidden width of each block's MLP, in multiples of Width.
+	MLPRatio int `json:"mlp_ratio"`
+	// Inducing is M, the number of inducing points; 0 selects full
+	// attention across instances.
+	Inducing int `json:"inducing"`
+	// NoCrossAttention drops the attention across instances (an ablation:
+	// each instance is decided from its own data alone).
+	NoCrossAttention bool `json:"no_cross_attention,omitempty"`
+}
+
+// DefaultConfig is a 2-block, width-64, 4-head model.
+func DefaultConfig() Config { return Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2} }
+
+// Validate checks the architecture.
+func (c Config) Validate() error {
+	if c.Width < 1 || c.Blocks < 0 || c.Heads < 1 || c.MLPRatio < 1 || c.Inducing < 0 {
+		return fmt.Errorf("model: invalid config %+v", c)
+	}
+	if c.Width%c.Heads != 0 {
+		return fmt.Errorf("model: width %d not divisible by %d heads", c.Width, c.Heads)
+	}
+	return nil
+}
+
+// layerNormEpsilon is set explicitly: GoMLX's default is 1e-3.
+const layerNormEpsilon = 1e-5
+
+// builder creates variables on first use with values drawn from a seeded
+// source, so the same seed gives the same initial model on any backend.
+type builder struct {
+	cfg Config
+	rng *rand.Rand
+}
+
+// param returns the variable name in ctx's scope, creating it with
+// N(0, std^2) entries (zeros when std is 0) if it does not exist.
+func (b *builder) param(ctx *context.Context, g *Graph, name string, std float64, dims ...int) *Node {
+	if v := ctx.GetVariableByScopeAndName(ctx.Scope(), name); v != nil {
+		return v.ValueGraph(g)
+	}
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	flat := make([]float32, n)
+	if std > 0 {
+		for i := range flat {
+			flat[i] = float32(std * b.rng.NormFloat64())
+		}
+	}
+	return ctx.VariableWithValue(name, tensors.FromFlatDataAndDimensions(flat, dims...)).ValueGraph(g)
+}
+
+// dense is x·W + b over x's last axis; W ~ N(0, 1/fan_in) (zeros with zero).
+func (b *builder) dense(ctx *context.Context, x *Node, out int, zero bool) *Node {
+	ctx = ctx.Checked(false)
+	in := x.Shape().Dimensions[x.Rank()-1]
+	std := 1 / math.Sqrt(float64(in))
+	if zero {
+		std = 0
+	}
+	w := b.param(ctx, x.Graph(), "weights", std, in, out)
+	bias := b.param(ctx, x.Graph(), "bias", 0, out)
+	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{0}, nil)
+	ones := make([]int, y.Rank())
+	for i := range ones {
+		ones[i] = 1
+	}
+	ones[y.Rank()-1] = out
+	return Add(y, BroadcastToDims(Reshape(bias, ones...), y.Shape().Dimensions...))
+}
+
+func layerNorm(ctx *context.Context, x *Node) *Node {
+	return layers.LayerNormalization(ctx.Checked(false), x, -1).Epsilon(layerNormEpsilon).Done()
+}
+
+// attention is multi-head attention of queries q [B,Q,W] over keys/values
+// kv [B,S,W], with keyMask [B,S] (1 = attend) or nil; logits are scaled by
+// 1/sqrt(d) for head dimension d.
+func (b *builder) attention(ctx *context.Context, q, kv, keyMask *Node) *Node {
+	dims := q.Shape().Dimensions
+	bsz, nq, w := dims[0], dims[1], dims[2]
+	ns := kv.Shape().Dimensions[1]
+	h := b.cfg.Heads
+	d := w / h
+	split := func(name string, x *Node, n int) *Node {
+		return Reshape(b.dense(ctx.In(name), x, w, false), bsz, n, h, d)
+	}
+	qh, kh, vh := split("query", q, nq), split("key", kv, ns), split("value", kv, ns)
+	// [B,Q,H,d]·[B,S,H,d] -> [B,H,Q,S]
+	logits := DotGeneral(qh, []int{3}, []int{0, 2}, kh, []int{3}, []int{0, 2})
+	logits = MulScalar(logits, 1/math.Sqrt(float64(d)))
+	if keyMask != nil {
+		// Additive mask: -1e9 on padded keys.
+		m := Reshape(keyMask, bsz, 1, 1, ns)
+		logits = Add(logits, BroadcastToDims(MulScalar(AddScalar(m, -1), 1e9), bsz, h, nq, ns))
+	}
+	probs := Softmax(logits, -1)
+	// [B,H,Q,S]·[B,S,H,d] -> [B,H,Q,d]
+	ctxv := DotGeneral(probs, []int{3}, []int{0, 1}, vh, []int{1}, []int{0, 2})
+	ctxv = Reshape(TransposeAllAxes(ctxv, 0, 2, 1, 3), bsz, nq, w)
+	return b.dense(ctx.In("output"), ctxv, w, false)
+}
+
+// Inputs are the graph inputs of one batch, shaped as Batch describes.
+type Inputs struct {
+	Obs, ObsMask, Inst, Feats, Base, Spread, Z *Node
+}
+
+// graph builds q [B,K] in scaled units.
+func (b *builder) graph(ctx *context.Context, in Inputs) *Node {
+	ctx = ctx.Checked(false)
+	dims := in.Inst.Shape().Dimensions
+	bsz, k := dims[0], dims[1]
+	n := in.ObsMask.Shape().Dimensions[2]
+	w := b.cfg.Width
+
+	// Set encoder over observations, masked mean pooling.
+	tok := b.dense(ctx.In("obs_embed_1"), in.Obs, w, false)
+	tok = b.dense(ctx.In("obs_embed_2"), activations.Gelu(tok), w, false)
+	mask := Reshape(in.ObsMask, bsz, k, n, 1)
+	tok = Mul(tok, BroadcastToDims(mask, bsz, k, n, w))
+	count := Max(ReduceSum(in.ObsMask, 2), OnesLike(ReduceSum(in.ObsMask, 2)))
+	pooled := Div(ReduceSum(tok, 2), BroadcastToDims(Reshape(count, bsz, k, 1), bsz, k, w))
+	h := Add(pooled, b.dense(ctx.In("feat_embed"), in.Feats, w, false))
+
+	for l := range b.cfg.Blocks {
+		blk := ctx.Inf("block_%d", l)
+		if !b.cfg.NoCrossAttention {
+			a := layerNorm(blk.In("norm_attn"), h)
+			if m := b.cfg.Inducing; m > 0 {
+				ind := b.param(blk.In("inducing"), h.Graph(), "points", 1, m, w)
+				ind = BroadcastToDims(Reshape(ind, 1, m, w), bsz, m, w)
+				summary := b.attention(blk.In("attn_summarise"), ind, a, in.Inst)
+				h = Add(h, b.attention(blk.In("attn_broadcast"), a, summary, nil))
+			} else {
+				h = Add(h, b.attention(blk.In("attn"), a, a, in.Inst))
+			}
+		}
+		a := layerNorm(blk.In("norm_mlp"), h)
+		a = b.dense(blk.In("mlp_1"), a, w*b.cfg.MLPRatio, false)
+		h = Add(h, b.dense(blk.In("mlp_2"), activations.Gelu(a), w, false))
+	}
+	out := layerNorm(ctx.In("norm_head"), h)
+	out = activations.Gelu(b.dense(ctx.In("head_1"), out, w, false))
+	out = Reshape(b.dense(ctx.In("head_2"), out, 1, true), bsz, k)
+	return Add(in.Base, Mul(in.Spread, Add(in.Z, out)))
+}
+
+// inputTensors converts a batch to tensors in Inputs order.
+func (bt *Batch) inputTensors() []any {
+	f := func(x []float32, dims ...int) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(x, dims...) }
+	return []any{
+		f(bt.Obs, bt.B, bt.K, bt.N, 2), f(bt.ObsMask, bt.B, bt.K, bt.N), f(bt.Inst, bt.B, bt.K),
+		f(bt.Feats, bt.B, bt.K, NumFeatures), f(bt.Base, bt.B, bt.K), f(bt.Spread, bt.B, bt.K), f(bt.Z, bt.B, bt.K),
+	}
+}
+
+func inputsOf(x []*Node) Inputs {
+	return Inputs{Obs: x[0], ObsMask: x[1], Inst: x[2], Feats: x[3], Base: x[4], Spread: x[5], Z: x[6]}
+}

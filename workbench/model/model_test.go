@@ -1,0 +1,219 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+func testPortfolio(seed uint64, k, maxN int) *data.Portfolio {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	p := &data.Portfolio{Source: "test"}
+	for i := range k {
+		n := 1 + rng.IntN(maxN)
+		mu := 50 + 20*rng.NormFloat64()
+		obs := make([]float64, n)
+		for j := range obs {
+			obs[j] = max(0, mu+10*rng.NormFloat64())
+		}
+		p.IDs = append(p.IDs, strconv.Itoa(i))
+		p.Obs = append(p.Obs, obs)
+		p.Ratios = append(p.Ratios, 0.3+0.6*rng.Float64())
+	}
+	return p
+}
+
+// randomised makes the head non-trivial (it starts at zero) so the
+// properties below test the whole network, not the plug-in base.
+func randomised(t *testing.T, cfg Config) *Model {
+	t.Helper()
+	m, err := New(cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Decide(testPortfolio(1, 3, 3)); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for v := range m.ctx.IterVariables() {
+		if strings.HasSuffix(v.ScopeAndName(), "head_2/weights") {
+			t2 := v.MustValue()
+			n := t2.Shape().Size()
+			f := make([]float32, n)
+			for i := range f {
+				f[i] = float32(0.5 * rng.NormFloat64())
+			}
+			v.MustSetValue(tensorOf(f, t2.Shape().Dimensions))
+		}
+	}
+	return m
+}
+
+func decide(t *testing.T, m *Model, p *data.Portfolio) []float64 {
+	t.Helper()
+	q, err := m.Decide(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func closeAll(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > tol*max(1, math.Abs(want[i])) {
+			t.Fatalf("%s: instance %d: %v vs %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+func configs() map[string]Config {
+	full := DefaultConfig()
+	ind := DefaultConfig()
+	ind.Inducing = 8
+	return map[string]Config{"full": full, "inducing": ind}
+}
+
+func TestPermutingInstancesPermutesDecisions(t *testing.T) {
+	for name, cfg := range configs() {
+		m := randomised(t, cfg)
+		p := testPortfolio(2, 40, 6)
+		q := decide(t, m, p)
+		perm := rand.New(rand.NewPCG(5, 5)).Perm(p.Len())
+		pp := &data.Portfolio{}
+		for _, i := range perm {
+			pp.IDs = append(pp.IDs, p.IDs[i])
+			pp.Obs = append(pp.Obs, p.Obs[i])
+			pp.Ratios = append(pp.Ratios, p.Ratios[i])
+		}
+		qp := decide(t, m, pp)
+		want := make([]float64, len(perm))
+		for j, i := range perm {
+			want[j] = q[i]
+		}
+		closeAll(t, name+" permuted instances", qp, want, 1e-5)
+	}
+}
+
+func TestPermutingObservationsChangesNothing(t *testing.T) {
+	for name, cfg := range configs() {
+		m := randomised(t, cfg)
+		p := testPortfolio(3, 30, 8)
+		q := decide(t, m, p)
+		pp := *p
+		pp.Obs = slices.Clone(p.Obs)
+		for k := range pp.Obs {
+			o := slices.Clone(p.Obs[k])
+			slices.Reverse(o)
+			pp.Obs[k] = o
+		}
+		closeAll(t, name+" permuted observations", decide(t, m, &pp), q, 1e-5)
+	}
+}
+
+func TestScaleEquivariance(t *testing.T) {
+	for name, cfg := range configs() {
+		m := randomised(t, cfg)
+		p := testPortfolio(4, 30, 6)
+		q := decide(t, m, p)
+		pp := *p
+		pp.Obs = nil
+		for _, o := range p.Obs {
+			s := make([]float64, len(o))
+			for i, x := range o {
+				s[i] = 37.5 * x
+			}
+			pp.Obs = append(pp.Obs, s)
+		}
+		qs := decide(t, m, &pp)
+		for i := range q {
+			q[i] *= 37.5
+		}
+		closeAll(t, name+" scaled by 37.5", qs, q, 1e-5)
+	}
+}
+
+func TestPaddingDoesNotChangeDecisions(t *testing.T) {
+	for name, cfg := range configs() {
+		m := randomised(t, cfg)
+		p := testPortfolio(5, 20, 5)
+		q := decide(t, m, p)
+		// The same portfolio padded to K=64, N=12 inside a batch beside another.
+		bt := NewBatch([]*data.Portfolio{testPortfolio(6, 50, 12), p}, 64, 12)
+		out, err := m.Predict(bt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float64, p.Len())
+		for i := range got {
+			got[i] = max(0, float64(out[64+i])*bt.Scale[1])
+		}
+		closeAll(t, name+" padded", got, q, 1e-5)
+	}
+}
+
+func TestHeadStartsAtNormalPlugIn(t *testing.T) {
+	m, err := New(DefaultConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPortfolio(7, 25, 6)
+	bt := NewBatch([]*data.Portfolio{p}, 0, 0)
+	q, err := m.Predict(bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.IDs {
+		want := bt.Base[i] + bt.Spread[i]*bt.Z[i]
+		if math.Abs(float64(q[i]-want)) > 1e-5 {
+			t.Fatalf("instance %d at init: %v, plug-in %v", i, q[i], want)
+		}
+	}
+}
+
+func TestSaveLoadRoundTripAndCorruption(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Inducing = 4
+	m := randomised(t, cfg)
+	m.Meta.Prior = "normal-normal"
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPortfolio(8, 30, 5)
+	closeAll(t, "reloaded", decide(t, back, p), decide(t, m, p), 0)
+	if back.Meta.Prior != "normal-normal" || back.Config != cfg {
+		t.Errorf("meta not restored: %+v", back.Meta)
+	}
+	w := filepath.Join(dir, WeightsFile)
+	raw, _ := os.ReadFile(w)
+	raw[len(raw)/2] ^= 0xff
+	os.WriteFile(w, raw, 0o644)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("corrupt weights: %v", err)
+	}
+	if _, err := Load(t.TempDir()); err == nil {
+		t.Error("empty folder accepted")
+	}
+	// Architecture mismatch: meta claims a wider model than the weights.
+	m2 := randomised(t, DefaultConfig())
+	dir2 := t.TempDir()
+	m2.Save(dir2)
+	metaPath := filepath.Join(dir2, MetaFile)
+	meta, _ := os.ReadFile(metaPath)
+	os.WriteFile(metaPath, []byte(strings.Replace(string(meta), `"width": 64`, `"width": 32`, 1)), 0o644)
+	if _, err := Load(dir2); err == nil || !strings.Contains(err.Error(), "architecture") {
+		t.Errorf("architecture mismatch: %v", err)
+	}
+}

@@ -1,0 +1,101 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/ptft-lab/ptft/workbench/backend"
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+// Model is a Transformer with its variables, bound to a backend.
+type Model struct {
+	Config  Config
+	Meta    Meta
+	ctx     *context.Context
+	b       *builder
+	backend backends.Backend
+
+	once    sync.Once
+	forward *context.Exec
+	err     error
+}
+
+// New returns a freshly initialised model on the backend chosen by
+// workbench/backend; seed fixes the initial weights.
+func New(cfg Config, seed uint64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	be, err := backend.New()
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, ctx: context.New(), backend: be,
+		b: &builder{cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x6d6f64656c))}}
+	m.Meta = Meta{Format: FormatVersion, Config: cfg, Seed: seed}
+	return m, nil
+}
+
+// Name implements baseline.Policy.
+func (m *Model) Name() string { return "transformer" }
+
+// Context exposes the model's variables (for training and finetuning).
+func (m *Model) Context() *context.Context { return m.ctx }
+
+// Backend returns the backend the model runs on.
+func (m *Model) Backend() backends.Backend { return m.backend }
+
+// Graph builds the model's decisions q [B,K] (in scaled units) from the
+// seven batch inputs, creating variables on first use.
+func (m *Model) Graph(ctx *context.Context, in Inputs) *Node { return m.b.graph(ctx, in) }
+
+// Predict returns the model's decisions for a batch, in scaled units, [B*K].
+func (m *Model) Predict(bt *Batch) ([]float32, error) {
+	m.once.Do(func() {
+		m.forward, m.err = context.NewExec(m.backend, m.ctx, func(ctx *context.Context, x []*Node) *Node {
+			return m.Graph(ctx, inputsOf(x))
+		})
+	})
+	if m.err != nil {
+		return nil, m.err
+	}
+	out, err := m.forward.Exec(bt.inputTensors()...)
+	if err != nil {
+		return nil, err
+	}
+	return tensors.MustCopyFlatData[float32](out[0]), nil
+}
+
+// maxAttentionEntries bounds full attention's [B,H,K,K] logits (about
+// 4 GiB of float32 across the few live copies); beyond it Decide asks for an
+// inducing-point model.
+const maxAttentionEntries = 1 << 28
+
+// Decide implements baseline.Policy: one decision per instance, floored at
+// zero, in the portfolio's units.
+func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	k := p.Len()
+	if m.Config.Inducing == 0 && !m.Config.NoCrossAttention && m.Config.Heads*k*k > maxAttentionEntries {
+		return nil, fmt.Errorf("model: full attention over K = %d instances is too large; use a model trained with inducing points (--inducing)", k)
+	}
+	bt := NewBatch([]*data.Portfolio{p}, 0, 0)
+	q, err := m.Predict(bt)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, k)
+	for i := range out {
+		out[i] = max(0, float64(q[i])*bt.Scale[0])
+	}
+	return out, nil
+}

@@ -1,0 +1,202 @@
+package model
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+// FormatVersion identifies the saved-model layout.
+const FormatVersion = 1
+
+// File names inside a model folder.
+const (
+	MetaFile    = "model.json"
+	WeightsFile = "weights.bin"
+)
+
+// Meta is the JSON file saved beside the weights.
+type Meta struct {
+	Format       int     `json:"format"`
+	Config       Config  `json:"architecture"`
+	Prior        string  `json:"prior,omitempty"`
+	PriorVersion string  `json:"prior_version,omitempty"`
+	Steps        int     `json:"steps"`
+	Seed         uint64  `json:"seed"`
+	Backend      string  `json:"backend,omitempty"`
+	Version      string  `json:"version,omitempty"`
+	FinalLoss    float64 `json:"final_loss,omitempty"`
+	// Variables lists every saved variable with its shape.
+	Variables []VarInfo `json:"variables"`
+	// SHA256 is the checksum of the weights file.
+	SHA256 string `json:"weights_sha256"`
+	// Extra holds the trainer's own state (e.g. its data stream position).
+	Extra map[string]float64 `json:"extra,omitempty"`
+}
+
+// VarInfo describes one saved variable.
+type VarInfo struct {
+	Name  string `json:"name"` // scope and name
+	DType string `json:"dtype"`
+	Dims  []int  `json:"dims"`
+}
+
+// Save writes the model's variables (optimizer state included, so that
+// training can resume) and meta to dir, atomically per file.
+func (m *Model) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var vars []VarInfo
+	var buf bytes.Buffer
+	for v := range m.ctx.IterVariables() {
+		t, err := v.Value()
+		if err != nil {
+			return fmt.Errorf("model: variable %s: %w", v.ScopeAndName(), err)
+		}
+		info := VarInfo{Name: v.ScopeAndName(), DType: t.DType().String(), Dims: t.Shape().Dimensions}
+		switch t.DType() {
+		case dtypes.Float32:
+			tensors.MustConstFlatData(t, func(f []float32) { binary.Write(&buf, binary.LittleEndian, f) })
+		case dtypes.Float64:
+			tensors.MustConstFlatData(t, func(f []float64) { binary.Write(&buf, binary.LittleEndian, f) })
+		case dtypes.Int64:
+			tensors.MustConstFlatData(t, func(f []int64) { binary.Write(&buf, binary.LittleEndian, f) })
+		default:
+			return fmt.Errorf("model: variable %s has dtype %s, which ptft does not save", info.Name, t.DType())
+		}
+		vars = append(vars, info)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	m.Meta.Format, m.Meta.Config, m.Meta.Variables, m.Meta.SHA256 = FormatVersion, m.Config, vars, hex.EncodeToString(sum[:])
+	if err := data.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}); err != nil {
+		return err
+	}
+	return data.WriteFileAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(m.Meta)
+	})
+}
+
+// Load reads a model saved by Save, checking format, architecture and
+// checksum; every failure names the folder and what is wrong.
+func Load(dir string) (*Model, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	var meta Meta
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return nil, fmt.Errorf("model %s: %s is corrupt: %w", dir, MetaFile, err)
+	}
+	if meta.Format != FormatVersion {
+		return nil, fmt.Errorf("model %s: format %d, this ptft reads format %d", dir, meta.Format, FormatVersion)
+	}
+	weights, err := os.ReadFile(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	if sum := sha256.Sum256(weights); hex.EncodeToString(sum[:]) != meta.SHA256 {
+		return nil, fmt.Errorf("model %s: %s does not match the checksum in %s (corrupt or replaced)", dir, WeightsFile, MetaFile)
+	}
+	m, err := New(meta.Config, meta.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	m.Meta = meta
+	r := bytes.NewReader(weights)
+	for _, v := range meta.Variables {
+		n := 1
+		for _, d := range v.Dims {
+			n *= d
+		}
+		var t *tensors.Tensor
+		switch v.DType {
+		case dtypes.Float32.String():
+			f := make([]float32, n)
+			err = binary.Read(r, binary.LittleEndian, f)
+			t = tensors.FromFlatDataAndDimensions(f, v.Dims...)
+		case dtypes.Float64.String():
+			f := make([]float64, n)
+			err = binary.Read(r, binary.LittleEndian, f)
+			t = tensors.FromFlatDataAndDimensions(f, v.Dims...)
+		case dtypes.Int64.String():
+			f := make([]int64, n)
+			err = binary.Read(r, binary.LittleEndian, f)
+			t = tensors.FromFlatDataAndDimensions(f, v.Dims...)
+		default:
+			err = fmt.Errorf("unknown dtype %q", v.DType)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("model %s: variable %s: %w", dir, v.Name, err)
+		}
+		scope, name := splitScopeName(v.Name)
+		m.ctx.InAbsPath(scope).Checked(false).VariableWithValue(name, t)
+	}
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("model %s: %d unread bytes in %s", dir, r.Len(), WeightsFile)
+	}
+	if err := m.checkArchitecture(); err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// checkArchitecture builds the graph on a tiny batch: a variable of the
+// wrong shape for the stated architecture makes it fail here, not later.
+func (m *Model) checkArchitecture() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("weights do not fit architecture %+v: %v", m.Config, r)
+		}
+	}()
+	before := 0
+	for range m.ctx.IterVariables() {
+		before++
+	}
+	p := &data.Portfolio{IDs: []string{"a", "b"}, Obs: [][]float64{{1, 2}, {3}}, Ratios: []float64{0.5, 0.5}}
+	q, err := m.Predict(NewBatch([]*data.Portfolio{p}, 0, 0))
+	after := 0
+	for range m.ctx.IterVariables() {
+		after++
+	}
+	if err == nil && after != before {
+		err = fmt.Errorf("%d variables of architecture %+v missing from the weights", after-before, m.Config)
+	}
+	if err == nil && slices.ContainsFunc(q, func(x float32) bool { return math.IsNaN(float64(x)) }) {
+		err = fmt.Errorf("NaN decisions")
+	}
+	if err != nil {
+		return fmt.Errorf("weights do not fit architecture %+v: %w", m.Config, err)
+	}
+	return nil
+}
+
+// splitScopeName splits "/a/b/name" into "/a/b" and "name".
+func splitScopeName(s string) (string, string) {
+	i := len(s) - 1
+	for i >= 0 && s[i] != '/' {
+		i--
+	}
+	if i <= 0 {
+		return "/", s[i+1:]
+	}
+	return s[:i], s[i+1:]
+}
