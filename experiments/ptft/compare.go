@@ -28,7 +28,8 @@ func runCompare(args []string, stdout io.Writer) error {
 	obs := fs.String("obs", "5", "observations per instance: n or min-max")
 	seed := fs.Uint64("seed", 1, "random seed")
 	ratio := fs.Float64("critical-ratio", 0, "fix the critical ratio (0: the prior's range)")
-	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,eb,eb-ml", "methods to compare")
+	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,eb,eb-ml,transformer", "methods to compare")
+	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")
 	if err := parse(fs, args); err != nil {
@@ -44,9 +45,9 @@ func runCompare(args []string, stdout io.Writer) error {
 	}
 	var pols []baseline.Policy
 	for _, m := range splitList(*methods) {
-		pol, err := policyByName(m, baseline.DefaultBins)
+		pol, err := policyByName(m, baseline.DefaultBins, *modelDir)
 		if err != nil {
-			return fmt.Errorf("%w: --methods: %v", errUsage, err)
+			return fmt.Errorf("--methods: %w", err)
 		}
 		pols = append(pols, pol)
 	}

@@ -7,17 +7,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/ptft-lab/ptft/results/models"
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/model"
 )
 
 func runDecide(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
 	in := fs.String("data", "", "observations CSV (instance,value[,critical_ratio])")
 	ratio := fs.Float64("critical-ratio", 0, "critical ratio for instances without a critical_ratio column")
-	method := fs.String("method", "", fmt.Sprintf("one of %v (also eb-gamma-poisson, eb-ml)", baseline.Methods))
+	method := fs.String("method", "", fmt.Sprintf("one of %v, transformer (also eb-gamma-poisson, eb-ml)", baseline.Methods))
 	out := fs.String("out", "", "decisions CSV to write (instance,quantity)")
 	bins := fs.Int("bins", baseline.DefaultBins, "shrunken-saa: common-support size for continuous data")
+	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -29,9 +32,9 @@ func runDecide(args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w: --critical-ratio: %v", errUsage, err)
 		}
 	}
-	pol, err := policyByName(*method, *bins)
+	pol, err := policyByName(*method, *bins, *modelDir)
 	if err != nil {
-		return fmt.Errorf("%w: --method: %v", errUsage, err)
+		return err
 	}
 	start := time.Now()
 	p, err := data.ReadObservationsFile(*in, *ratio)
@@ -53,19 +56,29 @@ func runDecide(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func policyByName(name string, bins int) (baseline.Policy, error) {
+// policyByName returns a classical policy, or the Transformer loaded from
+// modelDir (the embedded default model when empty).
+func policyByName(name string, bins int, modelDir string) (baseline.Policy, error) {
 	switch name {
+	case "transformer":
+		if modelDir == "" {
+			return models.Default()
+		}
+		return model.Load(modelDir)
 	case "eb-ml":
 		return baseline.EmpiricalBayes{Method: baseline.MarginalLikelihood}, nil
 	case "eb-gamma-poisson-ml":
 		return baseline.EmpiricalBayes{Family: baseline.GammaPoissonFamily, Method: baseline.MarginalLikelihood}, nil
 	}
 	pol, err := baseline.ByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v (or transformer)", errUsage, err)
+	}
 	if s, ok := pol.(*baseline.ShrunkenSAA); ok {
 		if bins < 1 {
 			return nil, fmt.Errorf("--bins %d must be >= 1", bins)
 		}
 		s.Bins = bins
 	}
-	return pol, err
+	return pol, nil
 }

@@ -8,7 +8,9 @@
 //	ptft simulate --prior NAME --instances K --obs n --seed S --out obs.csv [--truth truth.json]
 //	ptft decide   --data obs.csv [--critical-ratio 0.8] --method saa|pooled-saa|shrunken-saa|eb --out decisions.csv
 //	ptft evaluate --truth truth.json --decisions decisions.csv[,more.csv] [--json]
+//	ptft pretrain --prior NAME --steps S --out DIR [--resume] [--seed S]
 //	ptft compare  --prior NAME --instances K --obs n --seed S
+//	ptft quality  --prior normal-normal --model DIR --instances 100,1000 --obs 3,5,10
 //	ptft rossmann [--data DIR] --instances K --obs N --runs R --seed S [--poisson-obs] [--json]
 //	ptft priors
 //
@@ -37,7 +39,9 @@ var commands = []command{
 	{"simulate", "draw a synthetic portfolio from a prior: observations CSV and truth JSON", runSimulate},
 	{"decide", "decide one order quantity per instance from an observations CSV", runDecide},
 	{"evaluate", "exact expected cost, oracle cost and relative regret of decisions", runEvaluate},
+	{"pretrain", "pretrain the Transformer on synthetic environments from a prior", runPretrain},
 	{"compare", "simulate a portfolio and print every method's regret (the main job)", runCompare},
+	{"quality", "regret and excess over Bayes and EB on a grid of K and n (in-prior quality table)", runQuality},
 	{"rossmann", "Gupta & Kallus's Rossmann data-pooling benchmark for the classical methods", runRossmann},
 	{"priors", "list the built-in priors", runPriors},
 }

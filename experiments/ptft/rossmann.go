@@ -21,7 +21,8 @@ func runRossmann(args []string, stdout io.Writer) error {
 	runs := fs.Int("runs", def.Runs, "independent runs")
 	seed := fs.Uint64("seed", def.Seed, "random seed")
 	ratio := fs.Float64("critical-ratio", def.Ratio, "s: the critical ratio")
-	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,eb,eb-ml", "methods to compare (saa is always included)")
+	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,eb,eb-ml,transformer", "methods to compare (saa is always included)")
+	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")
 	if err := parse(fs, args); err != nil {
@@ -40,9 +41,9 @@ func runRossmann(args []string, stdout io.Writer) error {
 		if m == "saa" {
 			continue
 		}
-		p, err := policyByName(m, baseline.DefaultBins)
+		p, err := policyByName(m, baseline.DefaultBins, *modelDir)
 		if err != nil {
-			return fmt.Errorf("%w: --methods: %v", errUsage, err)
+			return fmt.Errorf("--methods: %w", err)
 		}
 		pols = append(pols, p)
 	}

@@ -21,6 +21,10 @@ var (
 	installOnce sync.Once
 	// stock holds GoMLX's own VJPs, for tests to compare against.
 	stock = map[NodeType]VJP{}
+	ours  = map[NodeType]VJP{
+		NodeTypeDotGeneral: func(node *Node, v []*Node, _ shapes.Shape) []*Node { return dotGeneralVJP(node, v[0]) },
+		NodeTypeDot:        func(node *Node, v []*Node, _ shapes.Shape) []*Node { return dotVJP(node, v[0]) },
+	}
 )
 
 // InstallGradients registers ptft's Dot and DotGeneral gradients in
@@ -29,13 +33,23 @@ func InstallGradients() {
 	installOnce.Do(func() {
 		stock[NodeTypeDotGeneral] = VJPRegistration[NodeTypeDotGeneral]
 		stock[NodeTypeDot] = VJPRegistration[NodeTypeDot]
-		VJPRegistration[NodeTypeDotGeneral] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {
-			return dotGeneralVJP(node, v[0])
-		}
-		VJPRegistration[NodeTypeDot] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {
-			return dotVJP(node, v[0])
-		}
+		VJPRegistration[NodeTypeDotGeneral] = ours[NodeTypeDotGeneral]
+		VJPRegistration[NodeTypeDot] = ours[NodeTypeDot]
 	})
+}
+
+// UseStockGradients switches between GoMLX's own Dot/DotGeneral gradients
+// (true) and ptft's (false, the default once New has run), for benchmarks
+// that measure the difference. Graphs already built keep their gradients.
+func UseStockGradients(useStock bool) {
+	InstallGradients()
+	if useStock {
+		VJPRegistration[NodeTypeDotGeneral] = stock[NodeTypeDotGeneral]
+		VJPRegistration[NodeTypeDot] = stock[NodeTypeDot]
+		return
+	}
+	VJPRegistration[NodeTypeDotGeneral] = ours[NodeTypeDotGeneral]
+	VJPRegistration[NodeTypeDot] = ours[NodeTypeDot]
 }
 
 // dotGeneralAxes reads a DotGeneral node's axes. GoMLX v0.26.0 keeps them in

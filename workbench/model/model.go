@@ -26,6 +26,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 	"math/rand/v2"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
@@ -103,13 +104,13 @@ func (b *builder) dense(ctx *context.Context, x *Node, out int, zero bool) *Node
 	}
 	w := b.param(ctx, x.Graph(), "weights", std, in, out)
 	bias := b.param(ctx, x.Graph(), "bias", 0, out)
-	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{0}, nil)
-	ones := make([]int, y.Rank())
-	for i := range ones {
-		ones[i] = 1
-	}
-	ones[y.Rank()-1] = out
-	return Add(y, BroadcastToDims(Reshape(bias, ones...), y.Shape().Dimensions...))
+	// Flattened to one [rows, in]·[in, out] matmul: the pure-Go backend
+	// runs 2-D products (and their gradients) much faster than the same
+	// contraction over several leading axes.
+	lead := x.Shape().Dimensions[:x.Rank()-1]
+	y := Dot(Reshape(x, -1, in), w)
+	y = Add(y, BroadcastToDims(Reshape(bias, 1, out), y.Shape().Dimensions...))
+	return Reshape(y, append(slices.Clone(lead), out)...)
 }
 
 func layerNorm(ctx *context.Context, x *Node) *Node {
@@ -157,13 +158,15 @@ func (b *builder) graph(ctx *context.Context, in Inputs) *Node {
 	n := in.ObsMask.Shape().Dimensions[2]
 	w := b.cfg.Width
 
-	// Set encoder over observations, masked mean pooling.
-	tok := b.dense(ctx.In("obs_embed_1"), in.Obs, w, false)
-	tok = b.dense(ctx.In("obs_embed_2"), activations.Gelu(tok), w, false)
+	// Set encoder over observations (DeepSets: rho(mean phi(x))), masked
+	// mean pooling. phi is one layer so that the per-observation work,
+	// n_k times the per-instance work, stays small; rho runs per instance.
+	tok := activations.Gelu(b.dense(ctx.In("obs_embed"), in.Obs, w, false))
 	mask := Reshape(in.ObsMask, bsz, k, n, 1)
 	tok = Mul(tok, BroadcastToDims(mask, bsz, k, n, w))
 	count := Max(ReduceSum(in.ObsMask, 2), OnesLike(ReduceSum(in.ObsMask, 2)))
 	pooled := Div(ReduceSum(tok, 2), BroadcastToDims(Reshape(count, bsz, k, 1), bsz, k, w))
+	pooled = b.dense(ctx.In("set_rho"), pooled, w, false)
 	h := Add(pooled, b.dense(ctx.In("feat_embed"), in.Feats, w, false))
 
 	for l := range b.cfg.Blocks {
@@ -190,7 +193,8 @@ func (b *builder) graph(ctx *context.Context, in Inputs) *Node {
 }
 
 // inputTensors converts a batch to tensors in Inputs order.
-func (bt *Batch) inputTensors() []any {
+// InputTensors converts the batch to tensors, in InputsOf order.
+func (bt *Batch) InputTensors() []any {
 	f := func(x []float32, dims ...int) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(x, dims...) }
 	return []any{
 		f(bt.Obs, bt.B, bt.K, bt.N, 2), f(bt.ObsMask, bt.B, bt.K, bt.N), f(bt.Inst, bt.B, bt.K),
@@ -198,6 +202,7 @@ func (bt *Batch) inputTensors() []any {
 	}
 }
 
-func inputsOf(x []*Node) Inputs {
+// InputsOf names the seven batch inputs in InputTensors order.
+func InputsOf(x []*Node) Inputs {
 	return Inputs{Obs: x[0], ObsMask: x[1], Inst: x[2], Feats: x[3], Base: x[4], Spread: x[5], Z: x[6]}
 }

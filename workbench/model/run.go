@@ -60,13 +60,16 @@ func (m *Model) Graph(ctx *context.Context, in Inputs) *Node { return m.b.graph(
 func (m *Model) Predict(bt *Batch) ([]float32, error) {
 	m.once.Do(func() {
 		m.forward, m.err = context.NewExec(m.backend, m.ctx, func(ctx *context.Context, x []*Node) *Node {
-			return m.Graph(ctx, inputsOf(x))
+			return m.Graph(ctx, InputsOf(x))
 		})
+		if m.err == nil {
+			m.forward.SetMaxCache(64)
+		}
 	})
 	if m.err != nil {
 		return nil, m.err
 	}
-	out, err := m.forward.Exec(bt.inputTensors()...)
+	out, err := m.forward.Exec(bt.InputTensors()...)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -98,7 +99,14 @@ func (m *Model) Save(dir string) error {
 // Load reads a model saved by Save, checking format, architecture and
 // checksum; every failure names the folder and what is wrong.
 func Load(dir string) (*Model, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS is Load from a file system (for example a model embedded in the
+// binary); name labels errors.
+func LoadFS(fsys fs.FS, name string) (*Model, error) {
+	dir := name
+	raw, err := fs.ReadFile(fsys, MetaFile)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
@@ -109,7 +117,7 @@ func Load(dir string) (*Model, error) {
 	if meta.Format != FormatVersion {
 		return nil, fmt.Errorf("model %s: format %d, this ptft reads format %d", dir, meta.Format, FormatVersion)
 	}
-	weights, err := os.ReadFile(filepath.Join(dir, WeightsFile))
+	weights, err := fs.ReadFile(fsys, WeightsFile)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}

@@ -1,0 +1,317 @@
+// Package train pretrains ptft's Transformer on synthetic environments
+// (DESIGN.md §4): batches of environments drawn from a prior, K drawn per
+// step from a range and n_k per instance; the loss is the exact expected
+// newsvendor cost of the decisions under the true distributions, divided by
+// the oracle cost; Adam with linear warm-up and cosine decay; checkpoints,
+// resume, and a seed that fixes the whole run.
+//
+// Exact loss. The true distributions (gamma, Poisson, negative binomial,
+// mixtures, ...) have no closed form inside the graph, so each step runs in
+// two passes: the model's decisions q are computed, the exact cost and its
+// exact derivative dE[C]/dq = F(q) - rho come from problem.Newsvendor and the
+// distribution on the CPU, and a second pass applies Adam to the surrogate
+// sum_k g_k q_k, whose gradient equals the exact gradient of the loss.
+package train
+
+import (
+	stdcontext "context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/ptft-lab/ptft/workbench/backend"
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/prior"
+	"github.com/ptft-lab/ptft/workbench/problem"
+	"github.com/ptft-lab/ptft/workbench/provenance"
+)
+
+// Options configure pretraining.
+type Options struct {
+	Prior *prior.Prior
+	Steps int
+	// Batch is the number of environments per step.
+	Batch int
+	// Instances is the range K is drawn from, once per step.
+	Instances prior.IntRange
+	// Obs overrides the prior's n_k range (zero value: the prior's).
+	Obs prior.IntRange
+	// LearningRate is the peak rate, reached after Warmup steps and decayed
+	// by a cosine to LearningRate/10 at Steps.
+	LearningRate float64
+	Warmup       int
+	Seed         uint64
+	// Dir receives checkpoints every CheckpointEvery steps and at the end,
+	// plus loss.csv, the loss curve.
+	Dir             string
+	CheckpointEvery int
+	// Progress receives a one-line progress display (nil: none).
+	Progress io.Writer
+	// OnStep, if set, is called after every step with its 0-based index
+	// and loss (for live plots in notebooks).
+	OnStep func(step int, loss float64)
+}
+
+// DefaultOptions are the reference sizing of DESIGN.md §4.
+func DefaultOptions(p *prior.Prior) Options {
+	return Options{Prior: p, Steps: 1500, Batch: 16, Instances: prior.IntRange{Min: 16, Max: 128},
+		LearningRate: 1e-3, Warmup: 100, Seed: 1, CheckpointEvery: 100}
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.Prior == nil:
+		return fmt.Errorf("train: no prior")
+	case o.Steps < 1 || o.Batch < 1:
+		return fmt.Errorf("train: steps %d and batch %d must be >= 1", o.Steps, o.Batch)
+	case o.Instances.Min < 1 || o.Instances.Max < o.Instances.Min:
+		return fmt.Errorf("train: instances range [%d, %d] invalid", o.Instances.Min, o.Instances.Max)
+	case !(o.LearningRate > 0):
+		return fmt.Errorf("train: learning rate %v must be > 0", o.LearningRate)
+	}
+	return o.Prior.Validate()
+}
+
+// LearningRateAt is the schedule: linear warm-up, then cosine decay to a
+// tenth of the peak.
+func (o *Options) LearningRateAt(step int) float64 {
+	if step < o.Warmup {
+		return o.LearningRate * float64(step+1) / float64(o.Warmup)
+	}
+	t := float64(step-o.Warmup) / float64(max(1, o.Steps-o.Warmup))
+	return o.LearningRate * (0.1 + 0.9*0.5*(1+math.Cos(math.Pi*min(1, t))))
+}
+
+// Environments draws step's batch: the same (seed, step) always gives the
+// same environments, so a resumed run sees the data it would have seen.
+func (o *Options) Environments(step int) ([]*prior.Environment, error) {
+	rng := rand.New(rand.NewPCG(o.Seed, uint64(step)))
+	k := o.Instances.Min + rng.IntN(o.Instances.Max-o.Instances.Min+1)
+	envs := make([]*prior.Environment, o.Batch)
+	for b := range envs {
+		env, err := o.Prior.Generate(rng.Uint64(), prior.Options{Instances: k, Obs: o.Obs})
+		if err != nil {
+			return nil, err
+		}
+		envs[b] = env
+	}
+	return envs, nil
+}
+
+// Trainer runs training steps on a model.
+type Trainer struct {
+	Model  *model.Model
+	update *context.Exec
+	lr     *context.Variable
+	nv     problem.Newsvendor
+}
+
+// NewTrainer prepares the update pass (Adam on the surrogate loss).
+func NewTrainer(m *model.Model, peakLR float64) (*Trainer, error) {
+	t := &Trainer{Model: m}
+	opt := optimizers.Adam().LearningRate(peakLR).Done()
+	var err error
+	t.update, err = context.NewExec(m.Backend(), m.Context(), func(ctx *context.Context, x []*Node) *Node {
+		q := m.Graph(ctx, model.InputsOf(x[:7]))
+		surrogate := ReduceAllSum(Mul(q, StopGradient(x[7])))
+		opt.UpdateGraph(ctx, q.Graph(), surrogate)
+		return surrogate
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.update.SetMaxCache(64)
+	t.lr = optimizers.LearningRateVarWithValue(m.Context(), dtypes.Float32, peakLR)
+	return t, nil
+}
+
+// StepStats reports one step.
+type StepStats struct {
+	// Loss is the mean over environments of cost / oracle cost (1 + the
+	// relative regret).
+	Loss float64
+}
+
+// Step runs one training step on environments with known truths.
+func (t *Trainer) Step(envs []*prior.Environment, lr float64, padK, padN int) (StepStats, error) {
+	ps := make([]*data.Portfolio, len(envs))
+	for i, e := range envs {
+		ps[i] = e.Portfolio
+	}
+	bt := model.NewBatch(ps, padK, padN)
+	q, err := t.Model.Predict(bt)
+	if err != nil {
+		return StepStats{}, err
+	}
+	grad := make([]float32, len(q))
+	loss := 0.0
+	for b, e := range envs {
+		s := bt.Scale[b]
+		k := bt.Sizes[b]
+		cost, oracle := 0.0, 0.0
+		for i := range k {
+			d := e.Truth[i]
+			rho := e.Portfolio.Ratios[i]
+			qi := float64(q[b*bt.K+i]) * s
+			cost += t.nv.ExpectedCost(d, qi, rho)
+			oracle += t.nv.ExpectedCost(d, d.Quantile(rho), rho)
+			grad[b*bt.K+i] = float32(s * (d.CDF(qi) - rho))
+		}
+		// d(loss_b)/d(q) = (F - rho) s / oracle_total; batch loss averages b.
+		norm := 1 / (oracle * float64(len(envs)))
+		for i := range k {
+			grad[b*bt.K+i] *= float32(norm)
+		}
+		loss += cost / oracle
+	}
+	t.lr.MustSetValue(tensors.FromScalar(float32(lr)))
+	args := append(bt.InputTensors(), tensors.FromFlatDataAndDimensions(grad, bt.B, bt.K))
+	if _, err := t.update.Exec(args...); err != nil {
+		return StepStats{}, err
+	}
+	return StepStats{Loss: loss / float64(len(envs))}, nil
+}
+
+// padInstances rounds K up to a multiple of 16 so that few distinct shapes
+// are compiled.
+func padInstances(k int) int { return (k + 15) / 16 * 16 }
+
+// Pretrain trains m (fresh, or loaded from opts.Dir when resuming: its
+// Meta.Steps says where to continue) and saves it in opts.Dir.
+//
+// Cancelling ctx stops the run between steps without saving, as a kill
+// would: a later Pretrain on the loaded model resumes from the last
+// checkpoint.
+func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	if opts.Dir == "" {
+		return fmt.Errorf("train: no output folder")
+	}
+	obs := opts.Obs
+	if obs == (prior.IntRange{}) {
+		obs = opts.Prior.Obs
+	}
+	tr, err := NewTrainer(m, opts.LearningRate)
+	if err != nil {
+		return err
+	}
+	curve, err := readCurve(filepath.Join(opts.Dir, CurveFile), m.Meta.Steps)
+	if err != nil {
+		return err
+	}
+	m.Meta.Prior, m.Meta.PriorVersion, m.Meta.Seed = opts.Prior.Name, opts.Prior.Version, opts.Seed
+	m.Meta.Backend, m.Meta.Version = backend.Name(), provenance.CodeVersion()
+	save := func(step int) error {
+		m.Meta.Steps = step
+		if len(curve) > 0 {
+			m.Meta.FinalLoss = curve[len(curve)-1]
+		}
+		if err := m.Save(opts.Dir); err != nil {
+			return err
+		}
+		return writeCurve(filepath.Join(opts.Dir, CurveFile), curve)
+	}
+	start, t0 := m.Meta.Steps, time.Now()
+	ema := math.NaN()
+	for step := start; step < opts.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		envs, err := opts.Environments(step)
+		if err != nil {
+			return err
+		}
+		st, err := tr.Step(envs, opts.LearningRateAt(step), padInstances(envs[0].Portfolio.Len()), obs.Max)
+		if err != nil {
+			return fmt.Errorf("train step %d: %w", step, err)
+		}
+		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+			return fmt.Errorf("train step %d: loss is %v", step, st.Loss)
+		}
+		curve = append(curve, st.Loss)
+		if opts.OnStep != nil {
+			opts.OnStep(step, st.Loss)
+		}
+		if math.IsNaN(ema) {
+			ema = st.Loss
+		}
+		ema = 0.95*ema + 0.05*st.Loss
+		if opts.Progress != nil {
+			done := step + 1 - start
+			rate := float64(done) / time.Since(t0).Seconds()
+			fmt.Fprintf(opts.Progress, "\rstep %d/%d  regret %.3f%% (avg %.3f%%)  %.1f steps/s  eta %s   ",
+				step+1, opts.Steps, 100*(st.Loss-1), 100*(ema-1), rate,
+				time.Duration(float64(opts.Steps-step-1)/rate*float64(time.Second)).Round(time.Second))
+		}
+		if opts.CheckpointEvery > 0 && (step+1)%opts.CheckpointEvery == 0 && step+1 < opts.Steps {
+			if err := save(step + 1); err != nil {
+				return err
+			}
+		}
+	}
+	if opts.Progress != nil {
+		fmt.Fprintln(opts.Progress)
+	}
+	return save(opts.Steps)
+}
+
+// CurveFile holds the loss curve, one row per step.
+const CurveFile = "loss.csv"
+
+func readCurve(path string, steps int) ([]float64, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		if steps > 0 {
+			return nil, fmt.Errorf("train: resuming at step %d but %s is missing", steps, path)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var curve []float64
+	for i, r := range rows[1:] {
+		if len(curve) == steps {
+			break
+		}
+		v, err := strconv.ParseFloat(r[1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
+		}
+		curve = append(curve, v)
+	}
+	if len(curve) != steps {
+		return nil, fmt.Errorf("train: %s has %d steps, the checkpoint %d", path, len(curve), steps)
+	}
+	return curve, nil
+}
+
+func writeCurve(path string, curve []float64) error {
+	return data.WriteFileAtomic(path, func(w io.Writer) error {
+		fmt.Fprintln(w, "step,loss")
+		for i, v := range curve {
+			fmt.Fprintf(w, "%d,%s\n", i+1, strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		return nil
+	})
+}
