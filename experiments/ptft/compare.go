@@ -43,13 +43,9 @@ func runCompare(args []string, stdout io.Writer) error {
 	if o.Obs, err = parseIntRange(*obs); err != nil {
 		return fmt.Errorf("%w: --obs: %v", errUsage, err)
 	}
-	var pols []baseline.Policy
-	for _, m := range splitList(*methods) {
-		pol, err := policyByName(m, baseline.DefaultBins, *modelDir)
-		if err != nil {
-			return fmt.Errorf("--methods: %w", err)
-		}
-		pols = append(pols, pol)
+	pols, err := policies(*methods, *modelDir)
+	if err != nil {
+		return err
 	}
 	env, err := p.Generate(*seed, o)
 	if err != nil {

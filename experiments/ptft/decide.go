@@ -56,6 +56,19 @@ func runDecide(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// policies resolves a comma-separated list of method names.
+func policies(list string, modelDir string) ([]baseline.Policy, error) {
+	var pols []baseline.Policy
+	for _, m := range splitList(list) {
+		pol, err := policyByName(m, baseline.DefaultBins, modelDir)
+		if err != nil {
+			return nil, fmt.Errorf("--methods: %w", err)
+		}
+		pols = append(pols, pol)
+	}
+	return pols, nil
+}
+
 // policyByName returns a classical policy, or the Transformer loaded from
 // modelDir (the embedded default model when empty).
 func policyByName(name string, bins int, modelDir string) (baseline.Policy, error) {

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/prior"
 	"github.com/ptft-lab/ptft/workbench/problem"
@@ -57,13 +59,9 @@ func runQuality(args []string, stdout io.Writer) error {
 	if *envs < 2 {
 		return fmt.Errorf("%w: --envs must be >= 2", errUsage)
 	}
-	var pols []baseline.Policy
-	for _, m := range splitList(*methods) {
-		pol, err := policyByName(m, baseline.DefaultBins, *modelDir)
-		if err != nil {
-			return fmt.Errorf("--methods: %w", err)
-		}
-		pols = append(pols, pol)
+	pols, err := policies(*methods, *modelDir)
+	if err != nil {
+		return err
 	}
 	eb := baseline.EmpiricalBayes{}
 	var rows []qualityRow
@@ -111,7 +109,8 @@ func runQuality(args []string, stdout io.Writer) error {
 				}
 			}
 			for i, pol := range pols {
-				m, se := meanSE(regrets[i])
+				m, sd := stat.MeanStdDev(regrets[i], nil)
+				se := sd / math.Sqrt(float64(len(regrets[i])))
 				row := qualityRow{K: k, N: n, Method: pol.Name(), Regret: m, RegretSE: se, OverBayes: overB[i], OverEB: overEB[i]}
 				if !haveBayes {
 					row.OverBayes = math.NaN()
@@ -160,17 +159,4 @@ func parseInts(s string) ([]int, error) {
 		return nil, fmt.Errorf("empty list")
 	}
 	return out, nil
-}
-
-func meanSE(x []float64) (float64, float64) {
-	m := 0.0
-	for _, v := range x {
-		m += v
-	}
-	m /= float64(len(x))
-	s := 0.0
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return m, math.Sqrt(s / float64(len(x)-1) / float64(len(x)))
 }

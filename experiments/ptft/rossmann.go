@@ -36,16 +36,15 @@ func runRossmann(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	others, err := policies(*methods, *modelDir)
+	if err != nil {
+		return err
+	}
 	pols := []baseline.Policy{baseline.SAA{}}
-	for _, m := range splitList(*methods) {
-		if m == "saa" {
-			continue
+	for _, p := range others {
+		if p.Name() != "saa" {
+			pols = append(pols, p)
 		}
-		p, err := policyByName(m, baseline.DefaultBins, *modelDir)
-		if err != nil {
-			return fmt.Errorf("--methods: %w", err)
-		}
-		pols = append(pols, p)
 	}
 	cfg := rossmann.Config{Instances: *k, Obs: *n, PoissonObs: *pois, Runs: *runs, Ratio: *ratio, Seed: *seed}
 	res, err := rossmann.Run(d, cfg, pols)

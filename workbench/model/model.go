@@ -26,8 +26,8 @@ package model
 import (
 	"fmt"
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/pkg/core/tensors"

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
@@ -167,17 +168,6 @@ func sample(d *Data, k int, cfg Config, cum [][]float64, rng *rand.Rand) *data.P
 }
 
 func meanSE(x []float64) (float64, float64) {
-	m := 0.0
-	for _, v := range x {
-		m += v
-	}
-	m /= float64(len(x))
-	if len(x) < 2 {
-		return m, math.NaN()
-	}
-	s := 0.0
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return m, math.Sqrt(s / float64(len(x)-1) / float64(len(x)))
+	m, sd := stat.MeanStdDev(x, nil)
+	return m, sd / math.Sqrt(float64(len(x)))
 }
