@@ -85,6 +85,12 @@ func runPretrain(args []string, stdout io.Writer) error {
 		}
 		return err
 	}
+	if loss, err := train.ReadCurve(filepath.Join(*out, train.CurveFile)); err == nil {
+		title := fmt.Sprintf("pretraining on %s (seed %d)", p.Name, *seed)
+		if err := writeCurveSVG(filepath.Join(*out, "loss.svg"), title, loss); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "pretrained %d steps on %s v%s (seed %d, backend %s): final loss %.4f -> %s\n",
 		m.Meta.Steps, p.Name, p.Version, *seed, m.Meta.Backend, m.Meta.FinalLoss, *out)
 	return nil

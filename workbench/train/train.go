@@ -273,14 +273,9 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 // CurveFile holds the loss curve, one row per step.
 const CurveFile = "loss.csv"
 
-func readCurve(path string, steps int) ([]float64, error) {
+// ReadCurve reads a loss curve written by Pretrain.
+func ReadCurve(path string) ([]float64, error) {
 	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		if steps > 0 {
-			return nil, fmt.Errorf("train: resuming at step %d but %s is missing", steps, path)
-		}
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -289,21 +284,37 @@ func readCurve(path string, steps int) ([]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
 	var curve []float64
 	for i, r := range rows[1:] {
-		if len(curve) == steps {
-			break
-		}
 		v, err := strconv.ParseFloat(r[1], 64)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
 		}
 		curve = append(curve, v)
 	}
-	if len(curve) != steps {
+	return curve, nil
+}
+
+// readCurve returns the first steps entries of the curve at path (none
+// when starting afresh).
+func readCurve(path string, steps int) ([]float64, error) {
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		if steps > 0 {
+			return nil, fmt.Errorf("train: resuming at step %d but %s is missing", steps, path)
+		}
+		return nil, nil
+	}
+	curve, err := ReadCurve(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(curve) < steps {
 		return nil, fmt.Errorf("train: %s has %d steps, the checkpoint %d", path, len(curve), steps)
 	}
-	return curve, nil
+	return curve[:steps], nil
 }
 
 func writeCurve(path string, curve []float64) error {

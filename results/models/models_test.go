@@ -1,0 +1,27 @@
+package models
+
+import (
+	"testing"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+func TestDefaultModelLoadsAndDecides(t *testing.T) {
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta.Prior == "" || m.Meta.Steps == 0 || m.Config.Inducing == 0 {
+		t.Errorf("shipped model meta %+v: want a prior, steps and inducing points", m.Meta)
+	}
+	p := &data.Portfolio{IDs: []string{"a", "b", "c"}, Obs: [][]float64{{3, 5, 4}, {10, 12}, {7}}, Ratios: []float64{0.8, 0.8, 0.5}}
+	q, err := m.Decide(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range q {
+		if !(v >= 0) {
+			t.Errorf("instance %d: decision %v", i, v)
+		}
+	}
+}
