@@ -9,6 +9,7 @@
 //	ptft decide   --data obs.csv [--critical-ratio 0.8] --method saa|pooled-saa|shrunken-saa|eb --out decisions.csv
 //	ptft evaluate --truth truth.json --decisions decisions.csv[,more.csv] [--json]
 //	ptft pretrain --prior NAME --steps S --out DIR [--resume] [--seed S]
+//	ptft finetune --model DIR --data obs.csv --out DIR2 [--params all|head|adapters] [--steps] [--seed]
 //	ptft compare  --prior NAME --instances K --obs n --seed S
 //	ptft quality  --prior normal-normal --model DIR --instances 100,1000 --obs 3,5,10
 //	ptft rossmann [--data DIR] --instances K --obs N --runs R --seed S [--poisson-obs] [--json]
@@ -40,6 +41,7 @@ var commands = []command{
 	{"decide", "decide one order quantity per instance from an observations CSV", runDecide},
 	{"evaluate", "exact expected cost, oracle cost and relative regret of decisions", runEvaluate},
 	{"pretrain", "pretrain the Transformer on synthetic environments from a prior", runPretrain},
+	{"finetune", "finetune a model on real observations (loss from held-out points)", runFinetune},
 	{"compare", "simulate a portfolio and print every method's regret (the main job)", runCompare},
 	{"quality", "regret and excess over Bayes and EB on a grid of K and n (in-prior quality table)", runQuality},
 	{"rossmann", "Gupta & Kallus's Rossmann data-pooling benchmark for the classical methods", runRossmann},

@@ -28,6 +28,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -46,6 +47,10 @@ type Config struct {
 	// Inducing is M, the number of inducing points; 0 selects full
 	// attention across instances.
 	Inducing int `json:"inducing"`
+	// Adapters is the rank of low-rank adapters added to the attention and
+	// MLP weights for finetuning (0: none). Adapters start at zero, so
+	// adding them leaves the model's decisions unchanged.
+	Adapters int `json:"adapters,omitempty"`
 	// NoCrossAttention drops the attention across instances (an ablation:
 	// each instance is decided from its own data alone).
 	NoCrossAttention bool `json:"no_cross_attention,omitempty"`
@@ -56,7 +61,7 @@ func DefaultConfig() Config { return Config{Width: 64, Blocks: 2, Heads: 4, MLPR
 
 // Validate checks the architecture.
 func (c Config) Validate() error {
-	if c.Width < 1 || c.Blocks < 0 || c.Heads < 1 || c.MLPRatio < 1 || c.Inducing < 0 {
+	if c.Width < 1 || c.Blocks < 0 || c.Heads < 1 || c.MLPRatio < 1 || c.Inducing < 0 || c.Adapters < 0 {
 		return fmt.Errorf("model: invalid config %+v", c)
 	}
 	if c.Width%c.Heads != 0 {
@@ -108,9 +113,28 @@ func (b *builder) dense(ctx *context.Context, x *Node, out int, zero bool) *Node
 	// runs 2-D products (and their gradients) much faster than the same
 	// contraction over several leading axes.
 	lead := x.Shape().Dimensions[:x.Rank()-1]
-	y := Dot(Reshape(x, -1, in), w)
+	flat := Reshape(x, -1, in)
+	y := Dot(flat, w)
+	if r := b.cfg.Adapters; r > 0 && adaptable(ctx.Scope()) {
+		// Low-rank adapter x·A·B, B starting at zero.
+		a := b.param(ctx, x.Graph(), AdapterA, 1/math.Sqrt(float64(in)), in, r)
+		bb := b.param(ctx, x.Graph(), AdapterB, 0, r, out)
+		y = Add(y, Dot(Dot(flat, a), bb))
+	}
 	y = Add(y, BroadcastToDims(Reshape(bias, 1, out), y.Shape().Dimensions...))
 	return Reshape(y, append(slices.Clone(lead), out)...)
+}
+
+// Names of the adapter variables.
+const (
+	AdapterA = "adapter_a"
+	AdapterB = "adapter_b"
+)
+
+// adaptable reports whether a dense layer gets adapters: the attention and
+// MLP weights of the cross-instance blocks.
+func adaptable(scope string) bool {
+	return strings.Contains(scope, "/attn") || strings.Contains(scope, "/mlp_")
 }
 
 func layerNorm(ctx *context.Context, x *Node) *Node {

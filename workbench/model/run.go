@@ -43,6 +43,17 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	return m, nil
 }
 
+// EnableAdapters adds low-rank adapters of rank r to the model (see
+// Config.Adapters); graphs are rebuilt on next use.
+func (m *Model) EnableAdapters(r int) error {
+	if r < 1 {
+		return fmt.Errorf("model: adapter rank %d must be >= 1", r)
+	}
+	m.Config.Adapters, m.b.cfg.Adapters = r, r
+	m.once, m.forward, m.err = sync.Once{}, nil, nil
+	return nil
+}
+
 // Name implements baseline.Policy.
 func (m *Model) Name() string { return "transformer" }
 

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/ptft-lab/ptft/results/models"
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/train"
+)
+
+func runFinetune(args []string, stdout io.Writer) error {
+	def := train.DefaultFinetuneOptions()
+	fs := flag.NewFlagSet("finetune", flag.ContinueOnError)
+	modelDir := fs.String("model", "", "pretrained model folder (default: the shipped model)")
+	scratch := fs.Bool("scratch", false, "start from random weights instead of a pretrained model")
+	in := fs.String("data", "", "observations CSV")
+	ratio := fs.Float64("critical-ratio", 0, "critical ratio for instances without a critical_ratio column")
+	out := fs.String("out", "", "folder for the finetuned model")
+	params := fs.String("params", def.Params, "parameters to finetune: all, head (head and last block) or adapters (low-rank)")
+	rank := fs.Int("adapter-rank", def.AdapterRank, "rank of the adapters (--params adapters)")
+	steps := fs.Int("steps", def.Steps, "maximum finetuning steps")
+	splits := fs.Int("splits", def.Splits, "random context/held-out splits per step")
+	loo := fs.Bool("loo", false, "hold out one observation per instance (leave-one-out) instead of 10-40%")
+	lr := fs.Float64("lr", def.LearningRate, "learning rate (Adam)")
+	valFrac := fs.Float64("val-fraction", def.ValFraction, "fraction of instances held out for early stopping")
+	patience := fs.Int("patience", def.Patience, "evaluations without improvement before stopping (0: never stop early)")
+	seed := fs.Uint64("seed", def.Seed, "random seed")
+	quiet := fs.Bool("quiet", false, "no progress display")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "data", "out"); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(*out, model.MetaFile)); err == nil {
+		return fmt.Errorf("%s already holds a model; choose another --out", *out)
+	}
+	p, err := data.ReadObservationsFile(*in, *ratio)
+	if err != nil {
+		return err
+	}
+	var m *model.Model
+	switch {
+	case *scratch:
+		m, err = model.New(model.DefaultConfig(), *seed)
+	case *modelDir == "":
+		m, err = models.Default()
+	default:
+		m, err = model.Load(*modelDir)
+	}
+	if err != nil {
+		return err
+	}
+	o := train.FinetuneOptions{Steps: *steps, Splits: *splits, LeaveOneOut: *loo, Params: *params, AdapterRank: *rank,
+		LearningRate: *lr, ValFraction: *valFrac, EvalEvery: def.EvalEvery, Patience: *patience, Seed: *seed}
+	if !*quiet {
+		o.Progress = os.Stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := train.Finetune(ctx, m, p, o)
+	if err != nil {
+		return err
+	}
+	m.Meta.Extra = map[string]float64{"finetune_steps": float64(res.Steps), "finetune_best_step": float64(res.BestStep),
+		"finetune_validation_cost": res.BestVal, "finetune_start_validation_cost": res.StartVal}
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "finetuned %s (%d trainable variables) on %s: %d steps, best at %d, validation cost %.5g -> %.5g; saved %s\n",
+		*params, res.Trainable, *in, res.Steps, res.BestStep, res.StartVal, res.BestVal, *out)
+	return nil
+}

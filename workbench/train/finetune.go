@@ -1,0 +1,332 @@
+package train
+
+import (
+	stdcontext "context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/model"
+)
+
+// Which parameters finetuning updates.
+const (
+	ParamsAll      = "all"
+	ParamsHead     = "head"     // the head and the last block
+	ParamsAdapters = "adapters" // low-rank adapters only
+)
+
+// FinetuneOptions configure finetuning on real observations (DESIGN.md §5).
+type FinetuneOptions struct {
+	Steps int
+	// Splits is the number of random context/held-out splits per step.
+	Splits int
+	// LeaveOneOut holds out one point per instance instead of a random
+	// 10% to 40% of its points.
+	LeaveOneOut bool
+	// Params is ParamsAll, ParamsHead or ParamsAdapters.
+	Params       string
+	AdapterRank  int
+	LearningRate float64
+	// ValFraction of the instances (with two or more observations) are held
+	// out for early stopping; EvalEvery steps apart, Patience evaluations
+	// without improvement stop the run. The best weights are kept.
+	ValFraction float64
+	EvalEvery   int
+	Patience    int
+	Seed        uint64
+	Progress    io.Writer
+}
+
+// DefaultFinetuneOptions finetunes every parameter for up to 300 steps.
+func DefaultFinetuneOptions() FinetuneOptions {
+	return FinetuneOptions{Steps: 300, Splits: 4, Params: ParamsAll, AdapterRank: 4, LearningRate: 3e-4,
+		ValFraction: 0.2, EvalEvery: 10, Patience: 5, Seed: 1}
+}
+
+// FinetuneResult reports a finetuning run.
+type FinetuneResult struct {
+	Steps     int
+	BestStep  int
+	BestVal   float64 // validation cost per held-out point, in the data's units
+	StartVal  float64 // the same before finetuning
+	Trainable int     // number of trainable variables
+}
+
+// Finetune adapts m to a portfolio of real observations. The loss comes
+// from the data alone: every step splits each instance's observations into
+// context and held-out points (resampled every step), feeds the contexts and
+// scores the empirical newsvendor cost of the decisions on the held-out
+// points. Instances with one observation are context only.
+func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o FinetuneOptions) (*FinetuneResult, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Steps < 1 || o.Splits < 1 || !(o.LearningRate > 0) || o.EvalEvery < 1 || !(o.ValFraction >= 0 && o.ValFraction < 1) {
+		return nil, fmt.Errorf("finetune: invalid options %+v", o)
+	}
+	if o.Params == ParamsAdapters && m.Config.Adapters == 0 {
+		if err := m.EnableAdapters(o.AdapterRank); err != nil {
+			return nil, err
+		}
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x66696e65))
+	// Instance-level validation split.
+	val := make([]bool, p.Len())
+	var splittable []int
+	for k, obs := range p.Obs {
+		if len(obs) >= 2 {
+			splittable = append(splittable, k)
+		}
+	}
+	if len(splittable) == 0 {
+		return nil, fmt.Errorf("%s: finetuning needs instances with at least two observations", p.Source)
+	}
+	rng.Shuffle(len(splittable), func(i, j int) { splittable[i], splittable[j] = splittable[j], splittable[i] })
+	for _, k := range splittable[:int(o.ValFraction*float64(len(splittable)))] {
+		val[k] = true
+	}
+	maxHeld := 0
+	for _, obs := range p.Obs {
+		maxHeld = max(maxHeld, len(obs))
+	}
+
+	f := &finetuner{m: m, p: p, o: o, val: val, maxN: maxHeld}
+	if err := f.build(); err != nil {
+		return nil, err
+	}
+	res := &FinetuneResult{Trainable: f.trainable}
+	valSplits := f.splits(rand.New(rand.NewPCG(o.Seed, 0x76616c)), 8)
+	evaluate := func() (float64, error) { return f.cost(valSplits, true) }
+	best, err := evaluate()
+	if err != nil {
+		return nil, err
+	}
+	res.StartVal, res.BestVal = best, best
+	snapshot := f.snapshot()
+	bad := 0
+	for step := range o.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := f.step(f.splits(rng, o.Splits)); err != nil {
+			return nil, fmt.Errorf("finetune step %d: %w", step, err)
+		}
+		res.Steps = step + 1
+		if (step+1)%o.EvalEvery != 0 && step+1 != o.Steps {
+			continue
+		}
+		v, err := evaluate()
+		if err != nil {
+			return nil, err
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "\rfinetune step %d/%d  validation cost %.5g (start %.5g, best %.5g)   ", step+1, o.Steps, v, res.StartVal, min(v, res.BestVal))
+		}
+		if v < res.BestVal {
+			res.BestVal, res.BestStep, bad = v, step+1, 0
+			snapshot = f.snapshot()
+		} else if bad++; o.Patience > 0 && bad >= o.Patience {
+			break
+		}
+	}
+	if o.Progress != nil {
+		fmt.Fprintln(o.Progress)
+	}
+	f.restore(snapshot)
+	return res, nil
+}
+
+type finetuner struct {
+	m         *model.Model
+	p         *data.Portfolio
+	o         FinetuneOptions
+	val       []bool
+	maxN      int
+	update    *context.Exec
+	loss      *context.Exec
+	trainable int
+}
+
+// split is one context/held-out division of the portfolio.
+type split struct {
+	ctx  *data.Portfolio
+	held [][]float64
+}
+
+func (f *finetuner) splits(rng *rand.Rand, n int) []split {
+	out := make([]split, n)
+	for i := range out {
+		s := split{ctx: &data.Portfolio{Source: f.p.Source, IDs: f.p.IDs, Ratios: f.p.Ratios,
+			Obs: make([][]float64, f.p.Len())}, held: make([][]float64, f.p.Len())}
+		for k, obs := range f.p.Obs {
+			nk := len(obs)
+			if nk < 2 {
+				s.ctx.Obs[k] = obs
+				continue
+			}
+			h := 1
+			if !f.o.LeaveOneOut {
+				h = max(1, int(math.Round(float64(nk)*(0.1+0.3*rng.Float64()))))
+			}
+			perm := rng.Perm(nk)
+			for j, idx := range perm {
+				if j < h {
+					s.held[k] = append(s.held[k], obs[idx])
+				} else {
+					s.ctx.Obs[k] = append(s.ctx.Obs[k], obs[idx])
+				}
+			}
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// tensors lays splits out as a batch plus held-out values (scaled), a mask
+// selecting training or validation instances' held-out points, and ratios.
+func (f *finetuner) tensors(ss []split, validation bool) ([]any, []float64) {
+	ps := make([]*data.Portfolio, len(ss))
+	for i, s := range ss {
+		ps[i] = s.ctx
+	}
+	bt := model.NewBatch(ps, 0, 0)
+	held := make([]float32, bt.B*bt.K*f.maxN)
+	mask := make([]float32, bt.B*bt.K*f.maxN)
+	ratio := make([]float32, bt.B*bt.K)
+	for b, s := range ss {
+		for k, h := range s.held {
+			ratio[b*bt.K+k] = float32(f.p.Ratios[k])
+			if f.val[k] != validation {
+				continue
+			}
+			for j, x := range h {
+				i := (b*bt.K+k)*f.maxN + j
+				held[i], mask[i] = float32(x/bt.Scale[b]), 1
+			}
+		}
+	}
+	args := append(bt.InputTensors(),
+		tensors.FromFlatDataAndDimensions(held, bt.B, bt.K, f.maxN),
+		tensors.FromFlatDataAndDimensions(mask, bt.B, bt.K, f.maxN),
+		tensors.FromFlatDataAndDimensions(ratio, bt.B, bt.K))
+	return args, bt.Scale
+}
+
+// heldOutCost is the mean newsvendor cost of decisions q [B,K] on the
+// masked held-out points, in scaled units.
+func heldOutCost(q, held, mask, ratio *Node) *Node {
+	dims := held.Shape().Dimensions
+	qb := BroadcastToDims(Reshape(q, dims[0], dims[1], 1), dims...)
+	rb := BroadcastToDims(Reshape(ratio, dims[0], dims[1], 1), dims...)
+	zero := ZerosLike(held)
+	under := Mul(rb, Max(Sub(held, qb), zero))
+	over := Mul(OneMinus(rb), Max(Sub(qb, held), zero))
+	total := ReduceAllSum(Mul(Add(under, over), mask))
+	return Div(total, Max(ReduceAllSum(mask), OnesLike(ReduceAllSum(mask))))
+}
+
+func (f *finetuner) build() error {
+	ctx := f.m.Context()
+	// Fresh optimizer state: pretraining's Adam moments do not carry over.
+	opt := optimizers.Adam().LearningRate(f.o.LearningRate).Done()
+	if err := opt.Clear(ctx); err != nil {
+		return err
+	}
+	if _, err := f.m.Decide(f.p); err != nil { // creates every model variable (adapters too)
+		return err
+	}
+	for v := range ctx.IterVariables() {
+		name := v.ScopeAndName()
+		if strings.HasPrefix(name, "/"+optimizers.Scope) || strings.Contains(name, "global_step") {
+			continue
+		}
+		on := selected(f.o.Params, name, f.m.Config.Blocks)
+		v.SetTrainable(on)
+		if on {
+			f.trainable++
+		}
+	}
+	if f.trainable == 0 {
+		return fmt.Errorf("finetune: --params %q selects no variable", f.o.Params)
+	}
+	var err error
+	f.update, err = context.NewExec(f.m.Backend(), ctx, func(ctx *context.Context, x []*Node) *Node {
+		loss := heldOutCost(f.m.Graph(ctx, model.InputsOf(x[:7])), x[7], x[8], x[9])
+		opt.UpdateGraph(ctx, loss.Graph(), loss)
+		return loss
+	})
+	if err != nil {
+		return err
+	}
+	f.loss, err = context.NewExec(f.m.Backend(), ctx, func(ctx *context.Context, x []*Node) *Node {
+		return heldOutCost(f.m.Graph(ctx, model.InputsOf(x[:7])), x[7], x[8], x[9])
+	})
+	f.update.SetMaxCache(16)
+	f.loss.SetMaxCache(16)
+	return err
+}
+
+// selected says whether variable name is finetuned under params.
+func selected(params, name string, blocks int) bool {
+	switch params {
+	case ParamsAll:
+		return !strings.HasSuffix(name, model.AdapterA) && !strings.HasSuffix(name, model.AdapterB)
+	case ParamsHead:
+		return strings.Contains(name, "head") || (blocks > 0 && strings.HasPrefix(name, fmt.Sprintf("/block_%d/", blocks-1)))
+	case ParamsAdapters:
+		return strings.HasSuffix(name, model.AdapterA) || strings.HasSuffix(name, model.AdapterB)
+	}
+	return false
+}
+
+func (f *finetuner) step(ss []split) (float64, error) {
+	args, _ := f.tensors(ss, false)
+	out, err := f.update.Exec(args...)
+	if err != nil {
+		return 0, err
+	}
+	return float64(tensors.ToScalar[float32](out[0])), nil
+}
+
+// cost returns the mean held-out cost in the data's units.
+func (f *finetuner) cost(ss []split, validation bool) (float64, error) {
+	total := 0.0
+	for _, s := range ss {
+		args, scale := f.tensors([]split{s}, validation)
+		out, err := f.loss.Exec(args...)
+		if err != nil {
+			return 0, err
+		}
+		total += float64(tensors.ToScalar[float32](out[0])) * scale[0]
+	}
+	return total / float64(len(ss)), nil
+}
+
+func (f *finetuner) snapshot() map[*context.Variable]*tensors.Tensor {
+	snap := map[*context.Variable]*tensors.Tensor{}
+	for v := range f.m.Context().IterVariables() {
+		if v.Trainable {
+			t, err := v.MustValue().LocalClone()
+			if err != nil {
+				panic(err) // a local tensor always clones
+			}
+			snap[v] = t
+		}
+	}
+	return snap
+}
+
+func (f *finetuner) restore(snap map[*context.Variable]*tensors.Tensor) {
+	for v, t := range snap {
+		v.MustSetValue(t)
+	}
+}

@@ -1,0 +1,110 @@
+package train
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/model"
+)
+
+func realLike(seed uint64, k, n int) *data.Portfolio {
+	rng := rand.New(rand.NewPCG(seed, 4))
+	p := &data.Portfolio{Source: "real"}
+	for i := range k {
+		mu := 30 * rng.ExpFloat64()
+		obs := make([]float64, n)
+		for j := range obs {
+			obs[j] = mu * rng.ExpFloat64() // heavy, skewed demand
+		}
+		p.IDs = append(p.IDs, strconv.Itoa(i))
+		p.Obs = append(p.Obs, obs)
+		p.Ratios = append(p.Ratios, 0.9)
+	}
+	return p
+}
+
+func values(m *model.Model) map[string][]float32 {
+	out := map[string][]float32{}
+	for v := range m.Context().IterVariables() {
+		t := v.MustValue()
+		if t.DType().String() == "Float32" {
+			out[v.ScopeAndName()] = tensors.MustCopyFlatData[float32](t)
+		}
+	}
+	return out
+}
+
+func TestFinetuneFreezesWhatItShould(t *testing.T) {
+	p := realLike(1, 60, 6)
+	for _, params := range []string{ParamsHead, ParamsAdapters, ParamsAll} {
+		m := smallModel(t)
+		if _, err := m.Decide(p); err != nil {
+			t.Fatal(err)
+		}
+		o := DefaultFinetuneOptions()
+		o.Steps, o.Params, o.Patience, o.LearningRate = 20, params, 0, 1e-2
+		if params == ParamsAdapters {
+			if err := m.EnableAdapters(2); err != nil {
+				t.Fatal(err)
+			}
+			m.Decide(p) // create the adapters before the "before" picture
+		}
+		before := values(m)
+		res, err := Finetune(context.Background(), m, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := values(m)
+		changed, frozen := 0, 0
+		for name, b := range before {
+			on := selected(params, name, m.Config.Blocks)
+			same := slices.Equal(b, after[name])
+			if !on && !same && !isOptimizerVar(name) {
+				t.Errorf("%s: frozen variable %s changed", params, name)
+			}
+			if on && !same {
+				changed++
+			}
+			if !on && !isOptimizerVar(name) {
+				frozen++
+			}
+		}
+		if res.BestStep > 0 && changed == 0 {
+			t.Errorf("%s: best step %d but no trainable variable changed", params, res.BestStep)
+		}
+		if params != ParamsAll && frozen == 0 {
+			t.Errorf("%s: nothing frozen", params)
+		}
+		if res.BestVal > res.StartVal {
+			t.Errorf("%s: kept weights worse than the start (%v > %v)", params, res.BestVal, res.StartVal)
+		}
+	}
+}
+
+func isOptimizerVar(name string) bool {
+	return len(name) > 11 && name[:11] == "/optimizers" || name == "/global_step"
+}
+
+func TestFinetuneImprovesValidationCost(t *testing.T) {
+	p := realLike(2, 200, 8)
+	m := smallModel(t)
+	o := DefaultFinetuneOptions()
+	o.Steps, o.LearningRate, o.Patience = 60, 3e-3, 0
+	res, err := Finetune(context.Background(), m, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(res.BestVal < res.StartVal) {
+		t.Errorf("finetuning did not lower the held-out cost: start %v, best %v", res.StartVal, res.BestVal)
+	}
+	one := &data.Portfolio{IDs: []string{"a"}, Obs: [][]float64{{3}}, Ratios: []float64{0.5}}
+	if _, err := Finetune(context.Background(), smallModel(t), one, o); err == nil {
+		t.Error("portfolio without any splittable instance accepted")
+	}
+}
