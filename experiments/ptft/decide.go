@@ -11,13 +11,14 @@ import (
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/train"
 )
 
 func runDecide(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
 	in := fs.String("data", "", "observations CSV (instance,value[,critical_ratio])")
 	ratio := fs.Float64("critical-ratio", 0, "critical ratio for instances without a critical_ratio column")
-	method := fs.String("method", "", fmt.Sprintf("one of %v, transformer (also eb-gamma-poisson, eb-ml)", baseline.Methods))
+	method := fs.String("method", "", fmt.Sprintf("one of %v, transformer, transformer-finetuned, transformer-scratch (also eb-gamma-poisson, eb-ml)", baseline.Methods))
 	out := fs.String("out", "", "decisions CSV to write (instance,quantity)")
 	bins := fs.Int("bins", baseline.DefaultBins, "shrunken-saa: common-support size for continuous data")
 	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
@@ -56,6 +57,14 @@ func runDecide(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// loadModel loads a model folder, or the shipped model when dir is empty.
+func loadModel(dir string) (*model.Model, error) {
+	if dir == "" {
+		return models.Default()
+	}
+	return model.Load(dir)
+}
+
 // policies resolves a comma-separated list of method names.
 func policies(list string, modelDir string) ([]baseline.Policy, error) {
 	var pols []baseline.Policy
@@ -74,10 +83,12 @@ func policies(list string, modelDir string) ([]baseline.Policy, error) {
 func policyByName(name string, bins int, modelDir string) (baseline.Policy, error) {
 	switch name {
 	case "transformer":
-		if modelDir == "" {
-			return models.Default()
-		}
-		return model.Load(modelDir)
+		return loadModel(modelDir)
+	case "transformer-finetuned":
+		return &train.FinetunedPolicy{Base: func() (*model.Model, error) { return loadModel(modelDir) },
+			Options: train.DefaultFinetuneOptions()}, nil
+	case "transformer-scratch":
+		return &train.FinetunedPolicy{Config: model.DefaultConfig(), Options: train.DefaultFinetuneOptions()}, nil
 	case "eb-ml":
 		return baseline.EmpiricalBayes{Method: baseline.MarginalLikelihood}, nil
 	case "eb-gamma-poisson-ml":

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 
-	"github.com/ptft-lab/ptft/results/models"
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/model"
 	"github.com/ptft-lab/ptft/workbench/train"
@@ -50,10 +49,8 @@ func runFinetune(args []string, stdout io.Writer) error {
 	switch {
 	case *scratch:
 		m, err = model.New(model.DefaultConfig(), *seed)
-	case *modelDir == "":
-		m, err = models.Default()
 	default:
-		m, err = model.Load(*modelDir)
+		m, err = loadModel(*modelDir)
 	}
 	if err != nil {
 		return err
