@@ -17,6 +17,9 @@ func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
 
 func (t *table) write(w io.Writer) error {
 	width := make([]int, len(t.rows[0]))
+	for i := range width {
+		width[i] = 3 // a Markdown separator cell needs room for dashes
+	}
 	for _, r := range t.rows {
 		for i, c := range r {
 			width[i] = max(width[i], utf8.RuneCountInString(c))
