@@ -57,16 +57,11 @@ func runCompare(args []string, stdout io.Writer) error {
 	pols = append(pols, baseline.Oracle{Truth: env.Truth})
 	var rows []compareRow
 	for _, pol := range pols {
-		start := time.Now()
-		q, err := pol.Decide(env.Portfolio)
-		if err != nil {
-			return fmt.Errorf("%s: %w", pol.Name(), err)
-		}
-		secs := time.Since(start).Seconds()
-		r, err := problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q)
+		r, took, err := evaluatePolicy(pol, env)
 		if err != nil {
 			return err
 		}
+		secs := took.Seconds()
 		rows = append(rows, compareRow{pol.Name(), r.Cost, r.Regret, secs})
 	}
 	prov := provenance.New("compare --prior "+p.Name, *seed, "none")
@@ -85,4 +80,17 @@ func runCompare(args []string, stdout io.Writer) error {
 		}
 		return t.write(w)
 	})
+}
+
+// evaluatePolicy decides env's portfolio with pol and scores the decisions
+// with the one evaluator; it also reports how long deciding took.
+func evaluatePolicy(pol baseline.Policy, env *prior.Environment) (problem.Report, time.Duration, error) {
+	start := time.Now()
+	q, err := pol.Decide(env.Portfolio)
+	if err != nil {
+		return problem.Report{}, 0, fmt.Errorf("%s: %w", pol.Name(), err)
+	}
+	took := time.Since(start)
+	r, err := problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q)
+	return r, took, err
 }

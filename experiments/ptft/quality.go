@@ -78,11 +78,8 @@ func runQuality(args []string, stdout io.Writer) error {
 					return err
 				}
 				cost := func(pol baseline.Policy) (problem.Report, error) {
-					q, err := pol.Decide(env.Portfolio)
-					if err != nil {
-						return problem.Report{}, fmt.Errorf("%s: %w", pol.Name(), err)
-					}
-					return problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q)
+					r, _, err := evaluatePolicy(pol, env)
+					return r, err
 				}
 				bayesCost := math.NaN()
 				if b, err := baseline.BayesFromPrior(p.Kind, env.Hyper); err == nil {

@@ -8,12 +8,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"time"
 
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/ptft-lab/ptft/workbench/prior"
-	"github.com/ptft-lab/ptft/workbench/problem"
 	"github.com/ptft-lab/ptft/workbench/provenance"
 	"github.com/ptft-lab/ptft/workbench/train"
 )
@@ -78,16 +76,11 @@ func runScale(args []string, stdout io.Writer) error {
 				return err
 			}
 			for i, pol := range pols {
-				start := time.Now()
-				q, err := pol.Decide(env.Portfolio)
+				r, took, err := evaluatePolicy(pol, env)
 				if err != nil {
-					return fmt.Errorf("K=%d %s: %w", k, pol.Name(), err)
+					return fmt.Errorf("K=%d: %w", k, err)
 				}
-				secs[i] += time.Since(start).Seconds() / float64(*seeds)
-				r, err := problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q)
-				if err != nil {
-					return err
-				}
+				secs[i] += took.Seconds() / float64(*seeds)
 				regrets[i] = append(regrets[i], r.Regret)
 			}
 		}
