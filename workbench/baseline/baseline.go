@@ -54,9 +54,9 @@ func ByName(name string) (Policy, error) {
 // tolerates rounding, so 19/20 counts as reaching 0.95.
 const probTol = 1e-12
 
-// orderIndex returns the 1-based index j of the empirical rho-quantile of n
+// OrderIndex returns the 1-based index j of the empirical rho-quantile of n
 // sorted points: the smallest j with j/n >= rho.
-func orderIndex(n int, rho float64) int {
+func OrderIndex(n int, rho float64) int {
 	j := int(math.Ceil(rho * float64(n)))
 	j = min(max(j, 1), n)
 	for j > 1 && float64(j-1)/float64(n) >= rho-probTol {
@@ -84,7 +84,7 @@ func (SAA) Decide(p *data.Portfolio) ([]float64, error) {
 		for k := lo; k < hi; k++ {
 			buf = append(buf[:0], p.Obs[k]...)
 			slices.Sort(buf)
-			q[k] = buf[orderIndex(len(buf), p.Ratios[k])-1]
+			q[k] = buf[OrderIndex(len(buf), p.Ratios[k])-1]
 		}
 	})
 	return q, nil
@@ -162,7 +162,7 @@ func (PooledSAA) Decide(p *data.Portfolio) ([]float64, error) {
 	for k, rho := range p.Ratios {
 		z, ok := cache[rho]
 		if !ok {
-			z = pooled[orderIndex(len(pooled), rho)-1]
+			z = pooled[OrderIndex(len(pooled), rho)-1]
 			cache[rho] = z
 		}
 		q[k] = z * scale[k]

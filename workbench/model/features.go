@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
@@ -128,7 +129,7 @@ func NewBatch(ps []*data.Portfolio, k, n int) *Batch {
 			}
 			rho := p.Ratios[ki]
 			z := distuv.UnitNormal.Quantile(rho)
-			saa := sorted[saaIndex(nk, rho)]
+			saa := sorted[baseline.OrderIndex(nk, rho)-1]
 			for j, x := range sorted {
 				o := (i*n + j) * 2
 				b.Obs[o], b.Obs[o+1] = float32(x), float32(x-m)
@@ -148,10 +149,4 @@ func NewBatch(ps []*data.Portfolio, k, n int) *Batch {
 		}
 	}
 	return b
-}
-
-// saaIndex is the 0-based index of the ceil(rho n)-th order statistic.
-func saaIndex(n int, rho float64) int {
-	j := int(math.Ceil(rho*float64(n) - 1e-12*float64(n)))
-	return min(max(j, 1), n) - 1
 }
