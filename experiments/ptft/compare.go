@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/ptft-lab/ptft/experiments"
+
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/prior"
 	"github.com/ptft-lab/ptft/workbench/problem"
@@ -74,11 +76,11 @@ func runCompare(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(w, "prior %s v%s, K = %d, %d observations, seed %d (ptft %s)\n\n",
 			p.Name, p.Version, env.Portfolio.Len(), env.Portfolio.NumObs(), *seed, prov.Version)
-		t := newTable("method", "mean cost", "relative regret", "seconds")
+		t := experiments.NewTable("method", "mean cost", "relative regret", "seconds")
 		for _, r := range rows {
-			t.row(r.Method, fmt.Sprintf("%.6g", r.Cost), fmt.Sprintf("%.3f%%", 100*r.Regret), fmt.Sprintf("%.3f", r.Seconds))
+			t.Row(r.Method, fmt.Sprintf("%.6g", r.Cost), fmt.Sprintf("%.3f%%", 100*r.Regret), fmt.Sprintf("%.3f", r.Seconds))
 		}
-		return t.write(w)
+		return t.Write(w)
 	})
 }
 

@@ -7,11 +7,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/ptft-lab/ptft/results/models"
+	"github.com/ptft-lab/ptft/experiments"
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
-	"github.com/ptft-lab/ptft/workbench/model"
-	"github.com/ptft-lab/ptft/workbench/train"
 )
 
 func runDecide(args []string, stdout io.Writer) error {
@@ -57,52 +55,25 @@ func runDecide(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// loadModel loads a model folder, or the shipped model when dir is empty.
-func loadModel(dir string) (*model.Model, error) {
-	if dir == "" {
-		return models.Default()
-	}
-	return model.Load(dir)
-}
-
 // policies resolves a comma-separated list of method names.
 func policies(list string, modelDir string) ([]baseline.Policy, error) {
-	var pols []baseline.Policy
-	for _, m := range splitList(list) {
-		pol, err := policyByName(m, baseline.DefaultBins, modelDir)
-		if err != nil {
-			return nil, fmt.Errorf("--methods: %w", err)
-		}
-		pols = append(pols, pol)
+	pols, err := experiments.Methods(splitList(list), experiments.MethodOptions{Model: modelDir})
+	if err != nil {
+		return nil, fmt.Errorf("%w: --methods: %v", errUsage, err)
 	}
 	return pols, nil
 }
 
 // policyByName returns a classical policy, or the Transformer loaded from
-// modelDir (the embedded default model when empty).
+// modelDir (a folder or a shipped model's name; the shipped default when
+// empty).
 func policyByName(name string, bins int, modelDir string) (baseline.Policy, error) {
-	switch name {
-	case "transformer":
-		return loadModel(modelDir)
-	case "transformer-finetuned":
-		return &train.FinetunedPolicy{Base: func() (*model.Model, error) { return loadModel(modelDir) },
-			Options: train.DefaultFinetuneOptions()}, nil
-	case "transformer-scratch":
-		return &train.FinetunedPolicy{Config: model.DefaultConfig(), Options: train.DefaultFinetuneOptions()}, nil
-	case "eb-ml":
-		return baseline.EmpiricalBayes{Method: baseline.MarginalLikelihood}, nil
-	case "eb-gamma-poisson-ml":
-		return baseline.EmpiricalBayes{Family: baseline.GammaPoissonFamily, Method: baseline.MarginalLikelihood}, nil
+	if bins < 1 {
+		return nil, fmt.Errorf("%w: --bins %d must be >= 1", errUsage, bins)
 	}
-	pol, err := baseline.ByName(name)
+	pol, err := experiments.Method(name, experiments.MethodOptions{Model: modelDir, Bins: bins})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v (or transformer)", errUsage, err)
-	}
-	if s, ok := pol.(*baseline.ShrunkenSAA); ok {
-		if bins < 1 {
-			return nil, fmt.Errorf("--bins %d must be >= 1", bins)
-		}
-		s.Bins = bins
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return pol, nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ptft-lab/ptft/experiments"
+
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/problem"
 )
@@ -68,12 +70,12 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"truth": *truthPath, "prior": truth.Prior, "results": rows})
 	}
-	t := newTable("decisions", "instances", "mean cost", "oracle cost", "relative regret")
+	t := experiments.NewTable("decisions", "instances", "mean cost", "oracle cost", "relative regret")
 	for _, r := range rows {
 		name := strings.TrimSuffix(filepath.Base(r.Decisions), ".csv")
-		t.row(name, fmt.Sprint(r.Instances), fmt.Sprintf("%.6g", r.Cost), fmt.Sprintf("%.6g", r.OracleCost), fmt.Sprintf("%.3f%%", 100*r.Regret))
+		t.Row(name, fmt.Sprint(r.Instances), fmt.Sprintf("%.6g", r.Cost), fmt.Sprintf("%.6g", r.OracleCost), fmt.Sprintf("%.3f%%", 100*r.Regret))
 	}
-	return t.write(stdout)
+	return t.Write(stdout)
 }
 
 func containsID(t *data.TruthFile, id string) bool {

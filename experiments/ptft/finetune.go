@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 
+	"github.com/ptft-lab/ptft/experiments"
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/model"
 	"github.com/ptft-lab/ptft/workbench/train"
@@ -50,7 +51,7 @@ func runFinetune(args []string, stdout io.Writer) error {
 	case *scratch:
 		m, err = model.New(model.DefaultConfig(), *seed)
 	default:
-		m, err = loadModel(*modelDir)
+		m, err = experiments.LoadModel(*modelDir)
 	}
 	if err != nil {
 		return err

@@ -47,6 +47,9 @@ var commands = []command{
 	{"quality", "regret and excess over Bayes and EB on a grid of K and n (in-prior quality table)", runQuality},
 	{"scale", "pretrained vs scratch vs pretrain+finetune vs baselines across K on a misspecified truth", runScale},
 	{"rossmann", "Gupta & Kallus's Rossmann data-pooling benchmark for the classical methods", runRossmann},
+	{"run", "run an experiment sweep (E1 to E6), resumable and shardable", runRun},
+	{"report", "turn raw experiment results into tables and figures", runReport},
+	{"kernel", "register the GoNB Jupyter kernel wired to this repository (kernel install)", runKernel},
 	{"priors", "list the built-in priors", runPriors},
 }
 

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/ptft-lab/ptft/experiments"
+
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
@@ -130,16 +132,16 @@ func runQuality(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(w, "prior %s v%s, %d environments per cell, seed %d (ptft %s); excess columns are (cost - reference cost) / oracle cost\n\n",
 			p.Name, p.Version, *envs, *seed, prov.Version)
-		t := newTable("K", "n", "method", "regret", "± s.e.", "excess over Bayes", "excess over EB")
+		t := experiments.NewTable("K", "n", "method", "regret", "± s.e.", "excess over Bayes", "excess over EB")
 		for _, r := range rows {
 			ob := "n/a"
 			if !math.IsNaN(r.OverBayes) {
 				ob = fmt.Sprintf("%.3f%%", 100*r.OverBayes)
 			}
-			t.row(strconv.Itoa(r.K), strconv.Itoa(r.N), r.Method, fmt.Sprintf("%.3f%%", 100*r.Regret),
+			t.Row(strconv.Itoa(r.K), strconv.Itoa(r.N), r.Method, fmt.Sprintf("%.3f%%", 100*r.Regret),
 				fmt.Sprintf("%.3f%%", 100*r.RegretSE), ob, fmt.Sprintf("%.3f%%", 100*r.OverEB))
 		}
-		return t.write(w)
+		return t.Write(w)
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ptft-lab/ptft/experiments"
+
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/provenance"
 	"github.com/ptft-lab/ptft/workbench/rossmann"
@@ -63,12 +65,12 @@ func runRossmann(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(w, "Rossmann benchmark: K = %d stores, d = %d bins, %s, s = %g, %d runs, seed %d (ptft %s)\n\n",
 			cfg.Instances, d.Bins(), nDesc, cfg.Ratio, cfg.Runs, cfg.Seed, provenance.CodeVersion())
-		t := newTable("method", "benefit over SAA", "± s.e.", "mean cost", "± s.e.", "sec/run")
+		t := experiments.NewTable("method", "benefit over SAA", "± s.e.", "mean cost", "± s.e.", "sec/run")
 		for _, r := range res.Rows {
-			t.row(r.Method, fmt.Sprintf("%.2f%%", 100*r.Benefit), fmt.Sprintf("%.2f%%", 100*r.BenefitSE),
+			t.Row(r.Method, fmt.Sprintf("%.2f%%", 100*r.Benefit), fmt.Sprintf("%.2f%%", 100*r.BenefitSE),
 				fmt.Sprintf("%.2f", r.Cost), fmt.Sprintf("%.2f", r.CostSE), fmt.Sprintf("%.3f", r.Seconds))
 		}
-		if err := t.write(w); err != nil {
+		if err := t.Write(w); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "\nshrunken-saa mean chosen alpha: %.2f\n", res.MeanAlpha)

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/ptft-lab/ptft/experiments"
+
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/ptft-lab/ptft/workbench/prior"
@@ -100,11 +102,11 @@ func runScale(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(w, "truth %s v%s, n = %s, %d seeds per K, finetuning %d steps, seed %d (ptft %s)\n\n",
 			p.Name, p.Version, *obs, *seeds, *steps, *seed, prov.Version)
-		t := newTable("K", "method", "regret", "± s.e.", "seconds")
+		t := experiments.NewTable("K", "method", "regret", "± s.e.", "seconds")
 		for _, r := range rows {
-			t.row(strconv.Itoa(r.K), r.Method, fmt.Sprintf("%.2f%%", 100*r.Regret), fmt.Sprintf("%.2f%%", 100*r.RegretSE), fmt.Sprintf("%.1f", r.Seconds))
+			t.Row(strconv.Itoa(r.K), r.Method, fmt.Sprintf("%.2f%%", 100*r.Regret), fmt.Sprintf("%.2f%%", 100*r.RegretSE), fmt.Sprintf("%.1f", r.Seconds))
 		}
-		if err := t.write(w); err != nil {
+		if err := t.Write(w); err != nil {
 			return err
 		}
 		if !math.IsNaN(slope) {

@@ -25,3 +25,16 @@ func TestDefaultModelLoadsAndDecides(t *testing.T) {
 		}
 	}
 }
+
+func TestShippedNormalNormalModel(t *testing.T) {
+	m, err := Shipped("normal-normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta.Prior != "normal-normal" {
+		t.Errorf("prior %q, want normal-normal", m.Meta.Prior)
+	}
+	if _, err := Shipped("nope"); err == nil {
+		t.Error("unknown shipped model: no error")
+	}
+}

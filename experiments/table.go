@@ -1,4 +1,4 @@
-package main
+package experiments
 
 import (
 	"fmt"
@@ -7,15 +7,18 @@ import (
 	"unicode/utf8"
 )
 
-// table prints a Markdown table with aligned columns: readable in a
+// Table prints a Markdown table with aligned columns: readable in a
 // terminal and pasteable into results files.
-type table struct{ rows [][]string }
+type Table struct{ rows [][]string }
 
-func newTable(header ...string) *table { return &table{rows: [][]string{header}} }
+// NewTable starts a table with its header row.
+func NewTable(header ...string) *Table { return &Table{rows: [][]string{header}} }
 
-func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+// Row appends a row.
+func (t *Table) Row(cells ...string) { t.rows = append(t.rows, cells) }
 
-func (t *table) write(w io.Writer) error {
+// Write prints the table, numeric columns right-aligned.
+func (t *Table) Write(w io.Writer) error {
 	width := make([]int, len(t.rows[0]))
 	for i := range width {
 		width[i] = 3 // a Markdown separator cell needs room for dashes

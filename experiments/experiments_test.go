@@ -1,0 +1,254 @@
+package experiments
+
+import (
+	"bytes"
+	stdcontext "context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// cheap is a fast experiment for the runner's tests: classical methods only.
+func cheap() *Experiment {
+	e, _ := Lookup("E1")
+	e.Quick.Methods = []string{"saa", "eb", "bayes"}
+	e.Quick.Instances = []int{10, 30, 100}
+	return e
+}
+
+func TestCellsAreDeterministicAndShareEnvironmentsAcrossMethods(t *testing.T) {
+	e := cheap()
+	a, b := e.Cells(true, 0, 1), e.Cells(true, 0, 1)
+	if !slices.Equal(a, b) {
+		t.Fatal("the same experiment expands differently twice")
+	}
+	want := len(e.Quick.Instances) * len(e.Quick.Obs) * e.Quick.Seeds * len(e.Quick.Methods)
+	if len(a) != want {
+		t.Fatalf("%d cells, want %d", len(a), want)
+	}
+	keys := map[string]bool{}
+	seeds := map[uint64]string{}
+	for _, c := range a {
+		if keys[c.Key()] {
+			t.Errorf("duplicate key %s", c.Key())
+		}
+		keys[c.Key()] = true
+		cfg := c.Group() + "|" + string(rune(c.K)) + "|" + string(rune(c.Replicate))
+		if prev, ok := seeds[c.EnvSeed]; ok && prev != cfg {
+			t.Errorf("environment seed %d shared by %s and %s", c.EnvSeed, prev, cfg)
+		}
+		seeds[c.EnvSeed] = cfg
+	}
+	if c := e.Cells(true, 0, 2); c[0].EnvSeed == a[0].EnvSeed {
+		t.Error("the base seed does not change the environments")
+	}
+}
+
+func TestShardsPartitionTheCells(t *testing.T) {
+	cells := cheap().Cells(true, 0, 1)
+	var union []string
+	for i := 1; i <= 3; i++ {
+		for _, c := range Shard(cells, i, 3) {
+			union = append(union, c.Key())
+		}
+	}
+	var all []string
+	for _, c := range cells {
+		all = append(all, c.Key())
+	}
+	slices.Sort(union)
+	slices.Sort(all)
+	if !slices.Equal(union, all) {
+		t.Errorf("shards 1..3 hold %d cells, the experiment %d, or they overlap", len(union), len(all))
+	}
+}
+
+func TestKilledRunResumesWithoutDuplicatesOrLosses(t *testing.T) {
+	dir := t.TempDir()
+	e := cheap()
+	ctx := stdcontext.Background()
+	s, err := Run(ctx, e, RunOptions{Quick: true, Dir: dir, MaxCells: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Ran != 5 {
+		t.Fatalf("first run ran %d cells, want 5", s.Ran)
+	}
+	// A cancelled run stops between cells.
+	cctx, cancel := stdcontext.WithCancel(ctx)
+	cancel()
+	if _, err := Run(cctx, e, RunOptions{Quick: true, Dir: dir}); err == nil {
+		t.Error("cancelled run: no error")
+	}
+	s, err = Run(ctx, e, RunOptions{Quick: true, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := len(e.Cells(true, 0, 1))
+	if s.Skipped != 5 || s.Ran != total-5 {
+		t.Errorf("resumed run skipped %d and ran %d, want 5 and %d", s.Skipped, s.Ran, total-5)
+	}
+	recs, err := ReadRaw(dir, e.Name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != total {
+		t.Errorf("%d records, want %d", len(recs), total)
+	}
+	// Same seed, same results: a fresh run in another folder agrees.
+	dir2 := t.TempDir()
+	if _, err := Run(ctx, e, RunOptions{Quick: true, Dir: dir2}); err != nil {
+		t.Fatal(err)
+	}
+	recs2, _ := ReadRaw(dir2, e.Name, true)
+	for i := range recs {
+		if recs[i].Key != recs2[i].Key || recs[i].Value != recs2[i].Value {
+			t.Fatalf("record %d differs between runs: %s %v vs %s %v", i, recs[i].Key, recs[i].Value, recs2[i].Key, recs2[i].Value)
+		}
+	}
+}
+
+func TestShardedRunMergesToTheUnshardedResults(t *testing.T) {
+	ctx := stdcontext.Background()
+	e := cheap()
+	whole, sharded := t.TempDir(), t.TempDir()
+	if _, err := Run(ctx, e, RunOptions{Quick: true, Dir: whole}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if _, err := Run(ctx, e, RunOptions{Quick: true, Dir: sharded, Shard: i, Shards: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files, _ := RawFiles(sharded, e.Name, true); len(files) != 2 {
+		t.Fatalf("shard files %v, want 2", files)
+	}
+	// The same raw results, as two shards or merged, give byte-identical tables.
+	out1, out2 := t.TempDir(), t.TempDir()
+	if _, err := Report(e, ReportOptions{RawDir: sharded, OutDir: out1, Quick: true, NoPNG: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Merge(sharded, e.Name, true); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := RawFiles(sharded, e.Name, true); len(files) != 1 {
+		t.Fatalf("after merge: files %v, want one", files)
+	}
+	if _, err := Report(e, ReportOptions{RawDir: sharded, OutDir: out2, Quick: true, NoPNG: true}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(out1, "E1-quick.md"))
+	b, _ := os.ReadFile(filepath.Join(out2, "E1-quick.md"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("the same raw results gave different tables")
+	}
+	// Timing differs between runs; values (regret) do not.
+	ra, _ := ReadRaw(whole, e.Name, true)
+	rb, _ := ReadRaw(sharded, e.Name, true)
+	if len(ra) != len(rb) {
+		t.Fatalf("%d vs %d records", len(ra), len(rb))
+	}
+	for i := range ra {
+		if ra[i].Key != rb[i].Key || ra[i].Value != rb[i].Value {
+			t.Errorf("record %d: %s %v vs %s %v", i, ra[i].Key, ra[i].Value, rb[i].Key, rb[i].Value)
+		}
+	}
+}
+
+func TestBadRawLineNamesFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	e := cheap()
+	if _, err := Run(stdcontext.Background(), e, RunOptions{Quick: true, Dir: dir, MaxCells: 2}); err != nil {
+		t.Fatal(err)
+	}
+	path := RawPath(dir, e.Name, true, 0, 0)
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append(b, []byte("{\"key\": \"half\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadRaw(dir, e.Name, true)
+	if err == nil || !strings.Contains(err.Error(), path+":3") {
+		t.Errorf("error %v, want one naming %s:3", err, path)
+	}
+	out := t.TempDir()
+	if _, err := Report(e, ReportOptions{RawDir: dir, OutDir: out, Quick: true}); err == nil {
+		t.Error("report on a corrupt raw file: no error")
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("report on a corrupt raw file left %v", entries)
+	}
+}
+
+func TestReportWithoutResultsSaysWhatToRun(t *testing.T) {
+	_, err := Report(cheap(), ReportOptions{RawDir: t.TempDir(), OutDir: t.TempDir(), Quick: true})
+	if err == nil || !strings.Contains(err.Error(), "ptft run E1 --quick") {
+		t.Errorf("error %v, want the command to run", err)
+	}
+}
+
+func TestShardOutOfRangeIsAnError(t *testing.T) {
+	if _, err := Run(stdcontext.Background(), cheap(), RunOptions{Quick: true, Dir: t.TempDir(), Shard: 3, Shards: 2}); err == nil {
+		t.Error("shard 3/2: no error")
+	}
+}
+
+func TestEveryExperimentExpands(t *testing.T) {
+	for _, e := range All() {
+		for _, quick := range []bool{true, false} {
+			cells := e.Cells(quick, 0, 1)
+			if len(cells) == 0 {
+				t.Errorf("%s quick=%v: no cells", e.Name, quick)
+			}
+			for _, c := range cells {
+				if c.Method == "" || c.K < 1 || c.N < 1 {
+					t.Errorf("%s: bad cell %+v", e.Name, c)
+				}
+			}
+		}
+	}
+	if _, err := Lookup("E9"); err == nil {
+		t.Error("E9: no error")
+	}
+}
+
+func TestMethodsResolve(t *testing.T) {
+	for _, m := range []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "eb-ml", "transformer", "transformer-finetuned", "transformer-scratch"} {
+		if _, err := Method(m, MethodOptions{}); err != nil {
+			t.Errorf("%s: %v", m, err)
+		}
+	}
+	if _, err := Method("nope", MethodOptions{}); err == nil {
+		t.Error("unknown method: no error")
+	}
+	if _, err := LoadModel("normal-normal"); err != nil {
+		t.Errorf("shipped normal-normal: %v", err)
+	}
+	if _, err := LoadModel(t.TempDir()); err == nil {
+		t.Error("empty folder as a model: no error")
+	}
+}
+
+func TestQuickTransformerCellsRecordBackendAndFinetuning(t *testing.T) {
+	e, _ := Lookup("E2")
+	e.Quick.Instances = []int{10}
+	e.Quick.Methods = []string{"transformer", "transformer-finetuned"}
+	e.Quick.FinetuneSteps = 3
+	dir := t.TempDir()
+	if _, err := Run(stdcontext.Background(), e, RunOptions{Quick: true, Dir: dir, Seeds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ReadRaw(dir, "E2", true)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("records %v, %v", recs, err)
+	}
+	for _, r := range recs {
+		if r.Backend == "" || r.Backend == "none" || r.Version == "" || !(r.Regret > 0) || r.Value != r.Regret {
+			t.Errorf("record %+v: want a backend, a version and a positive regret", r)
+		}
+		if r.Cell.Method == "transformer-finetuned" && r.FinetuneSteps == 0 {
+			t.Errorf("finetuned record without its steps: %+v", r)
+		}
+	}
+}

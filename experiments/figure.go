@@ -1,0 +1,145 @@
+package experiments
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/ptft-lab/ptft/theory"
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+type xyErrors struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// writeFigure draws one group: the metric against x, one line per method
+// with standard-error bars, log-log for regret and time against K, and the
+// calibrated bound when one is given.
+func writeFigure(path string, e *Experiment, grp string, sums []Summary, bound *theory.Bound) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s, %s", e.Name, grp)
+	p.X.Label.Text = e.xLabel()
+	p.Y.Label.Text = map[Metric]string{Regret: "relative regret (%)", Benefit: "benefit over SAA (%)", Seconds: "seconds"}[e.Metric]
+	logX := e.X == "K"
+	logY := e.Metric != Benefit
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+	}
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+	}
+	var methods []string
+	series := map[string]*xyErrors{}
+	xmin, xmax := math.Inf(1), math.Inf(-1)
+	for _, s := range sums {
+		if s.Group != grp || (logY && !(s.Mean > 0)) {
+			continue
+		}
+		d, ok := series[s.Method]
+		if !ok {
+			d = &xyErrors{}
+			series[s.Method] = d
+			methods = append(methods, s.Method)
+		}
+		y, se := s.Mean, s.SE
+		if e.Metric != Seconds {
+			y, se = 100*y, 100*se
+		}
+		d.XYs = append(d.XYs, plotter.XY{X: s.X, Y: y})
+		lo := se
+		if logY {
+			lo = math.Min(se, 0.9*y) // keep the bar's foot above zero on a log axis
+		}
+		d.YErrors = append(d.YErrors, struct{ Low, High float64 }{lo, se})
+		xmin, xmax = math.Min(xmin, s.X), math.Max(xmax, s.X)
+	}
+	for i, m := range methods {
+		d := series[m]
+		line, points, err := plotter.NewLinePoints(d.XYs)
+		if err != nil {
+			return err
+		}
+		line.Color, points.Color = plotutil.Color(i), plotutil.Color(i)
+		points.Shape = plotutil.Shape(i)
+		bars, err := plotter.NewYErrorBars(d)
+		if err != nil {
+			return err
+		}
+		bars.Color = plotutil.Color(i)
+		p.Add(line, points, bars)
+		p.Legend.Add(m, line, points)
+	}
+	if bound != nil && xmax > xmin {
+		var xy plotter.XYs
+		for i := range 60 {
+			k := xmin * math.Pow(xmax/xmin, float64(i)/59)
+			xy = append(xy, plotter.XY{X: k, Y: 100 * bound.At(k).Bound})
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return err
+		}
+		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		l.Color = color.Black
+		p.Add(l)
+		p.Legend.Add("bound (calibrated)", l)
+	}
+	if logY && p.Y.Max > 0 {
+		p.Y.Max *= 2 // room for the legend above the lines
+	}
+	p.Legend.Top = e.Metric != Benefit
+	p.Legend.Left = e.Metric == Benefit
+	w, h := 7*vg.Inch, 4.5*vg.Inch
+	var c interface {
+		vg.CanvasSizer
+		io.WriterTo
+	}
+	if filepath.Ext(path) == ".png" {
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96))}
+	} else {
+		c = vgsvg.New(w, h)
+	}
+	p.Draw(draw.New(c))
+	return data.WriteFileAtomic(path, func(wr io.Writer) error {
+		_, err := c.WriteTo(wr)
+		return err
+	})
+}
+
+// logTicks labels 1, 2 and 5 times each power of ten (gonum's LogTicks
+// labels powers of ten only, which leaves a regret axis from 5% to 40%
+// without a label).
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for e := math.Floor(math.Log10(lo)); math.Pow(10, e) <= hi; e++ {
+		for _, m := range []float64{1, 2, 3, 4, 5, 6, 7, 8, 9} {
+			v := m * math.Pow(10, e)
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', 4, 64)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}

@@ -1,0 +1,100 @@
+package experiments
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/ptft-lab/ptft/results/models"
+	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/train"
+)
+
+// MethodOptions configure the methods that Method builds.
+type MethodOptions struct {
+	// Model is a model folder, or the name of a shipped model ("default",
+	// "normal-normal"); empty means the shipped default.
+	Model string
+	// Bins is Shrunken-SAA's common-support size for continuous data (0:
+	// baseline.DefaultBins).
+	Bins int
+	// FinetuneSteps caps finetuning for transformer-finetuned and
+	// transformer-scratch (0: train.DefaultFinetuneOptions).
+	FinetuneSteps int
+	// Seed seeds finetuning and the scratch model's initial weights.
+	Seed uint64
+}
+
+// TransformerMethods are the method names backed by the Transformer.
+var TransformerMethods = []string{"transformer", "transformer-finetuned", "transformer-scratch"}
+
+// LoadModel loads a model folder, or a shipped model by name (empty: the
+// shipped default). A folder of that name wins over a shipped model.
+func LoadModel(ref string) (*model.Model, error) {
+	if ref == "" {
+		return models.Default()
+	}
+	if _, err := os.Stat(filepath.Join(ref, model.MetaFile)); err != nil && slices.Contains(models.Names, ref) {
+		return models.Shipped(ref)
+	}
+	return model.Load(ref)
+}
+
+// Method returns the policy called name: a classical method of
+// baseline.ByName, eb-ml or eb-gamma-poisson-ml, or one of
+// TransformerMethods. transformer-scratch trains a randomly initialised
+// model with the pretrained model's architecture, so the two differ only
+// in pretraining.
+func Method(name string, o MethodOptions) (baseline.Policy, error) {
+	ft := train.DefaultFinetuneOptions()
+	if o.FinetuneSteps > 0 {
+		ft.Steps = o.FinetuneSteps
+	}
+	if o.Seed != 0 {
+		ft.Seed = o.Seed
+	}
+	switch name {
+	case "transformer":
+		return LoadModel(o.Model)
+	case "transformer-finetuned":
+		return &train.FinetunedPolicy{Base: func() (*model.Model, error) { return LoadModel(o.Model) }, Options: ft}, nil
+	case "transformer-scratch":
+		base, err := LoadModel(o.Model)
+		if err != nil {
+			return nil, err
+		}
+		cfg := base.Config
+		cfg.Adapters = 0
+		return &train.FinetunedPolicy{Config: cfg, Options: ft}, nil
+	case "eb-ml":
+		return baseline.EmpiricalBayes{Method: baseline.MarginalLikelihood}, nil
+	case "eb-gamma-poisson-ml":
+		return baseline.EmpiricalBayes{Family: baseline.GammaPoissonFamily, Method: baseline.MarginalLikelihood}, nil
+	}
+	pol, err := baseline.ByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("%v (or eb-ml, eb-gamma-poisson-ml, %v)", err, TransformerMethods)
+	}
+	if s, ok := pol.(*baseline.ShrunkenSAA); ok && o.Bins != 0 {
+		if o.Bins < 1 {
+			return nil, fmt.Errorf("shrunken-saa: bins %d must be >= 1", o.Bins)
+		}
+		s.Bins = o.Bins
+	}
+	return pol, nil
+}
+
+// Methods resolves a list of method names.
+func Methods(names []string, o MethodOptions) ([]baseline.Policy, error) {
+	var pols []baseline.Policy
+	for _, n := range names {
+		pol, err := Method(n, o)
+		if err != nil {
+			return nil, err
+		}
+		pols = append(pols, pol)
+	}
+	return pols, nil
+}
