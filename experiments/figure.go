@@ -1,12 +1,14 @@
 package experiments
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -25,10 +27,18 @@ type xyErrors struct {
 	plotter.YErrors
 }
 
-// writeFigure draws one group: the metric against x, one line per method
-// with standard-error bars, log-log for regret and time against K, and the
-// calibrated bound when one is given.
+// writeFigure writes renderFigure's output to path, SVG or PNG by the
+// path's extension.
 func writeFigure(path string, e *Experiment, grp string, sums []Summary, bound *theory.Bound) error {
+	return data.WriteFileAtomic(path, func(w io.Writer) error {
+		return renderFigure(w, strings.TrimPrefix(filepath.Ext(path), "."), e, grp, sums, bound)
+	})
+}
+
+// renderFigure draws one group: the metric against x, one line per method
+// with standard-error bars, log-log for regret and time against K, and the
+// calibrated bound when one is given. format is "svg" or "png".
+func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums []Summary, bound *theory.Bound) error {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s, %s", e.Name, grp)
 	p.X.Label.Text = e.xLabel()
@@ -104,21 +114,26 @@ func writeFigure(path string, e *Experiment, grp string, sums []Summary, bound *
 	}
 	p.Legend.Top = e.Metric != Benefit
 	p.Legend.Left = e.Metric == Benefit
-	w, h := 7*vg.Inch, 4.5*vg.Inch
+	return drawTo(out, p, format, 7*vg.Inch, 4.5*vg.Inch)
+}
+
+// drawTo renders p as SVG or PNG (96 dpi) onto out.
+func drawTo(out io.Writer, p *plot.Plot, format string, w, h vg.Length) error {
 	var c interface {
 		vg.CanvasSizer
 		io.WriterTo
 	}
-	if filepath.Ext(path) == ".png" {
+	switch format {
+	case "png":
 		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96))}
-	} else {
+	case "svg":
 		c = vgsvg.New(w, h)
+	default:
+		return fmt.Errorf("figure format %q: want svg or png", format)
 	}
 	p.Draw(draw.New(c))
-	return data.WriteFileAtomic(path, func(wr io.Writer) error {
-		_, err := c.WriteTo(wr)
-		return err
-	})
+	_, err := c.WriteTo(out)
+	return err
 }
 
 // logTicks labels 1, 2 and 5 times each power of ten (gonum's LogTicks
@@ -142,4 +157,68 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return ticks
+}
+
+// BarChart renders one bar per label ("svg" or "png"), e.g. each method's
+// regret on one portfolio in the quickstart notebook.
+func BarChart(title, ylabel string, labels []string, values []float64, format string) ([]byte, error) {
+	if len(labels) != len(values) || len(values) == 0 {
+		return nil, fmt.Errorf("bar chart: %d labels for %d values", len(labels), len(values))
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = ylabel
+	bars, err := plotter.NewBarChart(plotter.Values(values), vg.Points(28))
+	if err != nil {
+		return nil, err
+	}
+	bars.Color = plotutil.Color(0)
+	p.Add(bars)
+	p.NominalX(labels...)
+	p.X.Tick.Label.Rotation = math.Pi / 6
+	p.X.Tick.Label.XAlign = draw.XRight
+	var b bytes.Buffer
+	if err := drawTo(&b, p, format, 7*vg.Inch, 4*vg.Inch); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// WriteCurveSVG plots a training loss curve (raw and a 50-step moving
+// average), as relative regret in percent against the step.
+func WriteCurveSVG(path, title string, loss []float64) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "step"
+	p.Y.Label.Text = "relative regret (%)"
+	raw := make(plotter.XYs, len(loss))
+	avg := make(plotter.XYs, len(loss))
+	sum := 0.0
+	for i, v := range loss {
+		raw[i].X, raw[i].Y = float64(i+1), 100*(v-1)
+		sum += v
+		if i >= 50 {
+			sum -= loss[i-50]
+		}
+		avg[i].X, avg[i].Y = float64(i+1), 100*(sum/float64(min(i+1, 50))-1)
+	}
+	lr, err := plotter.NewLine(raw)
+	if err != nil {
+		return err
+	}
+	lr.Color = plotter.DefaultLineStyle.Color
+	lr.Width = vg.Points(0.3)
+	la, err := plotter.NewLine(avg)
+	if err != nil {
+		return err
+	}
+	la.Width = vg.Points(1.5)
+	la.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	p.Add(lr, la)
+	p.Legend.Add("per step", lr)
+	p.Legend.Add("50-step average", la)
+	p.Legend.Top = true
+	return data.WriteFileAtomic(path, func(w io.Writer) error {
+		return drawTo(w, p, "svg", 6*vg.Inch, 3.5*vg.Inch)
+	})
 }

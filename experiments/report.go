@@ -38,6 +38,15 @@ func (e *Experiment) x(c Cell) float64 {
 	return float64(c.K)
 }
 
+// facet is the group a cell is drawn in: its Group, except that an
+// experiment along noise draws all noise levels of one K and n together.
+func (e *Experiment) facet(c Cell) string {
+	if e.X == "noise" {
+		return fmt.Sprintf("K=%d, n=%d", c.K, c.N)
+	}
+	return c.Group()
+}
+
 // Summarize averages records over seeds, ordered by group, x and method
 // (the experiment's method order).
 func Summarize(e *Experiment, recs []Record) []Summary {
@@ -47,7 +56,7 @@ func Summarize(e *Experiment, recs []Record) []Summary {
 	}
 	vals := map[key][]Record{}
 	for _, r := range recs {
-		k := key{r.Cell.Group(), r.Cell.Method, e.x(r.Cell)}
+		k := key{e.facet(r.Cell), r.Cell.Method, e.x(r.Cell)}
 		vals[k] = append(vals[k], r)
 	}
 	var out []Summary
@@ -169,12 +178,7 @@ func Report(e *Experiment, o ReportOptions) ([]string, error) {
 		return nil, err
 	}
 	var written []string
-	var overlay *theory.Bound
-	if e.Name == "E2" {
-		if b, err := calibrate(sums); err == nil {
-			overlay = &b
-		}
-	}
+	overlay := e.overlay(sums)
 	figs := map[string]string{}
 	for _, g := range groups(sums) {
 		name := base + "-" + slug(g)
@@ -199,6 +203,19 @@ func Report(e *Experiment, o ReportOptions) ([]string, error) {
 		return written, err
 	}
 	return append(written, mdPath), nil
+}
+
+// overlay is the calibrated bound drawn on E2's figures (nil elsewhere, or
+// when it cannot be calibrated).
+func (e *Experiment) overlay(sums []Summary) *theory.Bound {
+	if e.Name != "E2" {
+		return nil
+	}
+	b, err := calibrate(sums)
+	if err != nil {
+		return nil
+	}
+	return &b
 }
 
 func groups(sums []Summary) []string {
@@ -316,7 +333,9 @@ func writeMarkdown(w io.Writer, e *Experiment, o ReportOptions, recs []Record, s
 				return err
 			}
 		}
-		fmt.Fprintf(w, "\n![%s %s](%s)\n", e.Name, grp, figs[grp])
+		if figs != nil {
+			fmt.Fprintf(w, "\n![%s %s](%s)\n", e.Name, grp, figs[grp])
+		}
 		if e.X == "K" && e.Metric == Regret {
 			if err := ratesTable(w, e, sums, grp); err != nil {
 				return err
@@ -421,8 +440,12 @@ func ratesTable(w io.Writer, e *Experiment, sums []Summary, grp string) error {
 	return t.Write(w)
 }
 
-// calibrate fits the bound of theory/README.md (formula 8) to the scratch
-// and pretrained-only rows.
+// Calibrate fits the bound of theory/README.md (formula 8) to an E2-like
+// experiment's from-scratch and pretrained-only regrets.
+func Calibrate(e *Experiment, recs []Record) (theory.Bound, error) {
+	return calibrate(Summarize(e, recs))
+}
+
 func calibrate(sums []Summary) (theory.Bound, error) {
 	scratch, pre := map[float64]float64{}, map[float64]float64{}
 	for _, s := range sums {

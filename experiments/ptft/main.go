@@ -12,7 +12,9 @@
 //	ptft finetune --model DIR --data obs.csv --out DIR2 [--params all|head|adapters] [--steps] [--seed]
 //	ptft compare  --prior NAME --instances K --obs n --seed S
 //	ptft quality  --prior normal-normal --model DIR --instances 100,1000 --obs 3,5,10
-//	ptft scale    --truth-prior truth-heavy-tail --instances 10,30,100,300,1000 --seeds 3
+//	ptft run      E1|E2|...|E6 [--quick] [--shard i/n] [--seeds S]
+//	ptft report   [E1 ...] [--quick] [--merge]
+//	ptft kernel install
 //	ptft rossmann [--data DIR] --instances K --obs N --runs R --seed S [--poisson-obs] [--json]
 //	ptft priors
 //
@@ -45,7 +47,6 @@ var commands = []command{
 	{"finetune", "finetune a model on real observations (loss from held-out points)", runFinetune},
 	{"compare", "simulate a portfolio and print every method's regret (the main job)", runCompare},
 	{"quality", "regret and excess over Bayes and EB on a grid of K and n (in-prior quality table)", runQuality},
-	{"scale", "pretrained vs scratch vs pretrain+finetune vs baselines across K on a misspecified truth", runScale},
 	{"rossmann", "Gupta & Kallus's Rossmann data-pooling benchmark for the classical methods", runRossmann},
 	{"run", "run an experiment sweep (E1 to E6), resumable and shardable", runRun},
 	{"report", "turn raw experiment results into tables and figures", runReport},

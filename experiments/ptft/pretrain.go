@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 
+	"github.com/ptft-lab/ptft/experiments"
 	"github.com/ptft-lab/ptft/workbench/model"
 	"github.com/ptft-lab/ptft/workbench/prior"
 	"github.com/ptft-lab/ptft/workbench/train"
@@ -87,7 +88,7 @@ func runPretrain(args []string, stdout io.Writer) error {
 	}
 	if loss, err := train.ReadCurve(filepath.Join(*out, train.CurveFile)); err == nil {
 		title := fmt.Sprintf("pretraining on %s (seed %d)", p.Name, *seed)
-		if err := writeCurveSVG(filepath.Join(*out, "loss.svg"), title, loss); err != nil {
+		if err := experiments.WriteCurveSVG(filepath.Join(*out, "loss.svg"), title, loss); err != nil {
 			return err
 		}
 	}
