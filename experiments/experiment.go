@@ -154,12 +154,17 @@ func (e *Experiment) Cells(quick bool, seeds int, baseSeed uint64) []Cell {
 	return cells
 }
 
-// envSeed derives a replicate's environment seed from the base seed and
-// the configuration (not the method), so methods are compared on the same
-// environments and adding a K or a method changes no other cell.
+// envSeed derives a replicate's environment seed from the base seed, the
+// experiment, the truth and n, and not from the method, K or the noise
+// level: common random numbers. Every method of a replicate sees the same
+// portfolio, and replicate r has the same environment hyperparameters at
+// every K (a smaller portfolio is the first products of a larger one, as
+// prior.Generate draws products in order) and every noise level, so
+// differences along a figure's axis are not differences between drawn
+// environments.
 func envSeed(base uint64, c Cell) uint64 {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%d|%s|%s|%s|%d|%d", base, c.Experiment, c.Truth, c.Group(), c.K, c.Replicate)
+	fmt.Fprintf(h, "%d|%s|%s|%d|%v|%d", base, c.Experiment, c.Truth, c.N, c.PoissonObs, c.Replicate)
 	return h.Sum64() >> 1 // keep it exact in JSON readers that use float64
 }
 

@@ -35,9 +35,9 @@ func TestCellsAreDeterministicAndShareEnvironmentsAcrossMethods(t *testing.T) {
 			t.Errorf("duplicate key %s", c.Key())
 		}
 		keys[c.Key()] = true
-		cfg := c.Group() + "|" + string(rune(c.K)) + "|" + string(rune(c.Replicate))
+		cfg := c.Group() + "|" + string(rune(c.Replicate))
 		if prev, ok := seeds[c.EnvSeed]; ok && prev != cfg {
-			t.Errorf("environment seed %d shared by %s and %s", c.EnvSeed, prev, cfg)
+			t.Errorf("environment seed %d shared by %s and %s", c.EnvSeed, prev, cfg) // same across K, not across n or replicates
 		}
 		seeds[c.EnvSeed] = cfg
 	}
@@ -249,6 +249,39 @@ func TestQuickTransformerCellsRecordBackendAndFinetuning(t *testing.T) {
 		}
 		if r.Cell.Method == "transformer-finetuned" && r.FinetuneSteps == 0 {
 			t.Errorf("finetuned record without its steps: %+v", r)
+		}
+	}
+}
+
+func TestReplicatesShareEnvironmentsAcrossK(t *testing.T) {
+	e, _ := Lookup("E2")
+	seeds := map[int]map[uint64]bool{}
+	for _, c := range e.Cells(false, 0, 1) {
+		if seeds[c.Replicate] == nil {
+			seeds[c.Replicate] = map[uint64]bool{}
+		}
+		seeds[c.Replicate][c.EnvSeed] = true
+	}
+	for r, s := range seeds {
+		if len(s) != 1 {
+			t.Errorf("replicate %d has %d environment seeds across K, want 1", r, len(s))
+		}
+	}
+	// A smaller portfolio is the first products of a larger one.
+	x := &executor{}
+	c := e.Cells(false, 0, 1)[0]
+	small, err := x.environment(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.K = 100
+	large, err := x.environment(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range small.Portfolio.Len() {
+		if !slices.Equal(small.Portfolio.Obs[k], large.Portfolio.Obs[k]) || small.Portfolio.Ratios[k] != large.Portfolio.Ratios[k] {
+			t.Fatalf("product %d differs between K=%d and K=100", k, small.Portfolio.Len())
 		}
 	}
 }

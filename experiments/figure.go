@@ -18,7 +18,6 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/ptft-lab/ptft/theory"
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
@@ -29,16 +28,16 @@ type xyErrors struct {
 
 // writeFigure writes renderFigure's output to path, SVG or PNG by the
 // path's extension.
-func writeFigure(path string, e *Experiment, grp string, sums []Summary, bound *theory.Bound) error {
+func writeFigure(path string, e *Experiment, grp string, sums []Summary, overlay *bound) error {
 	return data.WriteFileAtomic(path, func(w io.Writer) error {
-		return renderFigure(w, strings.TrimPrefix(filepath.Ext(path), "."), e, grp, sums, bound)
+		return renderFigure(w, strings.TrimPrefix(filepath.Ext(path), "."), e, grp, sums, overlay)
 	})
 }
 
 // renderFigure draws one group: the metric against x, one line per method
 // with standard-error bars, log-log for regret and time against K, and the
-// calibrated bound when one is given. format is "svg" or "png".
-func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums []Summary, bound *theory.Bound) error {
+// theory curve when one is given. format is "svg" or "png".
+func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums []Summary, overlay *bound) error {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s, %s", e.Name, grp)
 	p.X.Label.Text = e.xLabel()
@@ -55,7 +54,6 @@ func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums 
 	}
 	var methods []string
 	series := map[string]*xyErrors{}
-	xmin, xmax := math.Inf(1), math.Inf(-1)
 	for _, s := range sums {
 		if s.Group != grp || (logY && !(s.Mean > 0)) {
 			continue
@@ -76,7 +74,6 @@ func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums 
 			lo = math.Min(se, 0.9*y) // keep the bar's foot above zero on a log axis
 		}
 		d.YErrors = append(d.YErrors, struct{ Low, High float64 }{lo, se})
-		xmin, xmax = math.Min(xmin, s.X), math.Max(xmax, s.X)
 	}
 	for i, m := range methods {
 		d := series[m]
@@ -94,11 +91,12 @@ func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums 
 		p.Add(line, points, bars)
 		p.Legend.Add(m, line, points)
 	}
-	if bound != nil && xmax > xmin {
+	if overlay != nil && len(overlay.pts) > 1 {
 		var xy plotter.XYs
-		for i := range 60 {
-			k := xmin * math.Pow(xmax/xmin, float64(i)/59)
-			xy = append(xy, plotter.XY{X: k, Y: 100 * bound.At(k).Bound})
+		for _, pt := range overlay.pts {
+			if !logY || pt.Y > 0 {
+				xy = append(xy, plotter.XY{X: pt.X, Y: 100 * pt.Y})
+			}
 		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {
@@ -107,7 +105,7 @@ func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums 
 		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		l.Color = color.Black
 		p.Add(l)
-		p.Legend.Add("bound (calibrated)", l)
+		p.Legend.Add(overlay.label, l)
 	}
 	if logY && p.Y.Max > 0 {
 		p.Y.Max *= 2 // room for the legend above the lines

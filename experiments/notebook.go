@@ -61,11 +61,10 @@ func Markdown(e *Experiment, recs []Record, o ReportOptions) (string, error) {
 // Figures renders each group's figure ("svg" or "png"), in report order.
 func Figures(e *Experiment, recs []Record, format string) ([][]byte, error) {
 	sums := Summarize(e, recs)
-	overlay := e.overlay(sums)
 	var out [][]byte
 	for _, g := range groups(sums) {
 		var b bytes.Buffer
-		if err := renderFigure(&b, format, e, g, sums, overlay); err != nil {
+		if err := renderFigure(&b, format, e, g, sums, e.overlay(recs, sums, g)); err != nil {
 			return nil, err
 		}
 		out = append(out, b.Bytes())

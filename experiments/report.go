@@ -50,21 +50,51 @@ func (e *Experiment) facet(c Cell) string {
 // Summarize averages records over seeds, ordered by group, x and method
 // (the experiment's method order).
 func Summarize(e *Experiment, recs []Record) []Summary {
+	return summarize(e, recs, func(r Record) (float64, bool) { return r.Value, true })
+}
+
+// SummarizeExcess averages, over seeds, each method's excess cost over the
+// reference method on the same environment, as a fraction of oracle cost:
+// (cost - reference cost) / oracle cost. Pairing by environment removes the
+// spread between environments that dominates the regret's standard error.
+func SummarizeExcess(e *Experiment, recs []Record, reference string) []Summary {
+	ref := map[string]Record{}
+	envKey := func(c Cell) string { return fmt.Sprintf("%s|%d|%d|%d", c.Group(), c.K, c.Replicate, c.EnvSeed) }
+	for _, r := range recs {
+		if r.Cell.Method == reference {
+			ref[envKey(r.Cell)] = r
+		}
+	}
+	return summarize(e, recs, func(r Record) (float64, bool) {
+		b, ok := ref[envKey(r.Cell)]
+		if !ok || r.Cell.Method == reference || !(r.OracleCost > 0) {
+			return 0, false
+		}
+		return (r.Cost - b.Cost) / r.OracleCost, true
+	})
+}
+
+func summarize(e *Experiment, recs []Record, value func(Record) (float64, bool)) []Summary {
 	type key struct {
 		group, method string
 		x             float64
 	}
 	vals := map[key][]Record{}
+	values := map[key][]float64{}
 	for _, r := range recs {
+		v, ok := value(r)
+		if !ok {
+			continue
+		}
 		k := key{e.facet(r.Cell), r.Cell.Method, e.x(r.Cell)}
 		vals[k] = append(vals[k], r)
+		values[k] = append(values[k], v)
 	}
 	var out []Summary
 	for k, rs := range vals {
-		v := make([]float64, len(rs))
+		v := values[k]
 		s := Summary{Group: k.group, X: k.x, Method: k.method, Seeds: len(rs)}
-		for i, r := range rs {
-			v[i] = r.Value
+		for _, r := range rs {
 			s.Seconds += r.Seconds / float64(len(rs))
 			s.PeakHeapMiB += r.PeakHeapMiB / float64(len(rs))
 		}
@@ -86,6 +116,10 @@ func Summarize(e *Experiment, recs []Record) []Summary {
 		return methodLess(order, a.Method, b.Method)
 	})
 	return out
+}
+
+func (e *Experiment) hasMethod(m string) bool {
+	return slices.Contains(e.Full.Methods, m) || slices.Contains(e.Quick.Methods, m)
 }
 
 func (e *Experiment) methodOrder() []string {
@@ -178,7 +212,6 @@ func Report(e *Experiment, o ReportOptions) ([]string, error) {
 		return nil, err
 	}
 	var written []string
-	overlay := e.overlay(sums)
 	figs := map[string]string{}
 	for _, g := range groups(sums) {
 		name := base + "-" + slug(g)
@@ -187,7 +220,7 @@ func Report(e *Experiment, o ReportOptions) ([]string, error) {
 				continue
 			}
 			path := filepath.Join(figDir, name+"."+ext)
-			if err := writeFigure(path, e, g, sums, overlay); err != nil {
+			if err := writeFigure(path, e, g, sums, e.overlay(recs, sums, g)); err != nil {
 				return written, fmt.Errorf("%s: %w", path, err)
 			}
 			written = append(written, path)
@@ -205,17 +238,73 @@ func Report(e *Experiment, o ReportOptions) ([]string, error) {
 	return append(written, mdPath), nil
 }
 
-// overlay is the calibrated bound drawn on E2's figures (nil elsewhere, or
-// when it cannot be calibrated).
-func (e *Experiment) overlay(sums []Summary) *theory.Bound {
-	if e.Name != "E2" {
-		return nil
+// bound is a theory curve drawn over a figure (in the metric's units).
+type bound struct {
+	label string
+	pts   []XY
+}
+
+// XY is one point of a curve.
+type XY struct{ X, Y float64 }
+
+// overlay is the theory curve of one group's figure: on E2 the calibrated
+// bound R* + min(E_pre, c sqrt(log(eK)/K)) (formulas 1 and 8 of
+// theory/README.md); on E1, in-prior and without finetuning, the
+// pretraining bound R*(K) + E_pre with R*(K) the measured Bayes-optimal
+// regret and E_pre the pretrained model's mean excess over it. Nil where
+// there is none or it cannot be calibrated.
+func (e *Experiment) overlay(recs []Record, sums []Summary, grp string) *bound {
+	switch e.Name {
+	case "E2":
+		b, err := calibrate(sumsOf(sums, grp))
+		if err != nil {
+			return nil
+		}
+		var xs []float64
+		for _, s := range sumsOf(sums, grp) {
+			xs = append(xs, s.X)
+		}
+		if len(xs) < 2 {
+			return nil
+		}
+		lo, hi := slices.Min(xs), slices.Max(xs)
+		out := &bound{label: "bound (calibrated)"}
+		for i := range 60 {
+			k := lo * math.Pow(hi/lo, float64(i)/59)
+			out.pts = append(out.pts, XY{k, b.At(k).Bound})
+		}
+		return out
+	case "E1":
+		var excess []float64
+		for _, s := range sumsOf(SummarizeExcess(e, recs, "bayes"), grp) {
+			if s.Method == "transformer" {
+				excess = append(excess, s.Mean)
+			}
+		}
+		if len(excess) == 0 {
+			return nil
+		}
+		pre := math.Max(0, stat.Mean(excess, nil))
+		out := &bound{label: "R* + E_pre (calibrated)"}
+		for _, s := range sumsOf(sums, grp) {
+			if s.Method == "bayes" {
+				b := theory.Bound{Floor: s.Mean, Pretrain: pre, FinetuneC: math.Inf(1)}
+				out.pts = append(out.pts, XY{s.X, b.At(s.X).Bound})
+			}
+		}
+		return out
 	}
-	b, err := calibrate(sums)
-	if err != nil {
-		return nil
+	return nil
+}
+
+func sumsOf(sums []Summary, grp string) []Summary {
+	var out []Summary
+	for _, s := range sums {
+		if s.Group == grp {
+			out = append(out, s)
+		}
 	}
-	return &b
+	return out
 }
 
 func groups(sums []Summary) []string {
@@ -330,6 +419,12 @@ func writeMarkdown(w io.Writer, e *Experiment, o ReportOptions, recs []Record, s
 		} else {
 			fmt.Fprint(w, "\nWall time of deciding, finetuning included (s), mean over seeds:\n\n")
 			if err := wideTable(w, e, sums, grp, func(s Summary) string { return formatSeconds(s.Seconds) }); err != nil {
+				return err
+			}
+		}
+		if e.hasMethod("bayes") {
+			fmt.Fprint(w, "\nExcess over Bayes-optimal on the same environments, (cost - Bayes cost) / oracle cost, in percent, mean ± standard error:\n\n")
+			if err := wideTable(w, e, SummarizeExcess(e, recs, "bayes"), grp, func(s Summary) string { return formatMeanSE(Regret, s) }); err != nil {
 				return err
 			}
 		}
