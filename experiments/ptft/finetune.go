@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +34,8 @@ func runFinetune(args []string, stdout io.Writer) error {
 	patience := fs.Int("patience", def.Patience, "evaluations without improvement before stopping (0: never stop early)")
 	seed := fs.Uint64("seed", def.Seed, "random seed")
 	quiet := fs.Bool("quiet", false, "no progress display")
+	every := fs.Int("checkpoint-every", 50, "steps between checkpoints in --out/checkpoint (0: none)")
+	resume := fs.Bool("resume", false, "continue the run whose checkpoint is in --out/checkpoint")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -42,12 +45,21 @@ func runFinetune(args []string, stdout io.Writer) error {
 	if _, err := os.Stat(filepath.Join(*out, model.MetaFile)); err == nil {
 		return fmt.Errorf("%s already holds a model; choose another --out", *out)
 	}
+	ckpt := filepath.Join(*out, train.CheckpointDir)
+	_, ckptErr := os.Stat(filepath.Join(ckpt, model.MetaFile))
+	if ckptErr == nil && !*resume {
+		return fmt.Errorf("%s holds a checkpoint of an interrupted run: pass --resume to continue it, or choose another --out", *out)
+	}
 	p, err := data.ReadObservationsFile(*in, *ratio)
 	if err != nil {
 		return err
 	}
 	var m *model.Model
 	switch {
+	case *resume:
+		if m, err = model.Load(ckpt); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
 	case *scratch:
 		m, err = model.New(model.DefaultConfig(), *seed)
 	default:
@@ -57,19 +69,26 @@ func runFinetune(args []string, stdout io.Writer) error {
 		return err
 	}
 	o := train.FinetuneOptions{Steps: *steps, Splits: *splits, LeaveOneOut: *loo, Params: *params, AdapterRank: *rank,
-		LearningRate: *lr, ValFraction: *valFrac, EvalEvery: def.EvalEvery, Patience: *patience, Seed: *seed}
+		LearningRate: *lr, ValFraction: *valFrac, EvalEvery: def.EvalEvery, Patience: *patience, Seed: *seed,
+		Dir: *out, CheckpointEvery: *every, Resume: *resume}
 	if !*quiet {
 		o.Progress = os.Stderr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := train.Finetune(ctx, m, p, o)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted; the last checkpoint in %s resumes with --resume", ckpt)
+	}
 	if err != nil {
 		return err
 	}
 	m.Meta.Extra = map[string]float64{"finetune_steps": float64(res.Steps), "finetune_best_step": float64(res.BestStep),
 		"finetune_validation_cost": res.BestVal, "finetune_start_validation_cost": res.StartVal}
 	if err := m.Save(*out); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(ckpt); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "finetuned %s (%d trainable variables) on %s: %d steps, best at %d, validation cost %.5g -> %.5g; saved %s\n",

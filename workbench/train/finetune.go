@@ -2,10 +2,13 @@ package train
 
 import (
 	stdcontext "context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
@@ -44,6 +47,19 @@ type FinetuneOptions struct {
 	Patience    int
 	Seed        uint64
 	Progress    io.Writer
+	// Dir, when set, receives a checkpoint every CheckpointEvery steps
+	// (rounded up to an evaluation): Dir/checkpoint holds the current
+	// weights with Adam's state, Dir/checkpoint/best the best weights so
+	// far, and Dir/checkpoint/state.json the step, early-stopping state and
+	// the state of the random splits.
+	Dir             string
+	CheckpointEvery int
+	// Resume continues the run checkpointed in Dir; the model passed to
+	// Finetune must be the one loaded from Dir/checkpoint. The resumed run
+	// ends with the same weights as an uninterrupted one.
+	Resume bool
+	// OnStep, if set, is called after every step with its 0-based index.
+	OnStep func(step int)
 }
 
 // DefaultFinetuneOptions finetunes every parameter for up to 300 steps.
@@ -78,7 +94,8 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 			return nil, err
 		}
 	}
-	rng := rand.New(rand.NewPCG(o.Seed, 0x66696e65))
+	src := rand.NewPCG(o.Seed, 0x66696e65)
+	rng := rand.New(src)
 	// Instance-level validation split.
 	val := make([]bool, p.Len())
 	var splittable []int
@@ -106,14 +123,25 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 	res := &FinetuneResult{Trainable: f.trainable}
 	valSplits := f.splits(rand.New(rand.NewPCG(o.Seed, 0x76616c)), 8)
 	evaluate := func() (float64, error) { return f.cost(valSplits, true) }
-	best, err := evaluate()
-	if err != nil {
-		return nil, err
+	var snapshot map[*context.Variable]*tensors.Tensor
+	bad, first := 0, 0
+	if o.Resume {
+		st, best, err := f.readCheckpoint(src)
+		if err != nil {
+			return nil, err
+		}
+		*res = st.Result
+		res.Trainable = f.trainable
+		bad, first, snapshot = st.Bad, st.Result.Steps, best
+	} else {
+		best, err := evaluate()
+		if err != nil {
+			return nil, err
+		}
+		res.StartVal, res.BestVal = best, best
+		snapshot = f.snapshot()
 	}
-	res.StartVal, res.BestVal = best, best
-	snapshot := f.snapshot()
-	bad := 0
-	for step := range o.Steps {
+	for step := first; step < o.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -121,6 +149,9 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 			return nil, fmt.Errorf("finetune step %d: %w", step, err)
 		}
 		res.Steps = step + 1
+		if o.OnStep != nil {
+			o.OnStep(step)
+		}
 		if (step+1)%o.EvalEvery != 0 && step+1 != o.Steps {
 			continue
 		}
@@ -131,10 +162,20 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "\rfinetune step %d/%d  validation cost %.5g (start %.5g, best %.5g)   ", step+1, o.Steps, v, res.StartVal, min(v, res.BestVal))
 		}
+		stop := false
 		if v < res.BestVal {
 			res.BestVal, res.BestStep, bad = v, step+1, 0
 			snapshot = f.snapshot()
 		} else if bad++; o.Patience > 0 && bad >= o.Patience {
+			stop = true
+		}
+		if o.Dir != "" && o.CheckpointEvery > 0 && !stop && step+1 < o.Steps &&
+			(step+1)/o.CheckpointEvery > (step+1-o.EvalEvery)/o.CheckpointEvery {
+			if err := f.writeCheckpoint(src, finetuneState{Result: *res, Bad: bad}, snapshot); err != nil {
+				return nil, err
+			}
+		}
+		if stop {
 			break
 		}
 	}
@@ -154,6 +195,90 @@ type finetuner struct {
 	update    *context.Exec
 	loss      *context.Exec
 	trainable int
+}
+
+// CheckpointDir is the folder, inside FinetuneOptions.Dir, of a run's
+// checkpoint.
+const CheckpointDir = "checkpoint"
+
+// finetuneState is what a checkpoint records besides the weights.
+type finetuneState struct {
+	Result FinetuneResult `json:"result"`
+	Bad    int            `json:"evaluations_without_improvement"`
+	// Splits is the state of the random splits' generator.
+	Splits []byte `json:"splits_rng"`
+	// Run identifies the options and data, so a checkpoint is never
+	// resumed under different ones.
+	Run string `json:"run"`
+}
+
+func (f *finetuner) runID() string {
+	o := f.o
+	return fmt.Sprintf("steps=%d splits=%d loo=%v params=%s rank=%d lr=%g val=%g every=%d patience=%d seed=%d data=%s K=%d obs=%d",
+		o.Steps, o.Splits, o.LeaveOneOut, o.Params, o.AdapterRank, o.LearningRate, o.ValFraction, o.EvalEvery, o.Patience, o.Seed,
+		f.p.Source, f.p.Len(), f.p.NumObs())
+}
+
+// writeCheckpoint saves the current weights (with Adam's state), the best
+// weights and the state, each file atomically, state last.
+func (f *finetuner) writeCheckpoint(src *rand.PCG, st finetuneState, best map[*context.Variable]*tensors.Tensor) error {
+	dir := filepath.Join(f.o.Dir, CheckpointDir)
+	if err := f.m.Save(dir); err != nil {
+		return err
+	}
+	current := f.snapshot()
+	f.restore(best)
+	err := f.m.Save(filepath.Join(dir, "best"))
+	f.restore(current)
+	if err != nil {
+		return err
+	}
+	if st.Splits, err = src.MarshalBinary(); err != nil {
+		return err
+	}
+	st.Run = f.runID()
+	return data.WriteFileAtomic(filepath.Join(dir, "state.json"), func(w io.Writer) error {
+		return json.NewEncoder(w).Encode(st)
+	})
+}
+
+// readCheckpoint restores the state and the splits' generator and returns
+// the best weights of the checkpoint in Dir.
+func (f *finetuner) readCheckpoint(src *rand.PCG) (finetuneState, map[*context.Variable]*tensors.Tensor, error) {
+	dir := filepath.Join(f.o.Dir, CheckpointDir)
+	var st finetuneState
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return st, nil, fmt.Errorf("finetune: resume: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, nil, fmt.Errorf("finetune: resume: %s: %w", filepath.Join(dir, "state.json"), err)
+	}
+	if st.Run != f.runID() {
+		return st, nil, fmt.Errorf("finetune: resume: the checkpoint in %s is of another run (%s), not %s", dir, st.Run, f.runID())
+	}
+	if err := src.UnmarshalBinary(st.Splits); err != nil {
+		return st, nil, fmt.Errorf("finetune: resume: %s: %w", filepath.Join(dir, "state.json"), err)
+	}
+	best, err := model.Load(filepath.Join(dir, "best"))
+	if err != nil {
+		return st, nil, fmt.Errorf("finetune: resume: %w", err)
+	}
+	vals := map[string]*tensors.Tensor{}
+	for v := range best.Context().IterVariables() {
+		vals[v.ScopeAndName()] = v.MustValue()
+	}
+	snap := map[*context.Variable]*tensors.Tensor{}
+	for v := range f.m.Context().IterVariables() {
+		if v.Trainable {
+			t, ok := vals[v.ScopeAndName()]
+			if !ok {
+				return st, nil, fmt.Errorf("finetune: resume: %s lacks variable %s", filepath.Join(dir, "best"), v.ScopeAndName())
+			}
+			snap[v] = t
+		}
+	}
+	return st, snap, nil
 }
 
 // split is one context/held-out division of the portfolio.
@@ -236,10 +361,13 @@ func heldOutCost(q, held, mask, ratio *Node) *Node {
 
 func (f *finetuner) build() error {
 	ctx := f.m.Context()
-	// Fresh optimizer state: pretraining's Adam moments do not carry over.
+	// Fresh optimizer state: pretraining's Adam moments do not carry over
+	// (a resumed run keeps the checkpoint's).
 	opt := optimizers.Adam().LearningRate(f.o.LearningRate).Done()
-	if err := opt.Clear(ctx); err != nil {
-		return err
+	if !f.o.Resume {
+		if err := opt.Clear(ctx); err != nil {
+			return err
+		}
 	}
 	if _, err := f.m.Decide(f.p); err != nil { // creates every model variable (adapters too)
 		return err

@@ -3,8 +3,10 @@ package train
 import (
 	"context"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -106,5 +108,61 @@ func TestFinetuneImprovesValidationCost(t *testing.T) {
 	one := &data.Portfolio{IDs: []string{"a"}, Obs: [][]float64{{3}}, Ratios: []float64{0.5}}
 	if _, err := Finetune(context.Background(), smallModel(t), one, o); err == nil {
 		t.Error("portfolio without any splittable instance accepted")
+	}
+}
+
+func TestKilledFinetuneResumesToTheSameWeights(t *testing.T) {
+	p := realLike(3, 40, 6)
+	opts := func(dir string) FinetuneOptions {
+		o := DefaultFinetuneOptions()
+		o.Steps, o.EvalEvery, o.Patience, o.LearningRate = 40, 10, 0, 1e-2
+		o.Dir, o.CheckpointEvery = dir, 20
+		return o
+	}
+	whole := smallModel(t)
+	resWhole, err := Finetune(context.Background(), whole, p, opts(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	killed := smallModel(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	o := opts(dir)
+	o.OnStep = func(step int) {
+		if step == 29 {
+			cancel() // a kill between the checkpoint at 20 and the end
+		}
+	}
+	if _, err := Finetune(ctx, killed, p, o); err == nil {
+		t.Fatal("cancelled finetuning: no error")
+	}
+	resumed, err := model.Load(filepath.Join(dir, CheckpointDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o = opts(dir)
+	o.Resume = true
+	resRes, err := Finetune(context.Background(), resumed, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resRes.Steps != resWhole.Steps || resRes.BestStep != resWhole.BestStep || resRes.BestVal != resWhole.BestVal {
+		t.Errorf("resumed run %+v, uninterrupted %+v", resRes, resWhole)
+	}
+	a, b := values(whole), values(resumed)
+	for name, va := range a {
+		if strings.Contains(name, "AdamOptimizer") {
+			continue
+		}
+		if !slices.Equal(va, b[name]) {
+			t.Fatalf("variable %s differs between the resumed and the uninterrupted run", name)
+		}
+	}
+	// A checkpoint is never resumed under other options.
+	o = opts(dir)
+	o.Resume, o.Seed = true, 99
+	if _, err := Finetune(context.Background(), resumed, p, o); err == nil || !strings.Contains(err.Error(), "another run") {
+		t.Errorf("resume with another seed: %v", err)
 	}
 }
