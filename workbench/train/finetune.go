@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -369,6 +370,11 @@ func (f *finetuner) build() error {
 			return err
 		}
 	}
+	// A pretrained model carries its schedule's last learning rate in the
+	// optimizer's learning-rate variable, and Adam reuses an existing
+	// variable rather than the rate it is configured with: set it.
+	optimizers.LearningRateVarWithValue(ctx, dtypes.Float32, f.o.LearningRate).
+		MustSetValue(tensors.FromScalar(float32(f.o.LearningRate)))
 	if _, err := f.m.Decide(f.p); err != nil { // creates every model variable (adapters too)
 		return err
 	}

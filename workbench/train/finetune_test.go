@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/model"
@@ -164,5 +166,22 @@ func TestKilledFinetuneResumesToTheSameWeights(t *testing.T) {
 	o.Resume, o.Seed = true, 99
 	if _, err := Finetune(context.Background(), resumed, p, o); err == nil || !strings.Contains(err.Error(), "another run") {
 		t.Errorf("resume with another seed: %v", err)
+	}
+}
+
+func TestFinetuneUsesItsLearningRateNotThePretrainedOne(t *testing.T) {
+	// A pretrained model carries its schedule's last rate in the optimizer's
+	// learning-rate variable; finetuning must not inherit it.
+	p := realLike(5, 30, 6)
+	m := smallModel(t)
+	optimizers.LearningRateVarWithValue(m.Context(), dtypes.Float32, 1e-6).MustSetValue(tensors.FromScalar(float32(1e-6)))
+	o := DefaultFinetuneOptions()
+	o.Steps, o.Patience, o.LearningRate = 5, 0, 2e-3
+	if _, err := Finetune(context.Background(), m, p, o); err != nil {
+		t.Fatal(err)
+	}
+	lr := optimizers.LearningRateVarWithValue(m.Context(), dtypes.Float32, 0)
+	if got := tensors.ToScalar[float32](lr.MustValue()); got != float32(2e-3) {
+		t.Errorf("learning rate during finetuning %v, want 2e-3", got)
 	}
 }
