@@ -16,6 +16,10 @@
 // results/raw/<experiment>.jsonl (or a per-shard file); every append
 // rewrites the file through a temporary file and a rename, so a killed run
 // loses at most the cell it was running and never leaves a partial line.
+// Environments use common random numbers: a replicate's environment seed
+// does not depend on the method, K or the noise level, so the curves of a
+// figure compare methods and portfolio sizes on the same draws.
+//
 // Report merges the raw files of an experiment and writes its Markdown
 // table and SVG/PNG figures; the same raw results give byte-identical tables.
 package experiments
