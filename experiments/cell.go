@@ -40,7 +40,7 @@ var ablations = map[string]model.Config{
 
 func (x *executor) run(ctx stdcontext.Context, c Cell) (Record, error) {
 	if c.Truth == "rossmann" {
-		return x.runRossmann(c)
+		return x.runRossmann(ctx, c)
 	}
 	env, err := x.environment(c)
 	if err != nil {
@@ -109,6 +109,8 @@ func (x *executor) environment(c Cell) (*prior.Environment, error) {
 	return env, nil
 }
 
+// policy returns the cell's method; env is nil where the truth is not a
+// prior (Rossmann), which rules out bayes and oracle.
 func (x *executor) policy(ctx stdcontext.Context, c Cell, env *prior.Environment) (baseline.Policy, error) {
 	ft := train.DefaultFinetuneOptions()
 	if c.FinetuneSteps > 0 {
@@ -116,10 +118,14 @@ func (x *executor) policy(ctx stdcontext.Context, c Cell, env *prior.Environment
 	}
 	ft.Seed = c.EnvSeed
 	switch c.Method {
-	case "bayes":
+	case "bayes", "oracle":
+		if env == nil {
+			return nil, fmt.Errorf("%s: %s needs a synthetic truth", c.Key(), c.Method)
+		}
+		if c.Method == "oracle" {
+			return baseline.Oracle{Truth: env.Truth}, nil
+		}
 		return baseline.BayesFromPrior(env.Prior.Kind, env.Hyper)
-	case "oracle":
-		return baseline.Oracle{Truth: env.Truth}, nil
 	case "transformer":
 		return x.model(c.Model)
 	case "no-pretraining":
@@ -185,7 +191,7 @@ func (x *executor) pretrainedVariant(ctx stdcontext.Context, c Cell) (*model.Mod
 
 // runRossmann runs one replicate of Gupta & Kallus's benchmark for one
 // method against SAA.
-func (x *executor) runRossmann(c Cell) (Record, error) {
+func (x *executor) runRossmann(ctx stdcontext.Context, c Cell) (Record, error) {
 	if x.rossmann == nil {
 		dir, err := rossmann.ResolveDir("")
 		if err != nil {
@@ -195,13 +201,7 @@ func (x *executor) runRossmann(c Cell) (Record, error) {
 			return Record{}, err
 		}
 	}
-	var pol baseline.Policy
-	var err error
-	if c.Method == "transformer" {
-		pol, err = x.model(c.Model)
-	} else {
-		pol, err = Method(c.Method, MethodOptions{Model: c.Model, FinetuneSteps: c.FinetuneSteps, Seed: c.EnvSeed})
-	}
+	pol, err := x.policy(ctx, c, nil)
 	if err != nil {
 		return Record{}, err
 	}
