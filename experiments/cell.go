@@ -112,11 +112,6 @@ func (x *executor) environment(c Cell) (*prior.Environment, error) {
 // policy returns the cell's method; env is nil where the truth is not a
 // prior (Rossmann), which rules out bayes and oracle.
 func (x *executor) policy(ctx stdcontext.Context, c Cell, env *prior.Environment) (baseline.Policy, error) {
-	ft := train.DefaultFinetuneOptions()
-	if c.FinetuneSteps > 0 {
-		ft.Steps = c.FinetuneSteps
-	}
-	ft.Seed = c.EnvSeed
 	switch c.Method {
 	case "bayes", "oracle":
 		if env == nil {
@@ -129,7 +124,7 @@ func (x *executor) policy(ctx stdcontext.Context, c Cell, env *prior.Environment
 	case "transformer":
 		return x.model(c.Model)
 	case "no-pretraining":
-		return &train.FinetunedPolicy{Config: ablations["inducing-16"], Options: ft}, nil
+		return &train.FinetunedPolicy{Config: ablations["inducing-16"], Options: finetuneOptions(c.FinetuneSteps, c.EnvSeed)}, nil
 	}
 	if _, ok := ablations[c.Method]; ok {
 		return x.pretrainedVariant(ctx, c)
@@ -145,9 +140,6 @@ func (x *executor) model(ref string) (*model.Model, error) {
 	m, err := LoadModel(ref)
 	if err != nil {
 		return nil, err
-	}
-	if x.models == nil {
-		x.models = map[string]*model.Model{}
 	}
 	x.models[ref] = m
 	return m, nil
@@ -181,9 +173,6 @@ func (x *executor) pretrainedVariant(ctx stdcontext.Context, c Cell) (*model.Mod
 		if err := train.Pretrain(ctx, m, opts); err != nil {
 			return nil, fmt.Errorf("pretraining %s: %w", c.Method, err)
 		}
-	}
-	if x.models == nil {
-		x.models = map[string]*model.Model{}
 	}
 	x.models[dir] = m
 	return m, nil

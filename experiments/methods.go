@@ -48,13 +48,7 @@ func LoadModel(ref string) (*model.Model, error) {
 // model with the pretrained model's architecture, so the two differ only
 // in pretraining.
 func Method(name string, o MethodOptions) (baseline.Policy, error) {
-	ft := train.DefaultFinetuneOptions()
-	if o.FinetuneSteps > 0 {
-		ft.Steps = o.FinetuneSteps
-	}
-	if o.Seed != 0 {
-		ft.Seed = o.Seed
-	}
+	ft := finetuneOptions(o.FinetuneSteps, o.Seed)
 	switch name {
 	case "transformer":
 		return LoadModel(o.Model)
@@ -97,4 +91,17 @@ func Methods(names []string, o MethodOptions) ([]baseline.Policy, error) {
 		pols = append(pols, pol)
 	}
 	return pols, nil
+}
+
+// finetuneOptions are the default finetuning options with steps and seed
+// overridden where given (non-zero).
+func finetuneOptions(steps int, seed uint64) train.FinetuneOptions {
+	ft := train.DefaultFinetuneOptions()
+	if steps > 0 {
+		ft.Steps = steps
+	}
+	if seed != 0 {
+		ft.Seed = seed
+	}
+	return ft
 }

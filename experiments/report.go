@@ -348,7 +348,7 @@ func (e *Experiment) xLabel() string {
 	return "K (products)"
 }
 
-func formatX(e *Experiment, x float64) string {
+func formatX(x float64) string {
 	return strconv.FormatFloat(x, 'g', -1, 64)
 }
 
@@ -406,6 +406,10 @@ func writeMarkdown(w io.Writer, e *Experiment, o ReportOptions, recs []Record, s
 		fmt.Fprint(w, ", in percent")
 	}
 	fmt.Fprint(w, ".\n")
+	var excess []Summary
+	if e.hasMethod("bayes") {
+		excess = SummarizeExcess(e, recs, "bayes")
+	}
 	for _, grp := range groups(sums) {
 		fmt.Fprintf(w, "\n## %s\n\n", grp)
 		if err := wideTable(w, e, sums, grp, func(s Summary) string { return formatMeanSE(e.Metric, s) }); err != nil {
@@ -422,9 +426,9 @@ func writeMarkdown(w io.Writer, e *Experiment, o ReportOptions, recs []Record, s
 				return err
 			}
 		}
-		if e.hasMethod("bayes") {
+		if excess != nil {
 			fmt.Fprint(w, "\nExcess over Bayes-optimal on the same environments, (cost - Bayes cost) / oracle cost, in percent, mean ± standard error:\n\n")
-			if err := wideTable(w, e, SummarizeExcess(e, recs, "bayes"), grp, func(s Summary) string { return formatMeanSE(Regret, s) }); err != nil {
+			if err := wideTable(w, e, excess, grp, func(s Summary) string { return formatMeanSE(Regret, s) }); err != nil {
 				return err
 			}
 		}
@@ -490,7 +494,7 @@ func wideTable(w io.Writer, e *Experiment, sums []Summary, grp string, cell func
 	}
 	t := NewTable(append([]string{xname}, methods...)...)
 	for _, x := range xs {
-		row := []string{formatX(e, x)}
+		row := []string{formatX(x)}
 		for _, m := range methods {
 			if s, ok := at[fmt.Sprint(x, "|", m)]; ok {
 				row = append(row, cell(s))
@@ -542,31 +546,19 @@ func Calibrate(e *Experiment, recs []Record) (theory.Bound, error) {
 }
 
 func calibrate(sums []Summary) (theory.Bound, error) {
-	scratch, pre := map[float64]float64{}, map[float64]float64{}
+	pre := map[float64]float64{}
 	for _, s := range sums {
-		switch s.Method {
-		case "transformer-scratch":
-			scratch[s.X] = s.Mean
-		case "transformer":
+		if s.Method == "transformer" {
 			pre[s.X] = s.Mean
 		}
 	}
-	var k, a, b []float64
-	for x, v := range scratch {
-		if p, ok := pre[x]; ok {
-			k, a, b = append(k, x), append(a, v), append(b, p)
+	var k, scratch, pretrained []float64
+	for _, s := range sums { // in order of x
+		if p, ok := pre[s.X]; ok && s.Method == "transformer-scratch" {
+			k, scratch, pretrained = append(k, s.X), append(scratch, s.Mean), append(pretrained, p)
 		}
 	}
-	idx := make([]int, len(k))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(i, j int) bool { return k[idx[i]] < k[idx[j]] })
-	var ks, as, bs []float64
-	for _, i := range idx {
-		ks, as, bs = append(ks, k[i]), append(as, a[i]), append(bs, b[i])
-	}
-	return theory.Calibrate(ks, as, bs)
+	return theory.Calibrate(k, scratch, pretrained)
 }
 
 func writeTheory(w io.Writer, sums []Summary) {

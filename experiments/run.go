@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/ptft-lab/ptft/workbench/model"
 )
 
 // RunOptions configure a sweep.
@@ -71,7 +73,7 @@ func Run(ctx stdcontext.Context, e *Experiment, o RunOptions) (*RunSummary, erro
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	x := &executor{dir: o.Dir, log: o.Log, baseSeed: o.Seed}
+	x := &executor{dir: o.Dir, log: o.Log, baseSeed: o.Seed, models: map[string]*model.Model{}}
 	start := time.Now()
 	for i, c := range cells {
 		if have[c.Key()] {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // runKernel is `ptft kernel install`: it registers GoNB as a Jupyter kernel
@@ -67,16 +68,9 @@ func lookTool(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p := filepath.Join(string(trimNL(out)), "bin", name)
+	p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
 	if _, err := os.Stat(p); err != nil {
 		return "", err
 	}
 	return p, nil
-}
-
-func trimNL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
