@@ -27,6 +27,7 @@ func runPretrain(args []string, stdout io.Writer) error {
 	batch := fs.Int("batch", 16, "environments per step")
 	instances := fs.String("instances", "16-128", "range of K, drawn per step")
 	obs := fs.String("obs", "", "range of n_k (default: the prior's)")
+	obsPerEnv := fs.Bool("obs-per-env", false, "draw a sub-range of n_k per environment, so portfolios with one n for every instance occur in training")
 	lr := fs.Float64("lr", 1e-3, "peak learning rate (linear warm-up, cosine decay)")
 	warmup := fs.Int("warmup", 100, "warm-up steps")
 	every := fs.Int("checkpoint-every", 100, "steps between checkpoints")
@@ -48,6 +49,7 @@ func runPretrain(args []string, stdout io.Writer) error {
 	opts := train.DefaultOptions(p)
 	opts.Steps, opts.Batch, opts.Seed, opts.LearningRate, opts.Warmup, opts.CheckpointEvery, opts.Dir =
 		*steps, *batch, *seed, *lr, *warmup, *every, *out
+	opts.ObsPerEnvironment = *obsPerEnv
 	if opts.Instances, err = parseIntRange(*instances); err != nil {
 		return fmt.Errorf("%w: --instances: %v", errUsage, err)
 	}

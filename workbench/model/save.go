@@ -40,12 +40,25 @@ type Meta struct {
 	Backend      string  `json:"backend,omitempty"`
 	Version      string  `json:"version,omitempty"`
 	FinalLoss    float64 `json:"final_loss,omitempty"`
+	// Training records the pretraining options beyond prior, steps and seed
+	// (absent in models saved before it was recorded).
+	Training *TrainingRecord `json:"training,omitempty"`
 	// Variables lists every saved variable with its shape.
 	Variables []VarInfo `json:"variables"`
 	// SHA256 is the checksum of the weights file.
 	SHA256 string `json:"weights_sha256"`
 	// Extra holds the trainer's own state (e.g. its data stream position).
 	Extra map[string]float64 `json:"extra,omitempty"`
+}
+
+// TrainingRecord is what Pretrain was told besides prior, steps and seed.
+type TrainingRecord struct {
+	Batch             int     `json:"batch"`
+	Instances         [2]int  `json:"instances"` // range of K
+	Obs               [2]int  `json:"obs"`       // range of n_k
+	ObsPerEnvironment bool    `json:"obs_per_environment,omitempty"`
+	LearningRate      float64 `json:"learning_rate"`
+	Warmup            int     `json:"warmup"`
 }
 
 // VarInfo describes one saved variable.

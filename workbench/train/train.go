@@ -49,6 +49,14 @@ type Options struct {
 	Instances prior.IntRange
 	// Obs overrides the prior's n_k range (zero value: the prior's).
 	Obs prior.IntRange
+	// ObsPerEnvironment draws a sub-range of Obs per environment, n_k then
+	// per instance from it. With n_k drawn per instance over the whole range
+	// alone, a portfolio where every instance has the same small n never
+	// occurs in training, although it is the usual case in use; the pooled
+	// statistics the model reads (spread of the instance means against the
+	// within-instance noise) then arrive with a noise level never seen in
+	// pretraining, and the n = 2-3 decisions suffer.
+	ObsPerEnvironment bool
 	// LearningRate is the peak rate, reached after Warmup steps and decayed
 	// by a cosine to LearningRate/10 at Steps.
 	LearningRate float64
@@ -102,7 +110,14 @@ func (o *Options) Environments(step int) ([]*prior.Environment, error) {
 	k := o.Instances.Min + rng.IntN(o.Instances.Max-o.Instances.Min+1)
 	envs := make([]*prior.Environment, o.Batch)
 	for b := range envs {
-		env, err := o.Prior.Generate(rng.Uint64(), prior.Options{Instances: k, Obs: o.Obs})
+		obs := o.Obs
+		if o.ObsPerEnvironment {
+			obs = o.obsRange()
+			lo := obs.Min + rng.IntN(obs.Max-obs.Min+1)
+			hi := obs.Min + rng.IntN(obs.Max-obs.Min+1)
+			obs = prior.IntRange{Min: min(lo, hi), Max: max(lo, hi)}
+		}
+		env, err := o.Prior.Generate(rng.Uint64(), prior.Options{Instances: k, Obs: obs})
 		if err != nil {
 			return nil, err
 		}
@@ -185,6 +200,14 @@ func (t *Trainer) Step(envs []*prior.Environment, lr float64, padK, padN int) (S
 	return StepStats{Loss: loss / float64(len(envs))}, nil
 }
 
+// obsRange is the n_k range in force: Obs, else the prior's.
+func (o *Options) obsRange() prior.IntRange {
+	if o.Obs == (prior.IntRange{}) {
+		return o.Prior.Obs
+	}
+	return o.Obs
+}
+
 // padInstances rounds K up to a multiple of 16 so that few distinct shapes
 // are compiled.
 func padInstances(k int) int { return (k + 15) / 16 * 16 }
@@ -202,10 +225,7 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 	if opts.Dir == "" {
 		return fmt.Errorf("train: no output folder")
 	}
-	obs := opts.Obs
-	if obs == (prior.IntRange{}) {
-		obs = opts.Prior.Obs
-	}
+	obs := opts.obsRange()
 	tr, err := NewTrainer(m, opts.LearningRate)
 	if err != nil {
 		return err
@@ -216,6 +236,13 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 	}
 	m.Meta.Prior, m.Meta.PriorVersion, m.Meta.Seed = opts.Prior.Name, opts.Prior.Version, opts.Seed
 	m.Meta.Backend, m.Meta.Version = backend.Name(), provenance.CodeVersion()
+	rec := &model.TrainingRecord{Batch: opts.Batch, Instances: [2]int{opts.Instances.Min, opts.Instances.Max},
+		Obs: [2]int{obs.Min, obs.Max}, ObsPerEnvironment: opts.ObsPerEnvironment,
+		LearningRate: opts.LearningRate, Warmup: opts.Warmup}
+	if m.Meta.Steps > 0 && m.Meta.Training != nil && *m.Meta.Training != *rec {
+		return fmt.Errorf("train: resuming a run made with %+v under different options %+v", *m.Meta.Training, *rec)
+	}
+	m.Meta.Training = rec
 	save := func(step int) error {
 		m.Meta.Steps = step
 		if len(curve) > 0 {
