@@ -7,7 +7,7 @@
 //
 // normal-normal/ by:
 //
-//	ptft pretrain --prior normal-normal --steps 1500 --seed 1 --out results/models/normal-normal
+//	ptft pretrain --prior normal-normal --obs 2-10 --obs-per-env --steps 2000 --seed 1 --out results/models/normal-normal
 package models
 
 import (

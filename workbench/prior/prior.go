@@ -5,9 +5,10 @@
 //
 // A Prior is a named, versioned configuration, usable as a Go value or a
 // JSON file. Built-in priors serve pretraining (normal-normal,
-// gamma-poisson, lognormal-portfolio, mixed-managerial); the truth-* priors
-// are deliberately different "true environments" (heavy tails, bimodal
-// demand, over-dispersion, noisy observations) that stand in for reality.
+// gamma-poisson, lognormal-portfolio, mixed-managerial, retail-daily); the
+// truth-* priors are deliberately different "true environments" (heavy
+// tails, bimodal demand, over-dispersion, noisy observations) that stand in
+// for reality.
 //
 // Every draw comes from the seed given to Generate: the same prior, seed and
 // options give the same environment, byte for byte.

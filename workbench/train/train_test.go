@@ -82,3 +82,64 @@ func TestSameSeedSameCurveAndResumeContinuesIt(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestObsPerEnvironmentDrawsSubRanges(t *testing.T) {
+	o := smallOptions(t, "", 1)
+	o.Batch, o.Obs, o.ObsPerEnvironment = 64, prior.IntRange{Min: 2, Max: 10}, true
+	constant := 0
+	seen := map[int]bool{}
+	for step := range 4 {
+		envs, err := o.Environments(step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := o.Environments(step)
+		for b, env := range envs {
+			lo, hi := math.MaxInt, 0
+			for k, obs := range env.Portfolio.Obs {
+				n := len(obs)
+				lo, hi = min(lo, n), max(hi, n)
+				seen[n] = true
+				if !slices.Equal(obs, again[b].Portfolio.Obs[k]) {
+					t.Fatalf("step %d env %d: not reproducible", step, b)
+				}
+			}
+			if lo < 2 || hi > 10 {
+				t.Fatalf("n_k in [%d, %d], outside [2, 10]", lo, hi)
+			}
+			if lo == hi {
+				constant++
+			}
+		}
+	}
+	// P(lo == hi) = 1/9 per environment: about 28 of 256.
+	if constant < 10 || len(seen) != 9 {
+		t.Errorf("%d of 256 environments with one n, n values seen %v", constant, seen)
+	}
+}
+
+func TestResumeUnderOtherOptionsIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	o := smallOptions(t, dir, 8)
+	o.OnStep = func(step int, _ float64) {
+		if step == 3 {
+			cancel()
+		}
+	}
+	if err := Pretrain(ctx, smallModel(t), o); err == nil {
+		t.Fatal("cancelled run reported success")
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta.Training == nil || m.Meta.Training.Obs != [2]int{3, 6} {
+		t.Fatalf("training record %+v", m.Meta.Training)
+	}
+	other := smallOptions(t, dir, 8)
+	other.ObsPerEnvironment = true
+	if err := Pretrain(context.Background(), m, other); err == nil {
+		t.Fatal("resumed under other options")
+	}
+}
