@@ -8,6 +8,10 @@
 // normal-normal/ by:
 //
 //	ptft pretrain --prior normal-normal --obs 2-10 --obs-per-env --steps 2000 --seed 1 --out results/models/normal-normal
+//
+// retail-daily/ (the domain-informed prior for the Rossmann benchmark) by:
+//
+//	ptft pretrain --prior retail-daily --inducing 16 --steps 1500 --seed 1 --out results/models/retail-daily
 package models
 
 import (
@@ -19,10 +23,11 @@ import (
 )
 
 //go:embed default/model.json default/weights.bin normal-normal/model.json normal-normal/weights.bin
+//go:embed retail-daily/model.json retail-daily/weights.bin
 var files embed.FS
 
 // Names lists the shipped models.
-var Names = []string{"default", "normal-normal"}
+var Names = []string{"default", "normal-normal", "retail-daily"}
 
 // Default returns the shipped default model (mixed-managerial prior).
 func Default() (*model.Model, error) { return Shipped("default") }

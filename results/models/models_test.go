@@ -34,6 +34,13 @@ func TestShippedNormalNormalModel(t *testing.T) {
 	if m.Meta.Prior != "normal-normal" {
 		t.Errorf("prior %q, want normal-normal", m.Meta.Prior)
 	}
+	r, err := Shipped("retail-daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Meta.Prior != "retail-daily" || r.Config.Inducing == 0 {
+		t.Errorf("retail-daily meta %+v", r.Meta)
+	}
 	if _, err := Shipped("nope"); err == nil {
 		t.Error("unknown shipped model: no error")
 	}
