@@ -118,3 +118,25 @@ func TestEvaluateChecksInstancesMatch(t *testing.T) {
 		t.Errorf("broken truth: %d %s", code, stderr)
 	}
 }
+
+func TestRossmannKnownShapeDiagnostics(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "data", "rossmann")
+	if _, err := os.Stat(dir); err != nil && os.Getenv("PTFT_DATA") == "" {
+		t.Skip("Rossmann data not found; set PTFT_DATA")
+	} else if err == nil {
+		t.Setenv("PTFT_DATA", dir)
+	}
+	code, table, stderr := ptft(t, "rossmann", "--instances", "200", "--runs", "1",
+		"--methods", "shrunken-saa,known-shape-shift,known-shape-scale")
+	if code != 0 {
+		t.Fatalf("rossmann: %d %s", code, stderr)
+	}
+	for _, want := range []string{"known-shape-shift", "known-shape-scale", "shrunken-saa"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "NaN") {
+		t.Errorf("one run printed a NaN standard error:\n%s", table)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/ptft-lab/ptft/experiments"
 
@@ -23,7 +25,8 @@ func runRossmann(args []string, stdout io.Writer) error {
 	runs := fs.Int("runs", def.Runs, "independent runs")
 	seed := fs.Uint64("seed", def.Seed, "random seed")
 	ratio := fs.Float64("critical-ratio", def.Ratio, "s: the critical ratio")
-	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,eb,eb-ml,transformer", "methods to compare (saa is always included)")
+	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,eb,eb-ml,transformer",
+		"methods to compare (saa is always included); the diagnostics known-shape-shift and known-shape-scale know each store's full-history distribution but its location or level")
 	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")
@@ -38,12 +41,23 @@ func runRossmann(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	others, err := policies(*methods, *modelDir)
+	// The known-shape diagnostics need the full histories, which only this
+	// command has; every other name goes to the one method resolver.
+	var names []string
+	var diagnostics []baseline.Policy
+	for _, name := range splitList(*methods) {
+		if i := slices.Index(rossmann.KnownShapeNames, name); i >= 0 {
+			diagnostics = append(diagnostics, rossmann.KnownShape{Data: d, Scale: i == 1})
+		} else {
+			names = append(names, name)
+		}
+	}
+	others, err := policies(strings.Join(names, ","), *modelDir)
 	if err != nil {
 		return err
 	}
 	pols := []baseline.Policy{baseline.SAA{}}
-	for _, p := range others {
+	for _, p := range append(others, diagnostics...) {
 		if p.Name() != "saa" {
 			pols = append(pols, p)
 		}
@@ -67,8 +81,12 @@ func runRossmann(args []string, stdout io.Writer) error {
 			cfg.Instances, d.Bins(), nDesc, cfg.Ratio, cfg.Runs, cfg.Seed, provenance.CodeVersion())
 		t := experiments.NewTable("method", "benefit over SAA", "± s.e.", "mean cost", "± s.e.", "sec/run")
 		for _, r := range res.Rows {
-			t.Row(r.Method, fmt.Sprintf("%.2f%%", 100*r.Benefit), fmt.Sprintf("%.2f%%", 100*r.BenefitSE),
-				fmt.Sprintf("%.2f", r.Cost), fmt.Sprintf("%.2f", r.CostSE), fmt.Sprintf("%.3f", r.Seconds))
+			benSE, costSE := "-", "-" // one run has no standard error
+			if cfg.Runs > 1 {
+				benSE, costSE = fmt.Sprintf("%.2f%%", 100*r.BenefitSE), fmt.Sprintf("%.2f", r.CostSE)
+			}
+			t.Row(r.Method, fmt.Sprintf("%.2f%%", 100*r.Benefit), benSE,
+				fmt.Sprintf("%.2f", r.Cost), costSE, fmt.Sprintf("%.3f", r.Seconds))
 		}
 		if err := t.Write(w); err != nil {
 			return err
