@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/ptft-lab/ptft/workbench/backend"
 	"github.com/ptft-lab/ptft/workbench/baseline"
@@ -112,6 +113,9 @@ func (x *executor) environment(c Cell) (*prior.Environment, error) {
 // policy returns the cell's method; env is nil where the truth is not a
 // prior (Rossmann), which rules out bayes and oracle.
 func (x *executor) policy(ctx stdcontext.Context, c Cell, env *prior.Environment) (baseline.Policy, error) {
+	if ref, ok := strings.CutPrefix(c.Method, "transformer@"); ok {
+		return x.model(ref)
+	}
 	switch c.Method {
 	case "bayes", "oracle":
 		if env == nil {

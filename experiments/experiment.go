@@ -104,6 +104,7 @@ func (c Cell) Group() string {
 }
 
 func needsFinetune(method string) bool {
+	method, _, _ = strings.Cut(method, "@")
 	return method == "transformer-finetuned" || method == "transformer-scratch" || method == "no-pretraining"
 }
 
@@ -233,10 +234,12 @@ func All() []*Experiment {
 			Name: "E6", Title: "Rossmann (Gupta & Kallus): benefit over SAA, s = 0.95",
 			Truth: "rossmann", Model: "default", Metric: Benefit, X: "K",
 			Full: Grid{Instances: []int{100, 1115}, Obs: []int{10}, PoissonObs: []bool{false, true},
-				Methods: []string{"pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "transformer", "transformer-finetuned"},
+				Methods: []string{"pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "transformer", "transformer-finetuned",
+					"transformer@retail-daily", "transformer-finetuned@retail-daily"},
 				Seeds:   3, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{100}, Obs: []int{10},
-				Methods: []string{"pooled-saa", "shrunken-saa", "eb", "transformer", "transformer-finetuned"},
+				Methods: []string{"pooled-saa", "shrunken-saa", "eb", "transformer", "transformer-finetuned",
+					"transformer@retail-daily", "transformer-finetuned@retail-daily"},
 				Seeds:   2, FinetuneSteps: 5},
 		},
 	}

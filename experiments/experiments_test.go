@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ptft-lab/ptft/workbench/model"
 )
 
 // cheap is a fast experiment for the runner's tests: classical methods only.
@@ -221,6 +223,18 @@ func TestMethodsResolve(t *testing.T) {
 	}
 	if _, err := Method("nope", MethodOptions{}); err == nil {
 		t.Error("unknown method: no error")
+	}
+	m, err := Method("transformer@normal-normal", MethodOptions{Model: "default"})
+	if mm, ok := m.(*model.Model); err != nil || !ok || mm.Meta.Prior != "normal-normal" {
+		t.Errorf("transformer@normal-normal: %v, %v", m, err)
+	}
+	for _, bad := range []string{"eb@default", "transformer@", "transformer@no-such-model"} {
+		if _, err := Method(bad, MethodOptions{}); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	if !needsFinetune("transformer-finetuned@retail-daily") || needsFinetune("transformer@retail-daily") {
+		t.Error("needsFinetune ignores the model suffix wrongly")
 	}
 	if _, err := LoadModel("normal-normal"); err != nil {
 		t.Errorf("shipped normal-normal: %v", err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/ptft-lab/ptft/results/models"
 	"github.com/ptft-lab/ptft/workbench/baseline"
@@ -46,8 +47,16 @@ func LoadModel(ref string) (*model.Model, error) {
 // baseline.ByName, eb-ml or eb-gamma-poisson-ml, or one of
 // TransformerMethods. transformer-scratch trains a randomly initialised
 // model with the pretrained model's architecture, so the two differ only
-// in pretraining.
+// in pretraining. A Transformer method may name its model after an @
+// ("transformer-finetuned@retail-daily"), which overrides o.Model, so that
+// one experiment can compare pretrained models.
 func Method(name string, o MethodOptions) (baseline.Policy, error) {
+	if base, ref, ok := strings.Cut(name, "@"); ok {
+		if !slices.Contains(TransformerMethods, base) || ref == "" {
+			return nil, fmt.Errorf("method %q: only %v take a model after @", name, TransformerMethods)
+		}
+		name, o.Model = base, ref
+	}
 	ft := finetuneOptions(o.FinetuneSteps, o.Seed)
 	switch name {
 	case "transformer":
