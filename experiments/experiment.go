@@ -236,11 +236,11 @@ func All() []*Experiment {
 			Full: Grid{Instances: []int{100, 1115}, Obs: []int{10}, PoissonObs: []bool{false, true},
 				Methods: []string{"pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "transformer", "transformer-finetuned",
 					"transformer@retail-daily", "transformer-finetuned@retail-daily"},
-				Seeds:   3, FinetuneSteps: 100},
+				Seeds: 3, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{100}, Obs: []int{10},
 				Methods: []string{"pooled-saa", "shrunken-saa", "eb", "transformer", "transformer-finetuned",
 					"transformer@retail-daily", "transformer-finetuned@retail-daily"},
-				Seeds:   2, FinetuneSteps: 5},
+				Seeds: 2, FinetuneSteps: 5},
 		},
 	}
 }
