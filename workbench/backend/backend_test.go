@@ -28,6 +28,32 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+func TestCUDADefaultsKeepTheUsersChoice(t *testing.T) {
+	for config, want := range map[string]bool{
+		"xla:cuda": true, "xla:/opt/venv/jax_plugins/xla_cuda13/xla_cuda_plugin.so": true,
+		"xla:cpu": false, "go": false, "go:ops_sequential": false, "cuda": false,
+	} {
+		if IsCUDA(config) != want {
+			t.Errorf("IsCUDA(%q) = %v", config, !want)
+		}
+	}
+	env := func(vars map[string]string) func(string) string {
+		return func(k string) string { return vars[k] }
+	}
+	got := CUDADefaults(env(nil))
+	if got["NVIDIA_TF32_OVERRIDE"] != "0" || got["XLA_FLAGS"] != "--xla_gpu_enable_triton_gemm=false" {
+		t.Errorf("defaults on an empty environment: %v", got)
+	}
+	got = CUDADefaults(env(map[string]string{"XLA_FLAGS": "--xla_gpu_autotune_level=0"}))
+	if got["XLA_FLAGS"] != "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" {
+		t.Errorf("other XLA flags not kept: %v", got)
+	}
+	got = CUDADefaults(env(map[string]string{"NVIDIA_TF32_OVERRIDE": "1", "XLA_FLAGS": "--xla_gpu_enable_triton_gemm=true"}))
+	if len(got) != 0 {
+		t.Errorf("explicit choices overridden: %v", got)
+	}
+}
+
 func TestDefaultIsPureGo(t *testing.T) {
 	t.Setenv(EnvVar, "")
 	b, err := New()
@@ -52,8 +78,10 @@ func TestBadBackendIsAnErrorNotAPanic(t *testing.T) {
 	}
 }
 
+// testBackend follows GOMLX_BACKEND, so the gradient tests also check the
+// matmul VJPs on an XLA backend (CPU or CUDA plugin) when one is selected.
 func testBackend(t testing.TB) backends.Backend {
-	b, err := NewWithConfig(Default)
+	b, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
