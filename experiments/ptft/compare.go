@@ -45,7 +45,7 @@ func runCompare(args []string, stdout io.Writer) error {
 	if o.Obs, err = parseIntRange(*obs); err != nil {
 		return fmt.Errorf("%w: --obs: %v", errUsage, err)
 	}
-	pols, err := policies(*methods, *modelDir)
+	pols, err := policies(splitList(*methods), *modelDir)
 	if err != nil {
 		return err
 	}

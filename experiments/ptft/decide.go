@@ -55,9 +55,9 @@ func runDecide(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// policies resolves a comma-separated list of method names.
-func policies(list string, modelDir string) ([]baseline.Policy, error) {
-	pols, err := experiments.Methods(splitList(list), experiments.MethodOptions{Model: modelDir})
+// policies resolves method names (a --methods list, split).
+func policies(names []string, modelDir string) ([]baseline.Policy, error) {
+	pols, err := experiments.Methods(names, experiments.MethodOptions{Model: modelDir})
 	if err != nil {
 		return nil, fmt.Errorf("%w: --methods: %v", errUsage, err)
 	}

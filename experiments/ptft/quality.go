@@ -61,7 +61,7 @@ func runQuality(args []string, stdout io.Writer) error {
 	if *envs < 2 {
 		return fmt.Errorf("%w: --envs must be >= 2", errUsage)
 	}
-	pols, err := policies(*methods, *modelDir)
+	pols, err := policies(splitList(*methods), *modelDir)
 	if err != nil {
 		return err
 	}

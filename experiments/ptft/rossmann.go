@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/ptft-lab/ptft/experiments"
 
@@ -52,7 +51,7 @@ func runRossmann(args []string, stdout io.Writer) error {
 			names = append(names, name)
 		}
 	}
-	others, err := policies(strings.Join(names, ","), *modelDir)
+	others, err := policies(names, *modelDir)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,8 @@ type IntRange struct {
 	Max int `json:"max"`
 }
 
-func (r IntRange) draw(rng *rand.Rand) int {
+// Draw returns an integer drawn uniformly from [Min, Max].
+func (r IntRange) Draw(rng *rand.Rand) int {
 	return r.Min + rng.IntN(r.Max-r.Min+1)
 }
 
@@ -248,7 +249,7 @@ func (p *Prior) Generate(seed uint64, o Options) (*Environment, error) {
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	k := o.Instances
 	if k == 0 {
-		k = p.Instances.draw(rng)
+		k = p.Instances.Draw(rng)
 	}
 	ratio := o.Ratio
 	if ratio == 0 {
@@ -295,7 +296,7 @@ func (p *Prior) Generate(seed uint64, o Options) (*Environment, error) {
 	flat := make([]float64, 0, k*(obs.Min+obs.Max)/2+1)
 	for i := range k {
 		d, mean := instance(i)
-		n := obs.draw(rng)
+		n := obs.Draw(rng)
 		start := len(flat)
 		for range n {
 			x := d.Rand(rng)

@@ -107,14 +107,13 @@ func (o *Options) LearningRateAt(step int) float64 {
 // same environments, so a resumed run sees the data it would have seen.
 func (o *Options) Environments(step int) ([]*prior.Environment, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(step)))
-	k := o.Instances.Min + rng.IntN(o.Instances.Max-o.Instances.Min+1)
+	k := o.Instances.Draw(rng)
 	envs := make([]*prior.Environment, o.Batch)
 	for b := range envs {
 		obs := o.Obs
 		if o.ObsPerEnvironment {
 			obs = o.obsRange()
-			lo := obs.Min + rng.IntN(obs.Max-obs.Min+1)
-			hi := obs.Min + rng.IntN(obs.Max-obs.Min+1)
+			lo, hi := obs.Draw(rng), obs.Draw(rng)
 			obs = prior.IntRange{Min: min(lo, hi), Max: max(lo, hi)}
 		}
 		env, err := o.Prior.Generate(rng.Uint64(), prior.Options{Instances: k, Obs: obs})
