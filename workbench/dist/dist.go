@@ -97,16 +97,56 @@ func discreteQuantile(cdf func(float64) float64, p, guess float64) float64 {
 
 // bisectQuantile finds the smallest x in [lo, hi] with cdf(x) >= p to
 // floating-point resolution; cdf(hi) must be >= p.
+//
+// It brackets the root like bisection but steps by regula falsi with the
+// Illinois modification, falling back to halving whenever the bracket has
+// not halved over two steps; that makes it at most about twice as slow as
+// bisection on a step CDF, and about five times faster on the smooth
+// mixtures the training loss evaluates (its oracle quantiles were most of
+// the loss's time).
 func bisectQuantile(cdf func(float64) float64, p, lo, hi float64) float64 {
-	for range 200 {
+	target := p - probTol
+	flo, fhi := math.NaN(), math.NaN()
+	if !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {
+		flo, fhi = cdf(lo)-target, cdf(hi)-target
+	}
+	last, width2 := 0, hi-lo
+	for i := range 400 {
 		m := lo + (hi-lo)/2
 		if m <= lo || m >= hi {
 			break
 		}
-		if cdf(m) >= p-probTol {
-			hi = m
+		x := m
+		if i%2 == 0 {
+			if hi-lo > width2/2 {
+				last = 0 // too slow: bisect this time
+			}
+			width2 = hi - lo
+		}
+		if last != 0 && flo < 0 && fhi >= 0 {
+			if r := lo - flo*((hi-lo)/(fhi-flo)); r > lo && r < hi {
+				// Regula falsi creeps up on the root from one side; a step
+				// of a few ulps past it closes the bracket.
+				eps := 1e-15 * max(math.Abs(lo), math.Abs(hi))
+				x = min(max(r, lo+eps), hi-eps)
+				if x <= lo || x >= hi {
+					x = m
+				}
+			}
+		}
+		fx := cdf(x) - target
+		if fx >= 0 {
+			hi, fhi = x, fx
+			if last == 1 {
+				flo /= 2
+			}
+			last = 1
 		} else {
-			lo = m
+			lo, flo = x, fx
+			if last == -1 {
+				fhi /= 2
+			}
+			last = -1
 		}
 	}
 	return hi

@@ -178,3 +178,57 @@ func TestSpecRejectsBadParameters(t *testing.T) {
 		}
 	}
 }
+
+// plainBisect is the textbook bisection bisectQuantile must agree with.
+func plainBisect(cdf func(float64) float64, p, lo, hi float64) float64 {
+	for range 2000 {
+		m := lo + (hi-lo)/2
+		if m <= lo || m >= hi {
+			break
+		}
+		if cdf(m) >= p-probTol {
+			hi = m
+		} else {
+			lo = m
+		}
+	}
+	return hi
+}
+
+func TestMixtureQuantileAgreesWithBisectionInFewSteps(t *testing.T) {
+	mixtures := map[string]*Mixture{}
+	add := func(name string, w []float64, c ...Distribution) {
+		m, err := NewMixture(w, c...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mixtures[name] = m
+	}
+	add("gamma", []float64{0.3, 0.7}, Gamma{Shape: 2, Rate: 0.1}, Gamma{Shape: 9, Rate: 0.2})
+	add("lognormal-normal", []float64{0.5, 0.5}, LogNormal{Mu: 3, Sigma: 0.4}, Normal{Mu: 60, Sigma: 5})
+	add("two-mode", []float64{0.9, 0.1}, Normal{Mu: 10, Sigma: 1}, Normal{Mu: 200, Sigma: 20})
+	add("poisson", []float64{0.4, 0.6}, Poisson{Lambda: 3}, Poisson{Lambda: 40})
+	for name, m := range mixtures {
+		for _, p := range []float64{0.01, 0.2, 0.5, 0.8, 0.95, 0.999} {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, c := range m.Components {
+				lo, hi = min(lo, c.Quantile(p)), max(hi, c.Quantile(p))
+			}
+			if m.CDF(lo) >= p-probTol {
+				continue
+			}
+			calls := 0
+			counted := func(x float64) float64 { calls++; return m.CDF(x) }
+			got, want := bisectQuantile(counted, p, lo, hi), plainBisect(m.CDF, p, lo, hi)
+			if math.Abs(got-want) > 1e-12*math.Abs(want) && math.Abs(got-want) > 1e-300 {
+				t.Errorf("%s p=%v: %v, bisection %v", name, p, got, want)
+			}
+			if _, discrete := m.Components[0].(Poisson); !discrete && calls > 50 {
+				t.Errorf("%s p=%v: %d CDF evaluations", name, p, calls)
+			}
+			if calls > 140 {
+				t.Errorf("%s p=%v: %d CDF evaluations, more than twice bisection's", name, p, calls)
+			}
+		}
+	}
+}
