@@ -179,7 +179,7 @@ func (m *Mixture) Quantile(p float64) float64 {
 	if m.CDF(lo) >= p-probTol {
 		return lo
 	}
-	q := bisectQuantile(m.CDF, p, lo, hi)
+	q := bracketedQuantile(m.CDF, p, lo, hi)
 	if m.integerValued() {
 		if f := math.Floor(q); m.CDF(f) >= p-probTol {
 			return f

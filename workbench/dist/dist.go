@@ -95,7 +95,7 @@ func discreteQuantile(cdf func(float64) float64, p, guess float64) float64 {
 	return hi
 }
 
-// bisectQuantile finds the smallest x in [lo, hi] with cdf(x) >= p to
+// bracketedQuantile finds the smallest x in [lo, hi] with cdf(x) >= p to
 // floating-point resolution; cdf(hi) must be >= p.
 //
 // It brackets the root like bisection but steps by regula falsi with the
@@ -104,7 +104,7 @@ func discreteQuantile(cdf func(float64) float64, p, guess float64) float64 {
 // bisection on a step CDF, and about five times faster on the smooth
 // mixtures the training loss evaluates (its oracle quantiles were most of
 // the loss's time).
-func bisectQuantile(cdf func(float64) float64, p, lo, hi float64) float64 {
+func bracketedQuantile(cdf func(float64) float64, p, lo, hi float64) float64 {
 	target := p - probTol
 	flo, fhi := math.NaN(), math.NaN()
 	if !math.IsInf(lo, 0) && !math.IsInf(hi, 0) {

@@ -179,7 +179,7 @@ func TestSpecRejectsBadParameters(t *testing.T) {
 	}
 }
 
-// plainBisect is the textbook bisection bisectQuantile must agree with.
+// plainBisect is the textbook bisection bracketedQuantile must agree with.
 func plainBisect(cdf func(float64) float64, p, lo, hi float64) float64 {
 	for range 2000 {
 		m := lo + (hi-lo)/2
@@ -219,7 +219,7 @@ func TestMixtureQuantileAgreesWithBisectionInFewSteps(t *testing.T) {
 			}
 			calls := 0
 			counted := func(x float64) float64 { calls++; return m.CDF(x) }
-			got, want := bisectQuantile(counted, p, lo, hi), plainBisect(m.CDF, p, lo, hi)
+			got, want := bracketedQuantile(counted, p, lo, hi), plainBisect(m.CDF, p, lo, hi)
 			if math.Abs(got-want) > 1e-12*math.Abs(want) && math.Abs(got-want) > 1e-300 {
 				t.Errorf("%s p=%v: %v, bisection %v", name, p, got, want)
 			}
@@ -230,5 +230,15 @@ func TestMixtureQuantileAgreesWithBisectionInFewSteps(t *testing.T) {
 				t.Errorf("%s p=%v: %d CDF evaluations, more than twice bisection's", name, p, calls)
 			}
 		}
+	}
+}
+
+func BenchmarkMixtureQuantile(b *testing.B) {
+	m, err := NewMixture([]float64{0.3, 0.7}, Gamma{Shape: 2, Rate: 0.1}, Gamma{Shape: 9, Rate: 0.2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		m.Quantile(0.9)
 	}
 }
