@@ -459,8 +459,17 @@ func (f *finetuner) snapshot() map[*context.Variable]*tensors.Tensor {
 	return snap
 }
 
+// restore sets copies of snap's tensors into the model, never the tensors
+// themselves: GoMLX frees a variable's tensor when the variable is set again
+// (and training steps donate it), so a snapshot handed over would be freed
+// at the next restore or step, and a best snapshot that outlived one
+// checkpoint then failed the next one.
 func (f *finetuner) restore(snap map[*context.Variable]*tensors.Tensor) {
 	for v, t := range snap {
-		v.MustSetValue(t)
+		c, err := t.LocalClone()
+		if err != nil {
+			panic(err) // a local tensor always clones
+		}
+		v.MustSetValue(c)
 	}
 }

@@ -169,6 +169,37 @@ func TestKilledFinetuneResumesToTheSameWeights(t *testing.T) {
 	}
 }
 
+func TestBestWeightsSurviveSeveralCheckpoints(t *testing.T) {
+	// A best snapshot that stays best across checkpoints is set into the
+	// model and taken out again at each one; the model must end with those
+	// weights, intact (GoMLX frees a variable's old tensor when it is set).
+	p := realLike(6, 40, 6)
+	m := smallModel(t)
+	if _, err := m.Decide(p); err != nil {
+		t.Fatal(err)
+	}
+	before := values(m)
+	o := DefaultFinetuneOptions()
+	o.Steps, o.EvalEvery, o.Patience, o.LearningRate = 40, 10, 0, 10 // a rate that only makes things worse
+	o.Dir, o.CheckpointEvery = t.TempDir(), 10
+	res, err := Finetune(context.Background(), m, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BestStep != 0 {
+		t.Fatalf("best at step %d: the test needs a run that never improves", res.BestStep)
+	}
+	after := values(m)
+	for name, v := range before {
+		if !strings.Contains(name, "AdamOptimizer") && !slices.Equal(v, after[name]) {
+			t.Fatalf("variable %s is not the best (starting) weights", name)
+		}
+	}
+	if err := m.Save(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestFinetuneUsesItsLearningRateNotThePretrainedOne(t *testing.T) {
 	// A pretrained model carries its schedule's last rate in the optimizer's
 	// learning-rate variable; finetuning must not inherit it.
