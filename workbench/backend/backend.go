@@ -148,12 +148,15 @@ func IsCUDA(config string) bool {
 // Triton fusions ignore it); with --xla_gpu_enable_triton_gemm=false as
 // well every property held. The reference training step took 4.5 to 6.9 ms
 // with these settings and 4.9 ms without (run-to-run noise at this size).
-// Set either variable yourself to choose otherwise.
+//
+// Setting NVIDIA_TF32_OVERRIDE yourself (to any value; 1 allows TF32) turns
+// both settings off, for plugins whose XLA no longer knows the flag; a
+// triton_gemm flag already in XLA_FLAGS is kept.
 func CUDADefaults(getenv func(string) string) map[string]string {
-	set := map[string]string{}
-	if getenv("NVIDIA_TF32_OVERRIDE") == "" {
-		set["NVIDIA_TF32_OVERRIDE"] = "0"
+	if getenv("NVIDIA_TF32_OVERRIDE") != "" {
+		return nil
 	}
+	set := map[string]string{"NVIDIA_TF32_OVERRIDE": "0"}
 	if flags := getenv("XLA_FLAGS"); !strings.Contains(flags, "xla_gpu_enable_triton_gemm") {
 		set["XLA_FLAGS"] = strings.TrimSpace(flags + " --xla_gpu_enable_triton_gemm=false")
 	}

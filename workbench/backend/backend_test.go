@@ -48,9 +48,12 @@ func TestCUDADefaultsKeepTheUsersChoice(t *testing.T) {
 	if got["XLA_FLAGS"] != "--xla_gpu_autotune_level=0 --xla_gpu_enable_triton_gemm=false" {
 		t.Errorf("other XLA flags not kept: %v", got)
 	}
-	got = CUDADefaults(env(map[string]string{"NVIDIA_TF32_OVERRIDE": "1", "XLA_FLAGS": "--xla_gpu_enable_triton_gemm=true"}))
-	if len(got) != 0 {
-		t.Errorf("explicit choices overridden: %v", got)
+	got = CUDADefaults(env(map[string]string{"XLA_FLAGS": "--xla_gpu_enable_triton_gemm=true"}))
+	if _, ok := got["XLA_FLAGS"]; ok || got["NVIDIA_TF32_OVERRIDE"] != "0" {
+		t.Errorf("the user's triton_gemm flag overridden: %v", got)
+	}
+	if got = CUDADefaults(env(map[string]string{"NVIDIA_TF32_OVERRIDE": "1"})); len(got) != 0 {
+		t.Errorf("NVIDIA_TF32_OVERRIDE set by the user, yet ptft sets %v", got)
 	}
 }
 
