@@ -72,7 +72,7 @@ func runFinetune(args []string, stdout io.Writer) error {
 		LearningRate: *lr, ValFraction: *valFrac, EvalEvery: def.EvalEvery, Patience: *patience, Seed: *seed,
 		Dir: *out, CheckpointEvery: *every, Resume: *resume}
 	if !*quiet {
-		o.Progress = os.Stderr
+		o.ProgressBar = true
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

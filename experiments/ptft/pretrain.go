@@ -59,7 +59,7 @@ func runPretrain(args []string, stdout io.Writer) error {
 		}
 	}
 	if !*quiet {
-		opts.Progress = os.Stderr
+		opts.ProgressBar = true
 	}
 	_, statErr := os.Stat(filepath.Join(*out, model.MetaFile))
 	var m *model.Model

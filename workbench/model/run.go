@@ -30,6 +30,23 @@ type Model struct {
 // New returns a freshly initialised model on the backend chosen by
 // workbench/backend; seed fixes the initial weights.
 func New(cfg Config, seed uint64) (*Model, error) {
+	m, err := newModel(cfg, seed)
+	if err != nil {
+		return nil, err
+	}
+	// Create and initialise every variable now, on a tiny batch: the seeded
+	// draws come in the same order for any batch. Training then runs
+	// executions concurrently, which GoMLX v0.26.0 allows only once no
+	// variable awaits initialisation (an execution initialises pending
+	// variables itself, unguarded).
+	if _, err := m.Predict(probeBatch()); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newModel is New without variables (Load sets them).
+func newModel(cfg Config, seed uint64) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -41,6 +58,13 @@ func New(cfg Config, seed uint64) (*Model, error) {
 		b: &builder{cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x6d6f64656c))}}
 	m.Meta = Meta{Format: FormatVersion, Config: cfg, Seed: seed}
 	return m, nil
+}
+
+// probeBatch is a tiny valid batch: two instances, one with one
+// observation.
+func probeBatch() *Batch {
+	p := &data.Portfolio{IDs: []string{"a", "b"}, Obs: [][]float64{{1, 2}, {3}}, Ratios: []float64{0.5, 0.5}}
+	return NewBatch([]*data.Portfolio{p}, 0, 0)
 }
 
 // EnableAdapters adds low-rank adapters of rank r to the model (see

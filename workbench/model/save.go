@@ -13,9 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	gomlxtrain "github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
 
 	"github.com/ptft-lab/ptft/workbench/data"
 )
@@ -77,6 +81,9 @@ func (m *Model) Save(dir string) error {
 	var vars []VarInfo
 	var buf bytes.Buffer
 	for v := range m.ctx.IterVariables() {
+		if loopBookkeeping(v.Scope()) {
+			continue
+		}
 		t, err := v.Value()
 		if err != nil {
 			return fmt.Errorf("model: variable %s: %w", v.ScopeAndName(), err)
@@ -109,6 +116,19 @@ func (m *Model) Save(dir string) error {
 	})
 }
 
+// loopBookkeeping reports whether a scope holds variables of GoMLX's
+// training loop rather than of the model or its optimizer: the loss
+// metrics' moving averages (under names with a random UUID) and the loop's
+// last step. Saving them would make two identical runs' files differ.
+func loopBookkeeping(scope string) bool {
+	for _, s := range []string{gomlxtrain.TrainerAbsoluteScope, context.ScopeSeparator + metrics.Scope} {
+		if scope == s || strings.HasPrefix(scope, s+context.ScopeSeparator) {
+			return true
+		}
+	}
+	return false
+}
+
 // Load reads a model saved by Save, checking format, architecture and
 // checksum; every failure names the folder and what is wrong.
 func Load(dir string) (*Model, error) {
@@ -137,7 +157,7 @@ func LoadFS(fsys fs.FS, name string) (*Model, error) {
 	if sum := sha256.Sum256(weights); hex.EncodeToString(sum[:]) != meta.SHA256 {
 		return nil, fmt.Errorf("model %s: %s does not match the checksum in %s (corrupt or replaced)", dir, WeightsFile, MetaFile)
 	}
-	m, err := New(meta.Config, meta.Seed)
+	m, err := newModel(meta.Config, meta.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
@@ -192,8 +212,7 @@ func (m *Model) checkArchitecture() (err error) {
 	for range m.ctx.IterVariables() {
 		before++
 	}
-	p := &data.Portfolio{IDs: []string{"a", "b"}, Obs: [][]float64{{1, 2}, {3}}, Ratios: []float64{0.5, 0.5}}
-	q, err := m.Predict(NewBatch([]*data.Portfolio{p}, 0, 0))
+	q, err := m.Predict(probeBatch())
 	after := 0
 	for range m.ctx.IterVariables() {
 		after++

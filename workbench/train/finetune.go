@@ -10,12 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	gomlxtrain "github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/model"
@@ -47,7 +50,9 @@ type FinetuneOptions struct {
 	EvalEvery   int
 	Patience    int
 	Seed        uint64
-	Progress    io.Writer
+	// ProgressBar shows GoMLX's command-line progress bar (ui/commandline)
+	// on standard output, with the validation cost.
+	ProgressBar bool
 	// Dir, when set, receives a checkpoint every CheckpointEvery steps
 	// (rounded up to an evaluation): Dir/checkpoint holds the current
 	// weights with Adam's state, Dir/checkpoint/best the best weights so
@@ -142,26 +147,31 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 		res.StartVal, res.BestVal = best, best
 		snapshot = f.snapshot()
 	}
-	for step := first; step < o.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if _, err := f.step(f.splits(rng, o.Splits)); err != nil {
-			return nil, fmt.Errorf("finetune step %d: %w", step, err)
-		}
+	// The steps run in a GoMLX train.Loop (for its progress bar); the hook
+	// evaluates, checkpoints, and stops the loop early by moving its end.
+	ds := &finetuneData{ctx: ctx, f: f, rng: rng}
+	loop := gomlxtrain.NewLoop(f.trainer)
+	validation := &barLine{name: "validation cost (start, best)"}
+	showValidation := func(v float64) {
+		validation.set(fmt.Sprintf("%.5g (%.5g, %.5g)", v, res.StartVal, res.BestVal))
+	}
+	showValidation(res.BestVal)
+	if o.ProgressBar {
+		commandline.AttachProgressBar(loop, validation.get)
+	}
+	step := first
+	loop.OnStep("ptft", 0, func(loop *gomlxtrain.Loop, _ []*tensors.Tensor) error {
+		defer func() { step++ }()
 		res.Steps = step + 1
 		if o.OnStep != nil {
 			o.OnStep(step)
 		}
 		if (step+1)%o.EvalEvery != 0 && step+1 != o.Steps {
-			continue
+			return nil
 		}
 		v, err := evaluate()
 		if err != nil {
-			return nil, err
-		}
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, "\rfinetune step %d/%d  validation cost %.5g (start %.5g, best %.5g)   ", step+1, o.Steps, v, res.StartVal, min(v, res.BestVal))
+			return err
 		}
 		stop := false
 		if v < res.BestVal {
@@ -170,18 +180,23 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 		} else if bad++; o.Patience > 0 && bad >= o.Patience {
 			stop = true
 		}
+		showValidation(v)
 		if o.Dir != "" && o.CheckpointEvery > 0 && !stop && step+1 < o.Steps &&
 			(step+1)/o.CheckpointEvery > (step+1-o.EvalEvery)/o.CheckpointEvery {
 			if err := f.writeCheckpoint(src, finetuneState{Result: *res, Bad: bad}, snapshot); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if stop {
-			break
+			loop.EndStep = loop.LoopStep + 1
 		}
-	}
-	if o.Progress != nil {
-		fmt.Fprintln(o.Progress)
+		return nil
+	})
+	if _, err := loop.RunSteps(ds, o.Steps-first); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("finetune step %d: %w", step, err)
 	}
 	f.restore(snapshot)
 	return res, nil
@@ -193,7 +208,8 @@ type finetuner struct {
 	o         FinetuneOptions
 	val       []bool
 	maxN      int
-	update    *context.Exec
+	pass      *gradientPass
+	trainer   *gomlxtrain.Trainer
 	loss      *context.Exec
 	trainable int
 }
@@ -350,14 +366,20 @@ func (f *finetuner) tensors(ss []split, validation bool) ([]any, []float64) {
 // heldOutCost is the mean newsvendor cost of decisions q [B,K] on the
 // masked held-out points, in scaled units.
 func heldOutCost(q, held, mask, ratio *Node) *Node {
+	count := ReduceAllSum(mask)
+	return Div(heldOutTotal(q, held, mask, ratio), Max(count, OnesLike(count)))
+}
+
+// heldOutTotal is the total newsvendor cost of decisions q [B,K] on the
+// masked held-out points, in scaled units.
+func heldOutTotal(q, held, mask, ratio *Node) *Node {
 	dims := held.Shape().Dimensions
 	qb := BroadcastToDims(Reshape(q, dims[0], dims[1], 1), dims...)
 	rb := BroadcastToDims(Reshape(ratio, dims[0], dims[1], 1), dims...)
 	zero := ZerosLike(held)
 	under := Mul(rb, Max(Sub(held, qb), zero))
 	over := Mul(OneMinus(rb), Max(Sub(qb, held), zero))
-	total := ReduceAllSum(Mul(Add(under, over), mask))
-	return Div(total, Max(ReduceAllSum(mask), OnesLike(ReduceAllSum(mask))))
+	return ReduceAllSum(Mul(Add(under, over), mask))
 }
 
 func (f *finetuner) build() error {
@@ -392,21 +414,29 @@ func (f *finetuner) build() error {
 	if f.trainable == 0 {
 		return fmt.Errorf("finetune: --params %q selects no variable", f.o.Params)
 	}
+	// The training loss is the held-out cost per held-out point of the
+	// whole step's batch: each shard's total over the batch's count (an
+	// input), so that the shards' losses and gradients add up.
+	perPoint := func(q *Node, x []*Node) *Node { return Div(heldOutTotal(q, x[0], x[1], x[2]), x[3]) }
 	var err error
-	f.update, err = context.NewExec(f.m.Backend(), ctx, func(ctx *context.Context, x []*Node) *Node {
-		loss := heldOutCost(f.m.Graph(ctx, model.InputsOf(x[:7])), x[7], x[8], x[9])
-		opt.UpdateGraph(ctx, loss.Graph(), loss)
-		return loss
+	if f.pass, err = newGradientPass(f.m, perPoint); err != nil {
+		return err
+	}
+	if f.trainer, err = newUpdater(f.m, func() []*context.Variable { return f.pass.vars }, opt); err != nil {
+		return err
+	}
+	// NewTrainer deletes the learning-rate variable, so Adam recreates it
+	// at f.o.LearningRate; set it all the same, as above.
+	optimizers.LearningRateVarWithValue(ctx, dtypes.Float32, f.o.LearningRate).
+		MustSetValue(tensors.FromScalar(float32(f.o.LearningRate)))
+	f.loss, err = context.NewExec(f.m.Backend(), ctx, func(ctx *context.Context, x []*Node) *Node {
+		return heldOutCost(f.m.Graph(ctx, model.InputsOf(x[:7])), x[7], x[8], x[9])
 	})
 	if err != nil {
 		return err
 	}
-	f.loss, err = context.NewExec(f.m.Backend(), ctx, func(ctx *context.Context, x []*Node) *Node {
-		return heldOutCost(f.m.Graph(ctx, model.InputsOf(x[:7])), x[7], x[8], x[9])
-	})
-	f.update.SetMaxCache(16)
 	f.loss.SetMaxCache(16)
-	return err
+	return nil
 }
 
 // selected says whether variable name is finetuned under params.
@@ -422,25 +452,70 @@ func selected(params, name string, blocks int) bool {
 	return false
 }
 
-func (f *finetuner) step(ss []split) (float64, error) {
-	args, _ := f.tensors(ss, false)
-	out, err := f.update.Exec(args...)
-	if err != nil {
-		return 0, err
+// finetuneData is the finetuning loop's dataset: each Yield draws the next
+// step's random splits and lays them out, the held-out points as labels.
+type finetuneData struct {
+	ctx stdcontext.Context
+	f   *finetuner
+	rng *rand.Rand
+}
+
+func (d *finetuneData) Name() string { return "finetune/" + d.f.p.Source }
+
+func (d *finetuneData) Reset() {}
+
+func (d *finetuneData) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
+	if err := d.ctx.Err(); err != nil {
+		return nil, nil, nil, err
 	}
-	return float64(tensors.ToScalar[float32](out[0])), nil
+	ss := d.f.splits(d.rng, d.f.o.Splits)
+	bounds := shardBounds(len(ss), concurrency(d.f.m))
+	shards := make([][]any, len(bounds))
+	count := 0.0
+	for s, r := range bounds {
+		shards[s], _ = d.f.tensors(ss[r[0]:r[1]], false)
+		tensors.MustConstFlatData(shards[s][8].(*tensors.Tensor), func(mask []float32) {
+			for _, x := range mask {
+				count += float64(x)
+			}
+		})
+	}
+	for s := range shards {
+		shards[s] = append(shards[s], tensors.FromScalar(float32(max(count, 1))))
+	}
+	loss, grads, err := d.f.pass.run(shards)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return nil, grads, []*tensors.Tensor{tensors.FromScalar(loss)}, nil
 }
 
 // cost returns the mean held-out cost in the data's units.
+// The splits are scored one per execution, shards of them concurrently.
 func (f *finetuner) cost(ss []split, validation bool) (float64, error) {
+	costs := make([]float64, len(ss))
+	errs := make([]error, len(ss))
+	var wg sync.WaitGroup
+	for _, r := range shardBounds(len(ss), concurrency(f.m)) {
+		wg.Go(func() {
+			for i := r[0]; i < r[1]; i++ {
+				args, scale := f.tensors(ss[i:i+1], validation)
+				out, err := f.loss.Exec(args...)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				costs[i] = float64(tensors.ToScalar[float32](out[0])) * scale[0]
+			}
+		})
+	}
+	wg.Wait()
 	total := 0.0
-	for _, s := range ss {
-		args, scale := f.tensors([]split{s}, validation)
-		out, err := f.loss.Exec(args...)
-		if err != nil {
-			return 0, err
+	for i, c := range costs {
+		if errs[i] != nil {
+			return 0, errs[i]
 		}
-		total += float64(tensors.ToScalar[float32](out[0])) * scale[0]
+		total += c
 	}
 	return total / float64(len(ss)), nil
 }

@@ -9,8 +9,14 @@
 // mixtures, ...) have no closed form inside the graph, so each step runs in
 // two passes: the model's decisions q are computed, the exact cost and its
 // exact derivative dE[C]/dq = F(q) - rho come from problem.Newsvendor and the
-// distribution on the CPU, and a second pass applies Adam to the surrogate
-// sum_k g_k q_k, whose gradient equals the exact gradient of the loss.
+// distribution on the CPU, and a second pass computes the gradient of the
+// surrogate sum_k g_k q_k, which equals the exact gradient of the loss.
+//
+// Steps run in a GoMLX train.Loop, so that GoMLX's command-line progress bar
+// (ui/commandline) and loop hooks work: the loop's dataset runs both passes
+// and yields the gradients, and the loop's train.Trainer has Adam apply them
+// (see gradients.go). On the pure-Go backend both passes split the batch
+// into shards run concurrently, one per CPU.
 package train
 
 import (
@@ -25,13 +31,15 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	gomlxtrain "github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/ptft-lab/ptft/workbench/backend"
 	"github.com/ptft-lab/ptft/workbench/data"
@@ -68,8 +76,9 @@ type Options struct {
 	// plus loss.csv, the loss curve.
 	Dir             string
 	CheckpointEvery int
-	// Progress receives a one-line progress display (nil: none).
-	Progress io.Writer
+	// ProgressBar shows GoMLX's command-line progress bar
+	// (ui/commandline) on standard output, with the average regret.
+	ProgressBar bool
 	// OnStep, if set, is called after every step with its 0-based index
 	// and loss (for live plots in notebooks).
 	OnStep func(step int, loss float64)
@@ -129,27 +138,24 @@ func (o *Options) Environments(step int) ([]*prior.Environment, error) {
 
 // Trainer runs training steps on a model.
 type Trainer struct {
-	Model  *model.Model
-	update *context.Exec
-	lr     *context.Variable
-	nv     problem.Newsvendor
+	Model *model.Model
+	gomlx *gomlxtrain.Trainer
+	// pass is the gradient pass of the surrogate, created at the first step,
+	// once the model's variables exist.
+	pass *gradientPass
+	lr   *context.Variable
+	nv   problem.Newsvendor
 }
 
-// NewTrainer prepares the update pass (Adam on the surrogate loss).
+// NewTrainer prepares the update: a GoMLX train.Trainer applying Adam to
+// the gradients of the surrogate loss.
 func NewTrainer(m *model.Model, peakLR float64) (*Trainer, error) {
 	t := &Trainer{Model: m}
 	opt := optimizers.Adam().LearningRate(peakLR).Done()
 	var err error
-	t.update, err = context.NewExec(m.Backend(), m.Context(), func(ctx *context.Context, x []*Node) *Node {
-		q := m.Graph(ctx, model.InputsOf(x[:7]))
-		surrogate := ReduceAllSum(Mul(q, StopGradient(x[7])))
-		opt.UpdateGraph(ctx, q.Graph(), surrogate)
-		return surrogate
-	})
-	if err != nil {
+	if t.gomlx, err = newUpdater(m, func() []*context.Variable { return t.pass.vars }, opt); err != nil {
 		return nil, err
 	}
-	t.update.SetMaxCache(64)
 	t.lr = optimizers.LearningRateVarWithValue(m.Context(), dtypes.Float32, peakLR)
 	return t, nil
 }
@@ -163,16 +169,47 @@ type StepStats struct {
 
 // Step runs one training step on environments with known truths.
 func (t *Trainer) Step(envs []*prior.Environment, lr float64, padK, padN int) (StepStats, error) {
-	ps := make([]*data.Portfolio, len(envs))
-	for i, e := range envs {
-		ps[i] = e.Portfolio
-	}
-	bt := model.NewBatch(ps, padK, padN)
-	q, err := t.Model.Predict(bt)
+	inputs, labels, st, err := t.prepare(envs, lr, padK, padN)
 	if err != nil {
 		return StepStats{}, err
 	}
-	grad := make([]float32, len(q))
+	if _, err := t.gomlx.TrainStep(nil, inputs, labels); err != nil {
+		return StepStats{}, err
+	}
+	return st, nil
+}
+
+// prepare runs the decisions on envs, their exact loss and its gradient
+// with respect to the decisions on the CPU, and the gradient pass of the
+// surrogate; it returns the update's inputs (the variables' gradients) and
+// labels (the exact loss), and sets the learning rate. The environments
+// are split into shards that run concurrently (see gradients.go).
+func (t *Trainer) prepare(envs []*prior.Environment, lr float64, padK, padN int) (inputs, labels []*tensors.Tensor, st StepStats, err error) {
+	bounds := shardBounds(len(envs), concurrency(t.Model))
+	bts := make([]*model.Batch, len(bounds))
+	qs := make([][]float32, len(bounds))
+	errs := make([]error, len(bounds))
+	var wg sync.WaitGroup
+	for s, r := range bounds {
+		wg.Go(func() {
+			ps := make([]*data.Portfolio, r[1]-r[0])
+			for i, e := range envs[r[0]:r[1]] {
+				ps[i] = e.Portfolio
+			}
+			bts[s] = model.NewBatch(ps, padK, padN)
+			qs[s], errs[s] = t.Model.Predict(bts[s])
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, st, err
+		}
+	}
+	grads := make([][]float32, len(bounds))
+	for s := range bounds {
+		grads[s] = make([]float32, len(qs[s]))
+	}
 	envLoss := make([]float64, len(envs))
 	// The exact loss runs on the CPU, one goroutine per environment: with
 	// the model on a GPU it is most of a step (a mixed-managerial batch
@@ -181,41 +218,85 @@ func (t *Trainer) Step(envs []*prior.Environment, lr float64, padK, padN int) (S
 	// environment writes only its own rows, and the losses are summed in
 	// order, so the result does not depend on scheduling.
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for b, e := range envs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			s := bt.Scale[b]
-			k := bt.Sizes[b]
-			cost, oracle := 0.0, 0.0
-			for i := range k {
-				d := e.Truth[i]
-				rho := e.Portfolio.Ratios[i]
-				qi := float64(q[b*bt.K+i]) * s
-				cost += t.nv.ExpectedCost(d, qi, rho)
-				oracle += t.nv.ExpectedCost(d, d.Quantile(rho), rho)
-				grad[b*bt.K+i] = float32(s * (d.CDF(qi) - rho))
-			}
-			// d(loss_b)/d(q) = (F - rho) s / oracle_total; batch loss averages b.
-			norm := 1 / (oracle * float64(len(envs)))
-			for i := range k {
-				grad[b*bt.K+i] *= float32(norm)
-			}
-			envLoss[b] = cost / oracle
-		})
+	for s, r := range bounds {
+		bt, q, grad := bts[s], qs[s], grads[s]
+		for b := range r[1] - r[0] {
+			e := envs[r[0]+b]
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				sc := bt.Scale[b]
+				cost, oracle := 0.0, 0.0
+				for i := range bt.Sizes[b] {
+					d := e.Truth[i]
+					rho := e.Portfolio.Ratios[i]
+					qi := float64(q[b*bt.K+i]) * sc
+					cost += t.nv.ExpectedCost(d, qi, rho)
+					oracle += t.nv.ExpectedCost(d, d.Quantile(rho), rho)
+					grad[b*bt.K+i] = float32(sc * (d.CDF(qi) - rho))
+				}
+				// d(loss_b)/d(q) = (F - rho) s / oracle_total; batch loss averages b.
+				norm := 1 / (oracle * float64(len(envs)))
+				for i := range bt.Sizes[b] {
+					grad[b*bt.K+i] *= float32(norm)
+				}
+				envLoss[r[0]+b] = cost / oracle
+			})
+		}
 	}
 	wg.Wait()
 	loss := 0.0
 	for _, l := range envLoss {
 		loss += l
 	}
-	t.lr.MustSetValue(tensors.FromScalar(float32(lr)))
-	args := append(bt.InputTensors(), tensors.FromFlatDataAndDimensions(grad, bt.B, bt.K))
-	if _, err := t.update.Exec(args...); err != nil {
-		return StepStats{}, err
+	st.Loss = loss / float64(len(envs))
+	if t.pass == nil {
+		// The surrogate sum_k g_k q_k: its gradient is the exact loss's.
+		surrogate := func(q *Node, g []*Node) *Node { return ReduceAllSum(Mul(q, StopGradient(g[0]))) }
+		if t.pass, err = newGradientPass(t.Model, surrogate); err != nil {
+			return nil, nil, st, err
+		}
 	}
-	return StepStats{Loss: loss / float64(len(envs))}, nil
+	shards := make([][]any, len(bounds))
+	for s, bt := range bts {
+		shards[s] = append(bt.InputTensors(), tensors.FromFlatDataAndDimensions(grads[s], bt.B, bt.K))
+	}
+	if _, inputs, err = t.pass.run(shards); err != nil {
+		return nil, nil, st, err
+	}
+	t.lr.MustSetValue(tensors.FromScalar(float32(lr)))
+	return inputs, []*tensors.Tensor{tensors.FromScalar(st.Loss)}, st, nil
+}
+
+// pretrainData is the pretraining loop's dataset: each Yield draws the next
+// step's environments and runs the first pass on them.
+type pretrainData struct {
+	ctx  stdcontext.Context
+	tr   *Trainer
+	opts *Options
+	padN int
+	next int       // step of the next Yield
+	last StepStats // of the step last yielded
+}
+
+func (d *pretrainData) Name() string { return "pretrain/" + d.opts.Prior.Name }
+
+func (d *pretrainData) Reset() {}
+
+func (d *pretrainData) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
+	if err := d.ctx.Err(); err != nil {
+		return nil, nil, nil, err
+	}
+	envs, err := d.opts.Environments(d.next)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	inputs, labels, d.last, err = d.tr.prepare(envs, d.opts.LearningRateAt(d.next), padInstances(envs[0].Portfolio.Len()), d.padN)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("train step %d: %w", d.next, err)
+	}
+	d.next++
+	return nil, inputs, labels, nil
 }
 
 // obsRange is the n_k range in force: Obs, else the prior's.
@@ -271,48 +352,56 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 		}
 		return writeCurve(filepath.Join(opts.Dir, CurveFile), curve)
 	}
-	start, t0 := m.Meta.Steps, time.Now()
+	start := m.Meta.Steps
+	ds := &pretrainData{ctx: ctx, tr: tr, opts: &opts, padN: obs.Max, next: start}
+	loop := gomlxtrain.NewLoop(tr.gomlx)
 	ema := math.NaN()
-	for step := start; step < opts.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return err
+	regret := &barLine{name: "average regret"}
+	if opts.ProgressBar {
+		commandline.AttachProgressBar(loop, regret.get)
+	}
+	loop.OnStep("ptft", 0, func(_ *gomlxtrain.Loop, _ []*tensors.Tensor) error {
+		step, loss := ds.next-1, ds.last.Loss
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("train step %d: loss is %v", step, loss)
 		}
-		envs, err := opts.Environments(step)
-		if err != nil {
-			return err
-		}
-		st, err := tr.Step(envs, opts.LearningRateAt(step), padInstances(envs[0].Portfolio.Len()), obs.Max)
-		if err != nil {
-			return fmt.Errorf("train step %d: %w", step, err)
-		}
-		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
-			return fmt.Errorf("train step %d: loss is %v", step, st.Loss)
-		}
-		curve = append(curve, st.Loss)
+		curve = append(curve, loss)
 		if opts.OnStep != nil {
-			opts.OnStep(step, st.Loss)
+			opts.OnStep(step, loss)
 		}
 		if math.IsNaN(ema) {
-			ema = st.Loss
+			ema = loss
 		}
-		ema = 0.95*ema + 0.05*st.Loss
-		if opts.Progress != nil {
-			done := step + 1 - start
-			rate := float64(done) / time.Since(t0).Seconds()
-			fmt.Fprintf(opts.Progress, "\rstep %d/%d  regret %.3f%% (avg %.3f%%)  %.1f steps/s  eta %s   ",
-				step+1, opts.Steps, 100*(st.Loss-1), 100*(ema-1), rate,
-				time.Duration(float64(opts.Steps-step-1)/rate*float64(time.Second)).Round(time.Second))
-		}
+		ema = 0.95*ema + 0.05*loss
+		regret.set(fmt.Sprintf("%.3f%%", 100*(ema-1)))
 		if opts.CheckpointEvery > 0 && (step+1)%opts.CheckpointEvery == 0 && step+1 < opts.Steps {
-			if err := save(step + 1); err != nil {
-				return err
-			}
+			return save(step + 1)
 		}
-	}
-	if opts.Progress != nil {
-		fmt.Fprintln(opts.Progress)
+		return nil
+	})
+	if _, err := loop.RunSteps(ds, opts.Steps-start); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return err
 	}
 	return save(opts.Steps)
+}
+
+// barLine is an extra line of GoMLX's progress bar. The bar draws it from
+// its own goroutine while the loop's hooks update it, hence the atomic.
+type barLine struct {
+	name  string
+	value atomic.Pointer[string]
+}
+
+func (l *barLine) set(v string) { l.value.Store(&v) }
+
+func (l *barLine) get() (name, value string) {
+	if v := l.value.Load(); v != nil {
+		value = *v
+	}
+	return l.name, value
 }
 
 // CurveFile holds the loss curve, one row per step.
