@@ -125,6 +125,19 @@ func (b *builder) dense(ctx *context.Context, x *Node, out int, zero bool) *Node
 	return Reshape(y, append(slices.Clone(lead), out)...)
 }
 
+// IsModelVariable reports whether a variable (by scope and name, as
+// context.Variable.ScopeAndName gives it) is one of the model's own, rather
+// than an optimizer's (learning rate, step counters, Adam's moments) or
+// GoMLX's training loop's.
+func IsModelVariable(scopeAndName string) bool {
+	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
+	switch top {
+	case "obs_embed", "set_rho", "feat_embed", "norm_head", "head_1", "head_2":
+		return true
+	}
+	return strings.HasPrefix(top, "block_")
+}
+
 // Names of the adapter variables.
 const (
 	AdapterA = "adapter_a"

@@ -196,6 +196,23 @@ func TestSaveLoadRoundTripAndCorruption(t *testing.T) {
 	if back.Meta.Prior != "normal-normal" || back.Config != cfg {
 		t.Errorf("meta not restored: %+v", back.Meta)
 	}
+	// Every variable of a new model is the model's, and after loading only
+	// the model's variables are trainable.
+	for v := range m.Context().IterVariables() {
+		if !IsModelVariable(v.ScopeAndName()) {
+			t.Errorf("new model's variable %s not recognised as the model's", v.ScopeAndName())
+		}
+	}
+	for _, name := range []string{"/global_step", "/AdamOptimizer/block_0/mlp_1/weights/m", "/optimizers/learning_rate", "/metrics/x/mean", "/trainer/t"} {
+		if IsModelVariable(name) {
+			t.Errorf("%s taken for a model variable", name)
+		}
+	}
+	for v := range back.Context().IterVariables() {
+		if v.Trainable != IsModelVariable(v.ScopeAndName()) {
+			t.Errorf("loaded %s: trainable %v", v.ScopeAndName(), v.Trainable)
+		}
+	}
 	w := filepath.Join(dir, WeightsFile)
 	raw, _ := os.ReadFile(w)
 	raw[len(raw)/2] ^= 0xff

@@ -189,7 +189,9 @@ func LoadFS(fsys fs.FS, name string) (*Model, error) {
 			return nil, fmt.Errorf("model %s: variable %s: %w", dir, v.Name, err)
 		}
 		scope, name := splitScopeName(v.Name)
-		m.ctx.InAbsPath(scope).Checked(false).VariableWithValue(name, t)
+		// Only the model's own variables train; GoMLX would mark every loaded
+		// one trainable, Adam's moments and step counters included.
+		m.ctx.InAbsPath(scope).Checked(false).VariableWithValue(name, t).SetTrainable(IsModelVariable(v.Name))
 	}
 	if r.Len() != 0 {
 		return nil, fmt.Errorf("model %s: %d unread bytes in %s", dir, r.Len(), WeightsFile)

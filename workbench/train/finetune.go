@@ -402,7 +402,8 @@ func (f *finetuner) build() error {
 	}
 	for v := range ctx.IterVariables() {
 		name := v.ScopeAndName()
-		if strings.HasPrefix(name, "/"+optimizers.Scope) || strings.Contains(name, "global_step") {
+		if !model.IsModelVariable(name) { // optimizer state, step counters
+			v.SetTrainable(false)
 			continue
 		}
 		on := selected(f.o.Params, name, f.m.Config.Blocks)

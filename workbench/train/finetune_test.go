@@ -149,7 +149,8 @@ func TestKilledFinetuneResumesToTheSameWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resRes.Steps != resWhole.Steps || resRes.BestStep != resWhole.BestStep || resRes.BestVal != resWhole.BestVal {
+	if resRes.Steps != resWhole.Steps || resRes.BestStep != resWhole.BestStep || resRes.BestVal != resWhole.BestVal ||
+		resRes.Trainable != resWhole.Trainable {
 		t.Errorf("resumed run %+v, uninterrupted %+v", resRes, resWhole)
 	}
 	a, b := values(whole), values(resumed)
