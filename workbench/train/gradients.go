@@ -83,6 +83,11 @@ func (p *gradientPass) run(shards [][]any) (float64, []*tensors.Tensor, error) {
 			return 0, nil, err
 		}
 	}
+	if len(outs) == 1 {
+		// Nothing to sum: the gradients stay where they are (on an
+		// accelerator, on the device) for the update.
+		return float64(tensors.ToScalar[float32](outs[0][0])), outs[0][1:], nil
+	}
 	loss := 0.0
 	sums := make([][]float32, len(p.vars))
 	for _, out := range outs {
