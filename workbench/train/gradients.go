@@ -22,8 +22,8 @@ import (
 // gradients as slopes, so that the trainer's optimizer applies exactly
 // those gradients. The loss must be a sum over the batch's portfolios, so
 // that the shards' gradients add up to the batch's. On the pure-Go backend
-// the shards keep both cores busy; with one shard (XLA, or one CPU) the
-// update equals a single execution of the whole step.
+// the shards keep both cores busy; with one shard (XLA) the step computes
+// what a single execution of the whole step did, bit for bit.
 
 // gradientPass computes a loss over a batch and its gradient with respect
 // to the model's trainable variables.

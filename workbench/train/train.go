@@ -16,7 +16,7 @@
 // (ui/commandline) and loop hooks work: the loop's dataset runs both passes
 // and yields the gradients, and the loop's train.Trainer has Adam apply them
 // (see gradients.go). On the pure-Go backend both passes split the batch
-// into shards run concurrently, one per CPU.
+// into backend.PureGoShards shards run concurrently.
 package train
 
 import (
@@ -269,7 +269,7 @@ func (t *Trainer) prepare(envs []*prior.Environment, lr float64, padK, padN int)
 }
 
 // pretrainData is the pretraining loop's dataset: each Yield draws the next
-// step's environments and runs the first pass on them.
+// step's environments and runs both passes on them (Trainer.prepare).
 type pretrainData struct {
 	ctx  stdcontext.Context
 	tr   *Trainer
