@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ptft-lab/ptft/workbench/model"
@@ -83,6 +84,17 @@ func TestSameSeedSameCurveAndResumeContinuesIt(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(a, model.WeightsFile)); err != nil {
 		t.Error(err)
+	}
+	// GoMLX's loop bookkeeping (loss metrics under random names, the loop's
+	// last step) stays out of the saved model.
+	saved, err := model.Load(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range saved.Meta.Variables {
+		if strings.HasPrefix(v.Name, "/metrics/") || strings.HasPrefix(v.Name, "/trainer/") {
+			t.Errorf("saved model holds loop bookkeeping %s", v.Name)
+		}
 	}
 }
 
