@@ -334,8 +334,10 @@ func (f *finetuner) splits(rng *rand.Rand, n int) []split {
 }
 
 // tensors lays splits out as a batch plus held-out values (scaled), a mask
-// selecting training or validation instances' held-out points, and ratios.
-func (f *finetuner) tensors(ss []split, validation bool) ([]any, []float64) {
+// selecting training or validation instances' held-out points, and ratios;
+// it also returns the portfolios' scales and the number of points the mask
+// selects.
+func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []float64, points int) {
 	ps := make([]*data.Portfolio, len(ss))
 	for i, s := range ss {
 		ps[i] = s.ctx
@@ -353,14 +355,15 @@ func (f *finetuner) tensors(ss []split, validation bool) ([]any, []float64) {
 			for j, x := range h {
 				i := (b*bt.K+k)*f.maxN + j
 				held[i], mask[i] = float32(x/bt.Scale[b]), 1
+				points++
 			}
 		}
 	}
-	args := append(bt.InputTensors(),
+	args = append(bt.InputTensors(),
 		tensors.FromFlatDataAndDimensions(held, bt.B, bt.K, f.maxN),
 		tensors.FromFlatDataAndDimensions(mask, bt.B, bt.K, f.maxN),
 		tensors.FromFlatDataAndDimensions(ratio, bt.B, bt.K))
-	return args, bt.Scale
+	return args, bt.Scale, points
 }
 
 // heldOutCost is the mean newsvendor cost of decisions q [B,K] on the
@@ -472,14 +475,11 @@ func (d *finetuneData) Yield() (spec any, inputs, labels []*tensors.Tensor, err 
 	ss := d.f.splits(d.rng, d.f.o.Splits)
 	bounds := shardBounds(len(ss), concurrency(d.f.m))
 	shards := make([][]any, len(bounds))
-	count := 0.0
+	count := 0
 	for s, r := range bounds {
-		shards[s], _ = d.f.tensors(ss[r[0]:r[1]], false)
-		tensors.MustConstFlatData(shards[s][8].(*tensors.Tensor), func(mask []float32) {
-			for _, x := range mask {
-				count += float64(x)
-			}
-		})
+		var n int
+		shards[s], _, n = d.f.tensors(ss[r[0]:r[1]], false)
+		count += n
 	}
 	for s := range shards {
 		shards[s] = append(shards[s], tensors.FromScalar(float32(max(count, 1))))
@@ -500,7 +500,7 @@ func (f *finetuner) cost(ss []split, validation bool) (float64, error) {
 	for _, r := range shardBounds(len(ss), concurrency(f.m)) {
 		wg.Go(func() {
 			for i := r[0]; i < r[1]; i++ {
-				args, scale := f.tensors(ss[i:i+1], validation)
+				args, scale, _ := f.tensors(ss[i:i+1], validation)
 				out, err := f.loss.Exec(args...)
 				if err != nil {
 					errs[i] = err
