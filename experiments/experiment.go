@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ptft-lab/ptft/workbench/baseline"
 )
 
 // Metric is what a cell measures and a report tabulates.
@@ -104,6 +106,7 @@ func (c Cell) Group() string {
 }
 
 func needsFinetune(method string) bool {
+	method = strings.TrimSuffix(method, baseline.BinUnitsSuffix)
 	method, _, _ = strings.Cut(method, "@")
 	return method == "transformer-finetuned" || method == "transformer-scratch" || method == "no-pretraining"
 }
@@ -235,11 +238,11 @@ func All() []*Experiment {
 			Truth: "rossmann", Model: "default", Metric: Benefit, X: "K",
 			Full: Grid{Instances: []int{100, 1115}, Obs: []int{10}, PoissonObs: []bool{false, true},
 				Methods: []string{"pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "transformer", "transformer-finetuned",
-					"transformer@retail-daily", "transformer-finetuned@retail-daily"},
+					"transformer@retail-daily", "transformer-finetuned@retail-daily", "transformer+bins", "transformer-finetuned+bins"},
 				Seeds: 3, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{100}, Obs: []int{10},
 				Methods: []string{"pooled-saa", "shrunken-saa", "eb", "transformer", "transformer-finetuned",
-					"transformer@retail-daily", "transformer-finetuned@retail-daily"},
+					"transformer@retail-daily", "transformer-finetuned@retail-daily", "transformer+bins", "transformer-finetuned+bins"},
 				Seeds: 2, FinetuneSteps: 5},
 		},
 	}

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/train"
 )
 
 // cheap is a fast experiment for the runner's tests: classical methods only.
@@ -236,6 +238,18 @@ func TestMethodsResolve(t *testing.T) {
 	if !needsFinetune("transformer-finetuned@retail-daily") || needsFinetune("transformer@retail-daily") {
 		t.Error("needsFinetune ignores the model suffix wrongly")
 	}
+	if !needsFinetune("transformer-finetuned@retail-daily+bins") || needsFinetune("transformer+bins") {
+		t.Error("needsFinetune ignores the bin-units suffix wrongly")
+	}
+	m, err = Method("transformer-finetuned@normal-normal+bins", MethodOptions{})
+	if b, ok := m.(baseline.BinUnits); err != nil || !ok || b.Name() != "transformer-finetuned+bins" {
+		t.Errorf("transformer-finetuned@normal-normal+bins: %v, %v", m, err)
+	} else if _, ok := b.Policy.(*train.FinetunedPolicy); !ok {
+		t.Errorf("+bins wraps %T, want the finetuned policy", b.Policy)
+	}
+	if _, err := Method("nope+bins", MethodOptions{}); err == nil {
+		t.Error("nope+bins: no error")
+	}
 	if _, err := LoadModel("normal-normal"); err != nil {
 		t.Errorf("shipped normal-normal: %v", err)
 	}
@@ -297,5 +311,14 @@ func TestReplicatesShareEnvironmentsAcrossK(t *testing.T) {
 		if !slices.Equal(small.Portfolio.Obs[k], large.Portfolio.Obs[k]) || small.Portfolio.Ratios[k] != large.Portfolio.Ratios[k] {
 			t.Fatalf("product %d differs between K=%d and K=100", k, small.Portfolio.Len())
 		}
+	}
+}
+
+func TestRecordSeesThroughBinUnits(t *testing.T) {
+	x := &executor{}
+	pol := baseline.BinUnits{Policy: &train.FinetunedPolicy{Last: &train.FinetuneResult{Steps: 7, BestStep: 5}}}
+	r := x.record(Cell{Experiment: "E6", Method: "transformer-finetuned+bins"}, pol)
+	if r.Backend == "none" || r.FinetuneSteps != 7 || r.BestStep != 5 {
+		t.Errorf("record %+v: want the backend and the finetuning steps of the wrapped policy", r)
 	}
 }

@@ -51,6 +51,13 @@ func LoadModel(ref string) (*model.Model, error) {
 // ("transformer-finetuned@retail-daily"), which overrides o.Model, so that
 // one experiment can compare pretrained models.
 func Method(name string, o MethodOptions) (baseline.Policy, error) {
+	if inner, ok := strings.CutSuffix(name, baseline.BinUnitsSuffix); ok {
+		pol, err := Method(inner, o)
+		if err != nil {
+			return nil, err
+		}
+		return baseline.BinUnits{Policy: pol}, nil
+	}
 	if base, ref, ok := strings.Cut(name, "@"); ok {
 		if !slices.Contains(TransformerMethods, base) || ref == "" {
 			return nil, fmt.Errorf("method %q: only %v take a model after @", name, TransformerMethods)

@@ -27,6 +27,11 @@ type Portfolio struct {
 	// instance is its i-th bin). Data-pooling methods use it as the common
 	// support; nil for continuous data.
 	Support [][]float64
+	// CostWeights optionally weighs instance k's cost by CostWeights[k] in
+	// objectives fitted to the data (finetuning's held-out cost); nil means
+	// 1 each. BinUnits sets them, so that a portfolio in bin units keeps the
+	// firm's objective.
+	CostWeights []float64
 }
 
 // Len returns the number of instances.
@@ -54,7 +59,13 @@ func (p *Portfolio) Validate() error {
 	if p.Support != nil && len(p.Support) != p.Len() {
 		return fmt.Errorf("%s: %d supports for %d instances", p.source(), len(p.Support), p.Len())
 	}
+	if p.CostWeights != nil && len(p.CostWeights) != p.Len() {
+		return fmt.Errorf("%s: %d cost weights for %d instances", p.source(), len(p.CostWeights), p.Len())
+	}
 	for k, id := range p.IDs {
+		if p.CostWeights != nil && !(p.CostWeights[k] > 0 && !math.IsInf(p.CostWeights[k], 0)) {
+			return fmt.Errorf("%s: instance %q: cost weight %v is not a positive finite number", p.source(), id, p.CostWeights[k])
+		}
 		if len(p.Obs[k]) == 0 {
 			return fmt.Errorf("%s: instance %q has no observations", p.source(), id)
 		}

@@ -335,9 +335,10 @@ func (f *finetuner) splits(rng *rand.Rand, n int) []split {
 
 // tensors lays splits out as a batch plus held-out values (scaled), a mask
 // selecting training or validation instances' held-out points, and ratios;
-// it also returns the portfolios' scales and the number of points the mask
-// selects.
-func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []float64, points int) {
+// it also returns the portfolios' scales and the mask's total. The mask
+// holds each point's instance cost weight (data.Portfolio.CostWeights), so
+// that costs are weighted means.
+func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []float64, points float64) {
 	ps := make([]*data.Portfolio, len(ss))
 	for i, s := range ss {
 		ps[i] = s.ctx
@@ -352,10 +353,14 @@ func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []fl
 			if f.val[k] != validation {
 				continue
 			}
+			w := 1.0
+			if f.p.CostWeights != nil {
+				w = f.p.CostWeights[k]
+			}
 			for j, x := range h {
 				i := (b*bt.K+k)*f.maxN + j
-				held[i], mask[i] = float32(x/bt.Scale[b]), 1
-				points++
+				held[i], mask[i] = float32(x/bt.Scale[b]), float32(w)
+				points += w
 			}
 		}
 	}
@@ -367,14 +372,14 @@ func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []fl
 }
 
 // heldOutCost is the mean newsvendor cost of decisions q [B,K] on the
-// masked held-out points, in scaled units.
+// masked held-out points, weighted by the mask, in scaled units.
 func heldOutCost(q, held, mask, ratio *Node) *Node {
 	count := ReduceAllSum(mask)
-	return Div(heldOutTotal(q, held, mask, ratio), Max(count, OnesLike(count)))
+	return Div(heldOutTotal(q, held, mask, ratio), Where(GreaterThan(count, ZerosLike(count)), count, OnesLike(count)))
 }
 
 // heldOutTotal is the total newsvendor cost of decisions q [B,K] on the
-// masked held-out points, in scaled units.
+// masked held-out points, each times its mask value, in scaled units.
 func heldOutTotal(q, held, mask, ratio *Node) *Node {
 	dims := held.Shape().Dimensions
 	qb := BroadcastToDims(Reshape(q, dims[0], dims[1], 1), dims...)
@@ -475,14 +480,17 @@ func (d *finetuneData) Yield() (spec any, inputs, labels []*tensors.Tensor, err 
 	ss := d.f.splits(d.rng, d.f.o.Splits)
 	bounds := shardBounds(len(ss), concurrency(d.f.m))
 	shards := make([][]any, len(bounds))
-	count := 0
+	count := 0.0
 	for s, r := range bounds {
-		var n int
+		var n float64
 		shards[s], _, n = d.f.tensors(ss[r[0]:r[1]], false)
 		count += n
 	}
+	if count == 0 {
+		count = 1
+	}
 	for s := range shards {
-		shards[s] = append(shards[s], tensors.FromScalar(float32(max(count, 1))))
+		shards[s] = append(shards[s], tensors.FromScalar(float32(count)))
 	}
 	loss, grads, err := d.f.pass.run(shards)
 	if err != nil {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -10,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
+	"github.com/ptft-lab/ptft/workbench/backend"
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/model"
 )
@@ -217,5 +220,45 @@ func TestFinetuneUsesItsLearningRateNotThePretrainedOne(t *testing.T) {
 	lr := optimizers.LearningRateVarWithValue(m.Context(), dtypes.Float32, 0)
 	if got := tensors.ToScalar[float32](lr.MustValue()); got != float32(2e-3) {
 		t.Errorf("learning rate during finetuning %v, want 2e-3", got)
+	}
+}
+
+// Held-out points count with their instance's cost weight: the loss is the
+// weighted mean cost, and tensors puts the weights in the mask.
+func TestHeldOutCostIsTheWeightedMean(t *testing.T) {
+	b, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := graph.MustNewExec(b, heldOutCost)
+	q := tensors.FromFlatDataAndDimensions([]float32{1, 2}, 1, 2)
+	held := tensors.FromFlatDataAndDimensions([]float32{0, 3, 2, 5}, 1, 2, 2)
+	mask := tensors.FromFlatDataAndDimensions([]float32{2, 2, 0.5, 0}, 1, 2, 2)
+	ratio := tensors.FromFlatDataAndDimensions([]float32{0.9, 0.5}, 1, 2)
+	got := tensors.ToScalar[float32](exec.MustExec(q, held, mask, ratio)[0])
+	// Instance 0: overage 0.1 x 1 at 0, underage 0.9 x 2 at 3, weight 2;
+	// instance 1: cost 0 at its decision, weight 0.5.
+	want := (2*(0.1+1.8) + 0.5*0) / (2 + 2 + 0.5)
+	if math.Abs(float64(got)-want) > 1e-6 {
+		t.Errorf("weighted held-out cost %v, want %v", got, want)
+	}
+
+	p := realLike(1, 4, 5)
+	p.CostWeights = []float64{1, 2, 3, 4}
+	f := &finetuner{p: p, val: make([]bool, 4), maxN: 5}
+	ss := f.splits(rand.New(rand.NewPCG(1, 2)), 1)
+	args, _, total := f.tensors(ss, false)
+	m := tensors.MustCopyFlatData[float32](args[len(args)-2].(*tensors.Tensor))
+	wantTotal := 0.0
+	for k, h := range ss[0].held {
+		wantTotal += p.CostWeights[k] * float64(len(h))
+		for j := range 5 {
+			if w := m[k*5+j]; (j < len(h) && w != float32(p.CostWeights[k])) || (j >= len(h) && w != 0) {
+				t.Errorf("instance %d, slot %d: mask %v", k, j, w)
+			}
+		}
+	}
+	if total != wantTotal || total == 0 {
+		t.Errorf("mask total %v, want %v", total, wantTotal)
 	}
 }
