@@ -77,10 +77,7 @@ func (x *executor) run(ctx stdcontext.Context, c Cell) (Record, error) {
 func (x *executor) record(c Cell, pol baseline.Policy) Record {
 	r := Record{Key: c.Key(), Cell: c, BaseSeed: x.baseSeed, Version: provenance.CodeVersion(),
 		GoVersion: runtime.Version(), Backend: "none"}
-	if b, ok := pol.(baseline.BinUnits); ok {
-		pol = b.Policy
-	}
-	switch p := pol.(type) {
+	switch p := unwrap(pol).(type) {
 	case *model.Model:
 		r.Backend = backend.Name()
 	case *train.FinetunedPolicy:

@@ -227,7 +227,7 @@ func TestMethodsResolve(t *testing.T) {
 		t.Error("unknown method: no error")
 	}
 	m, err := Method("transformer@normal-normal", MethodOptions{Model: "default"})
-	if mm, ok := m.(*model.Model); err != nil || !ok || mm.Meta.Prior != "normal-normal" {
+	if mm, ok := unwrap(m).(*model.Model); err != nil || !ok || mm.Meta.Prior != "normal-normal" || m.Name() != "transformer@normal-normal" {
 		t.Errorf("transformer@normal-normal: %v, %v", m, err)
 	}
 	for _, bad := range []string{"eb@default", "transformer@", "transformer@no-such-model"} {
@@ -242,10 +242,10 @@ func TestMethodsResolve(t *testing.T) {
 		t.Error("needsFinetune ignores the bin-units suffix wrongly")
 	}
 	m, err = Method("transformer-finetuned@normal-normal+bins", MethodOptions{})
-	if b, ok := m.(baseline.BinUnits); err != nil || !ok || b.Name() != "transformer-finetuned+bins" {
+	if _, ok := m.(baseline.BinUnits); err != nil || !ok || m.Name() != "transformer-finetuned@normal-normal+bins" {
 		t.Errorf("transformer-finetuned@normal-normal+bins: %v, %v", m, err)
-	} else if _, ok := b.Policy.(*train.FinetunedPolicy); !ok {
-		t.Errorf("+bins wraps %T, want the finetuned policy", b.Policy)
+	} else if _, ok := unwrap(m).(*train.FinetunedPolicy); !ok {
+		t.Errorf("+bins wraps %T, want the finetuned policy", unwrap(m))
 	}
 	if _, err := Method("nope+bins", MethodOptions{}); err == nil {
 		t.Error("nope+bins: no error")
@@ -314,10 +314,10 @@ func TestReplicatesShareEnvironmentsAcrossK(t *testing.T) {
 	}
 }
 
-func TestRecordSeesThroughBinUnits(t *testing.T) {
+func TestRecordSeesThroughWrappers(t *testing.T) {
 	x := &executor{}
-	pol := baseline.BinUnits{Policy: &train.FinetunedPolicy{Last: &train.FinetuneResult{Steps: 7, BestStep: 5}}}
-	r := x.record(Cell{Experiment: "E6", Method: "transformer-finetuned+bins"}, pol)
+	pol := baseline.BinUnits{Policy: named{Policy: &train.FinetunedPolicy{Last: &train.FinetuneResult{Steps: 7, BestStep: 5}}, name: "transformer-finetuned@default"}}
+	r := x.record(Cell{Experiment: "E6", Method: "transformer-finetuned@default+bins"}, pol)
 	if r.Backend == "none" || r.FinetuneSteps != 7 || r.BestStep != 5 {
 		t.Errorf("record %+v: want the backend and the finetuning steps of the wrapped policy", r)
 	}

@@ -83,6 +83,8 @@ func renderFigure(out io.Writer, format string, e *Experiment, grp string, sums 
 		}
 		line.Color, points.Color = plotutil.Color(i), plotutil.Color(i)
 		points.Shape = plotutil.Shape(i)
+		// The palette has 7 colours: further methods reuse them dashed.
+		line.Dashes = plotutil.Dashes(i / len(plotutil.DefaultColors))
 		bars, err := plotter.NewYErrorBars(d)
 		if err != nil {
 			return err

@@ -49,7 +49,10 @@ func LoadModel(ref string) (*model.Model, error) {
 // model with the pretrained model's architecture, so the two differ only
 // in pretraining. A Transformer method may name its model after an @
 // ("transformer-finetuned@retail-daily"), which overrides o.Model, so that
-// one experiment can compare pretrained models.
+// one experiment can compare pretrained models; the policy then carries
+// that whole name. Any method with the suffix baseline.BinUnitsSuffix
+// ("transformer-finetuned+bins") runs in each instance's bin units, on
+// binned data.
 func Method(name string, o MethodOptions) (baseline.Policy, error) {
 	if inner, ok := strings.CutSuffix(name, baseline.BinUnitsSuffix); ok {
 		pol, err := Method(inner, o)
@@ -62,7 +65,12 @@ func Method(name string, o MethodOptions) (baseline.Policy, error) {
 		if !slices.Contains(TransformerMethods, base) || ref == "" {
 			return nil, fmt.Errorf("method %q: only %v take a model after @", name, TransformerMethods)
 		}
-		name, o.Model = base, ref
+		o.Model = ref
+		pol, err := Method(base, o)
+		if err != nil {
+			return nil, err
+		}
+		return named{Policy: pol, name: name}, nil
 	}
 	ft := finetuneOptions(o.FinetuneSteps, o.Seed)
 	switch name {
@@ -94,6 +102,29 @@ func Method(name string, o MethodOptions) (baseline.Policy, error) {
 		s.Bins = o.Bins
 	}
 	return pol, nil
+}
+
+// named gives a policy the name it was asked by, so that tables listing
+// two models ("transformer", "transformer@retail-daily") tell them apart.
+type named struct {
+	baseline.Policy
+	name string
+}
+
+func (n named) Name() string { return n.name }
+
+// Unwrap returns the policy behind the name.
+func (n named) Unwrap() baseline.Policy { return n.Policy }
+
+// unwrap strips the wrappers (named, baseline.BinUnits) off a policy.
+func unwrap(pol baseline.Policy) baseline.Policy {
+	for {
+		u, ok := pol.(interface{ Unwrap() baseline.Policy })
+		if !ok {
+			return pol
+		}
+		pol = u.Unwrap()
+	}
 }
 
 // Methods resolves a list of method names.

@@ -19,6 +19,9 @@ type BinUnits struct{ Policy Policy }
 // Name is the inner policy's name with BinUnitsSuffix.
 func (b BinUnits) Name() string { return b.Policy.Name() + BinUnitsSuffix }
 
+// Unwrap returns the inner policy.
+func (b BinUnits) Unwrap() Policy { return b.Policy }
+
 // Decide needs p.Support.
 func (b BinUnits) Decide(p *data.Portfolio) ([]float64, error) {
 	binned, origin, width, err := p.BinUnits()
