@@ -78,7 +78,7 @@ func DefaultFinetuneOptions() FinetuneOptions {
 type FinetuneResult struct {
 	Steps     int
 	BestStep  int
-	BestVal   float64 // validation cost per held-out point, in the data's units
+	BestVal   float64 // validation cost per held-out point (weighted by CostWeights), in the data's units
 	StartVal  float64 // the same before finetuning
 	Trainable int     // number of trainable variables
 }
@@ -87,7 +87,8 @@ type FinetuneResult struct {
 // from the data alone: every step splits each instance's observations into
 // context and held-out points (resampled every step), feeds the contexts and
 // scores the empirical newsvendor cost of the decisions on the held-out
-// points. Instances with one observation are context only.
+// points, each instance's weighted by p.CostWeights if set. Instances with
+// one observation are context only.
 func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o FinetuneOptions) (*FinetuneResult, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
