@@ -139,4 +139,23 @@ func TestRossmannKnownShapeDiagnostics(t *testing.T) {
 	if strings.Contains(table, "NaN") {
 		t.Errorf("one run printed a NaN standard error:\n%s", table)
 	}
+	if !strings.Contains(table, "mean chosen alpha") {
+		t.Errorf("table lacks Shrunken-SAA's alpha:\n%s", table)
+	}
+
+	// Bin units, and two models told apart by name; no Shrunken-SAA, so no
+	// alpha line.
+	code, table, stderr = ptft(t, "rossmann", "--instances", "200", "--runs", "1",
+		"--methods", "saa+bins,transformer+bins,transformer@retail-daily+bins")
+	if code != 0 {
+		t.Fatalf("rossmann +bins: %d %s", code, stderr)
+	}
+	for _, want := range []string{"| saa+bins ", "| transformer+bins ", "| transformer@retail-daily+bins "} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "alpha") {
+		t.Errorf("alpha line without Shrunken-SAA:\n%s", table)
+	}
 }

@@ -90,7 +90,11 @@ func runRossmann(args []string, stdout io.Writer) error {
 		if err := t.Write(w); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nshrunken-saa mean chosen alpha: %.2f\n", res.MeanAlpha)
+		for _, r := range res.Rows {
+			if r.Method == "shrunken-saa" {
+				fmt.Fprintf(w, "\nshrunken-saa mean chosen alpha: %.2f\n", res.MeanAlpha)
+			}
+		}
 		return nil
 	})
 }
