@@ -126,16 +126,22 @@ func TestRossmannKnownShapeDiagnostics(t *testing.T) {
 	} else if err == nil {
 		t.Setenv("PTFT_DATA", dir)
 	}
-	code, table, stderr := ptft(t, "rossmann", "--instances", "200", "--runs", "1",
-		"--methods", "shrunken-saa,known-shape-shift,known-shape-scale")
-	if code != 0 {
-		t.Fatalf("rossmann: %d %s", code, stderr)
-	}
-	for _, want := range []string{"known-shape-shift", "known-shape-scale", "shrunken-saa"} {
-		if !strings.Contains(table, want) {
-			t.Errorf("table lacks %q:\n%s", want, table)
+	// rossmann runs one 200-store run of methods and checks that the table
+	// has a row for each of rows.
+	rossmann := func(methods string, rows ...string) string {
+		t.Helper()
+		code, table, stderr := ptft(t, "rossmann", "--instances", "200", "--runs", "1", "--methods", methods)
+		if code != 0 {
+			t.Fatalf("rossmann --methods %s: %d %s", methods, code, stderr)
 		}
+		for _, want := range rows {
+			if !strings.Contains(table, "| "+want+" ") {
+				t.Errorf("table lacks a %q row:\n%s", want, table)
+			}
+		}
+		return table
 	}
+	table := rossmann("shrunken-saa,known-shape-shift,known-shape-scale", "known-shape-shift", "known-shape-scale", "shrunken-saa")
 	if strings.Contains(table, "NaN") {
 		t.Errorf("one run printed a NaN standard error:\n%s", table)
 	}
@@ -145,16 +151,7 @@ func TestRossmannKnownShapeDiagnostics(t *testing.T) {
 
 	// Bin units, and two models told apart by name; no Shrunken-SAA, so no
 	// alpha line.
-	code, table, stderr = ptft(t, "rossmann", "--instances", "200", "--runs", "1",
-		"--methods", "saa+bins,transformer+bins,transformer@retail-daily+bins")
-	if code != 0 {
-		t.Fatalf("rossmann +bins: %d %s", code, stderr)
-	}
-	for _, want := range []string{"| saa+bins ", "| transformer+bins ", "| transformer@retail-daily+bins "} {
-		if !strings.Contains(table, want) {
-			t.Errorf("table lacks %q:\n%s", want, table)
-		}
-	}
+	table = rossmann("saa+bins,transformer+bins,transformer@retail-daily+bins", "saa+bins", "transformer+bins", "transformer@retail-daily+bins")
 	if strings.Contains(table, "alpha") {
 		t.Errorf("alpha line without Shrunken-SAA:\n%s", table)
 	}
