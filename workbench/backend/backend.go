@@ -13,7 +13,9 @@
 // user chose otherwise (see CUDADefaults).
 //
 // New also installs, once, ptft's matmul-based gradients of Dot and
-// DotGeneral (see gradients.go).
+// DotGeneral (see gradients.go), and, when it starts the pure-Go backend,
+// ptft's float32 matrix-product kernel (package kernels;
+// PTFT_STOCK_KERNELS=1 keeps GoMLX's own).
 package backend
 
 import (
@@ -26,6 +28,8 @@ import (
 	"github.com/gomlx/gomlx/backends/simplego" // the default backend
 	_ "github.com/gomlx/gomlx/backends/xla"    // compiled in (cgo): used when GOMLX_BACKEND asks for it
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+
+	"github.com/ptft-lab/ptft/workbench/backend/kernels"
 )
 
 // EnvVar is the variable that selects a backend.
@@ -102,6 +106,7 @@ func NewWithConfig(config string) (b backends.Backend, err error) {
 	}
 	if strings.HasPrefix(config, "go") {
 		tuneOnce.Do(tunePureGo)
+		_ = kernels.Install() // on refusal it logs why and keeps GoMLX's executor
 	}
 	b, err = backends.NewWithConfig(config)
 	if err == nil {
@@ -163,8 +168,16 @@ func CUDADefaults(getenv func(string) string) map[string]string {
 	return set
 }
 
-// Name returns the configuration New would start, for provenance records.
-func Name() string { return Resolve(os.Getenv(EnvVar)) }
+// Name returns the configuration New would start, for provenance records;
+// on the pure-Go backend it names the matrix kernel too
+// ("go:ops_sequential+ptft-avx2fma").
+func Name() string {
+	config := Resolve(os.Getenv(EnvVar))
+	if strings.HasPrefix(config, "go") {
+		return config + "+" + kernels.Describe()
+	}
+	return config
+}
 
 // PureGoShards is the number of shards a training batch is split into on
 // the pure-Go backend, each run by its own execution, concurrently.
