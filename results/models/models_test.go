@@ -1,9 +1,11 @@
 package models
 
 import (
+	"math"
 	"testing"
 
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
 func TestDefaultModelLoadsAndDecides(t *testing.T) {
@@ -43,5 +45,45 @@ func TestShippedNormalNormalModel(t *testing.T) {
 	}
 	if _, err := Shipped("nope"); err == nil {
 		t.Error("unknown shipped model: no error")
+	}
+}
+
+// TestStreamedDecisionsMatchWhole: the shipped default model streams a
+// 10^4-instance portfolio (chunked summaries, see workbench/model) and its
+// decisions equal the whole-layout ones to 1e-5 relative, on each prior
+// the scale target uses.
+func TestStreamedDecisionsMatchWhole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"mixed-managerial", "normal-normal"} {
+		pr, err := prior.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := pr.Generate(1, prior.Options{Instances: 10000, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: 0.8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		streamed, err := m.Decide(env.Portfolio)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := m.DecideWhole(env.Portfolio)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for i := range whole {
+			worst = max(worst, math.Abs(streamed[i]-whole[i])/max(math.Abs(whole[i]), 1e-9))
+		}
+		t.Logf("%s: largest relative difference %.3g", name, worst)
+		if worst > 1e-5 {
+			t.Errorf("%s: streamed decisions differ from whole by %.3g relative", name, worst)
+		}
 	}
 }

@@ -68,85 +68,118 @@ func NewBatch(ps []*data.Portfolio, k, n int) *Batch {
 			n = max(n, len(o))
 		}
 	}
-	bsz := len(ps)
-	b := &Batch{B: bsz, K: k, N: n,
-		Obs: make([]float32, bsz*k*n*2), ObsMask: make([]float32, bsz*k*n), Inst: make([]float32, bsz*k),
-		Feats: make([]float32, bsz*k*NumFeatures), Base: make([]float32, bsz*k), Spread: make([]float32, bsz*k),
-		Z: make([]float32, bsz*k), Scale: make([]float64, bsz), Sizes: make([]int, bsz)}
-	var sorted []float64
+	b := newBatch(len(ps), k, n)
 	for bi, p := range ps {
-		s := portfolioScale(p)
-		b.Scale[bi], b.Sizes[bi] = s, p.Len()
-		// Portfolio-level: pooled within-instance variance and mean of means.
-		ssw, dfw, grand := 0.0, 0.0, 0.0
-		means := make([]float64, p.Len())
-		for ki, o := range p.Obs {
-			m := 0.0
-			for _, x := range o {
-				m += x / s
-			}
-			m /= float64(len(o))
-			means[ki] = m
-			grand += m
-			for _, x := range o {
-				ssw += (x/s - m) * (x/s - m)
-			}
-			dfw += float64(len(o) - 1)
-		}
-		grand /= float64(p.Len())
-		pooledSD := 0.0
-		if dfw > 0 {
-			pooledSD = math.Sqrt(ssw / dfw)
-		}
-		between := 0.0
-		for _, m := range means {
-			between += (m - grand) * (m - grand)
-		}
-		between = math.Sqrt(between / float64(p.Len()))
-		spread := pooledSD
-		if spread == 0 {
-			spread = max(between, 1e-3)
-		}
-		for ki, o := range p.Obs {
-			i := bi*k + ki
-			sorted = sorted[:0]
-			for _, x := range o {
-				sorted = append(sorted, x/s)
-			}
-			slices.Sort(sorted)
-			nk := len(sorted)
-			m := means[ki]
-			sd := 0.0
-			for _, x := range sorted {
-				sd += (x - m) * (x - m)
-			}
-			if nk > 1 {
-				sd = math.Sqrt(sd / float64(nk-1))
-			}
-			med := sorted[nk/2]
-			if nk%2 == 0 {
-				med = (sorted[nk/2-1] + sorted[nk/2]) / 2
-			}
-			rho := p.Ratios[ki]
-			z := distuv.UnitNormal.Quantile(rho)
-			saa := sorted[baseline.OrderIndex(nk, rho)-1]
-			for j, x := range sorted {
-				o := (i*n + j) * 2
-				b.Obs[o], b.Obs[o+1] = float32(x), float32(x-m)
-				b.ObsMask[i*n+j] = 1
-			}
-			b.Inst[i] = 1
-			b.Base[i], b.Spread[i], b.Z[i] = float32(m), float32(spread), float32(z)
-			f := b.Feats[i*NumFeatures : (i+1)*NumFeatures]
-			f[0], f[1], f[2], f[3], f[4] = float32(m), float32(sd), float32(sorted[0]), float32(sorted[nk-1]), float32(med)
-			f[5] = float32(math.Log(float64(nk)))
-			f[6] = float32(math.Log(rho / (1 - rho)))
-			f[7] = float32(z)
-			f[8] = float32(saa)
-			f[9] = float32(grand)
-			f[10] = float32(pooledSD)
-			f[11] = float32(between)
+		st := newPortfolioStats(p)
+		b.Scale[bi], b.Sizes[bi] = st.scale, p.Len()
+		for ki := range p.Obs {
+			b.setRow(bi*k+ki, p, ki, &st)
 		}
 	}
 	return b
+}
+
+// newRowsBatch lays out instances idx of p (a chunk of a large portfolio)
+// as one portfolio of rows instances and n observations, with p's
+// portfolio-level statistics st, so that each row holds exactly what
+// NewBatch would give that instance.
+func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int) *Batch {
+	b := newBatch(1, rows, n)
+	b.Scale[0], b.Sizes[0] = st.scale, len(idx)
+	for r, ki := range idx {
+		b.setRow(r, p, ki, st)
+	}
+	return b
+}
+
+func newBatch(bsz, k, n int) *Batch {
+	return &Batch{B: bsz, K: k, N: n,
+		Obs: make([]float32, bsz*k*n*2), ObsMask: make([]float32, bsz*k*n), Inst: make([]float32, bsz*k),
+		Feats: make([]float32, bsz*k*NumFeatures), Base: make([]float32, bsz*k), Spread: make([]float32, bsz*k),
+		Z: make([]float32, bsz*k), Scale: make([]float64, bsz), Sizes: make([]int, bsz)}
+}
+
+// portfolioStats are the portfolio-level inputs: the scale, the scaled
+// instance means, their grand mean and spread, and the pooled
+// within-instance std.
+type portfolioStats struct {
+	scale, grand, pooledSD, between, spread float64
+	means                                   []float64
+}
+
+func newPortfolioStats(p *data.Portfolio) portfolioStats {
+	s := portfolioScale(p)
+	ssw, dfw, grand := 0.0, 0.0, 0.0
+	means := make([]float64, p.Len())
+	for ki, o := range p.Obs {
+		m := 0.0
+		for _, x := range o {
+			m += x / s
+		}
+		m /= float64(len(o))
+		means[ki] = m
+		grand += m
+		for _, x := range o {
+			ssw += (x/s - m) * (x/s - m)
+		}
+		dfw += float64(len(o) - 1)
+	}
+	grand /= float64(p.Len())
+	pooledSD := 0.0
+	if dfw > 0 {
+		pooledSD = math.Sqrt(ssw / dfw)
+	}
+	between := 0.0
+	for _, m := range means {
+		between += (m - grand) * (m - grand)
+	}
+	between = math.Sqrt(between / float64(p.Len()))
+	spread := pooledSD
+	if spread == 0 {
+		spread = max(between, 1e-3)
+	}
+	return portfolioStats{scale: s, grand: grand, pooledSD: pooledSD, between: between, spread: spread, means: means}
+}
+
+// setRow fills row i of b with instance ki of p.
+func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
+	n := b.N
+	o := p.Obs[ki]
+	sorted := make([]float64, len(o))
+	for j, x := range o {
+		sorted[j] = x / st.scale
+	}
+	slices.Sort(sorted)
+	nk := len(sorted)
+	m := st.means[ki]
+	sd := 0.0
+	for _, x := range sorted {
+		sd += (x - m) * (x - m)
+	}
+	if nk > 1 {
+		sd = math.Sqrt(sd / float64(nk-1))
+	}
+	med := sorted[nk/2]
+	if nk%2 == 0 {
+		med = (sorted[nk/2-1] + sorted[nk/2]) / 2
+	}
+	rho := p.Ratios[ki]
+	z := distuv.UnitNormal.Quantile(rho)
+	saa := sorted[baseline.OrderIndex(nk, rho)-1]
+	for j, x := range sorted {
+		o := (i*n + j) * 2
+		b.Obs[o], b.Obs[o+1] = float32(x), float32(x-m)
+		b.ObsMask[i*n+j] = 1
+	}
+	b.Inst[i] = 1
+	b.Base[i], b.Spread[i], b.Z[i] = float32(m), float32(st.spread), float32(z)
+	f := b.Feats[i*NumFeatures : (i+1)*NumFeatures]
+	f[0], f[1], f[2], f[3], f[4] = float32(m), float32(sd), float32(sorted[0]), float32(sorted[nk-1]), float32(med)
+	f[5] = float32(math.Log(float64(nk)))
+	f[6] = float32(math.Log(rho / (1 - rho)))
+	f[7] = float32(z)
+	f[8] = float32(saa)
+	f[9] = float32(st.grand)
+	f[10] = float32(st.pooledSD)
+	f[11] = float32(st.between)
 }

@@ -190,11 +190,21 @@ type Inputs struct {
 // graph builds q [B,K] in scaled units.
 func (b *builder) graph(ctx *context.Context, in Inputs) *Node {
 	ctx = ctx.Checked(false)
-	dims := in.Inst.Shape().Dimensions
-	bsz, k := dims[0], dims[1]
-	n := in.ObsMask.Shape().Dimensions[2]
-	w := b.cfg.Width
+	h := b.encode(ctx, in)
+	for l := range b.cfg.Blocks {
+		h = b.block(ctx.Inf("block_%d", l), h, in.Inst)
+	}
+	return b.head(ctx, h, in)
+}
 
+// encode is the per-instance part: the set encoder over each instance's
+// observations plus its features, h [B,K,W]. It reads Obs, ObsMask and
+// Feats only.
+func (b *builder) encode(ctx *context.Context, in Inputs) *Node {
+	ctx = ctx.Checked(false)
+	dims := in.ObsMask.Shape().Dimensions
+	bsz, k, n := dims[0], dims[1], dims[2]
+	w := b.cfg.Width
 	// Set encoder over observations (DeepSets: rho(mean phi(x))), masked
 	// mean pooling. phi is one layer so that the per-observation work,
 	// n_k times the per-instance work, stays small; rho runs per instance.
@@ -204,29 +214,89 @@ func (b *builder) graph(ctx *context.Context, in Inputs) *Node {
 	count := Max(ReduceSum(in.ObsMask, 2), OnesLike(ReduceSum(in.ObsMask, 2)))
 	pooled := Div(ReduceSum(tok, 2), BroadcastToDims(Reshape(count, bsz, k, 1), bsz, k, w))
 	pooled = b.dense(ctx.In("set_rho"), pooled, w, false)
-	h := Add(pooled, b.dense(ctx.In("feat_embed"), in.Feats, w, false))
+	return Add(pooled, b.dense(ctx.In("feat_embed"), in.Feats, w, false))
+}
 
-	for l := range b.cfg.Blocks {
-		blk := ctx.Inf("block_%d", l)
-		if !b.cfg.NoCrossAttention {
-			a := layerNorm(blk.In("norm_attn"), h)
-			if m := b.cfg.Inducing; m > 0 {
-				ind := b.param(blk.In("inducing"), h.Graph(), "points", 1, m, w)
-				ind = BroadcastToDims(Reshape(ind, 1, m, w), bsz, m, w)
-				summary := b.attention(blk.In("attn_summarise"), ind, a, in.Inst)
-				h = Add(h, b.attention(blk.In("attn_broadcast"), a, summary, nil))
-			} else {
-				h = Add(h, b.attention(blk.In("attn"), a, a, in.Inst))
-			}
+// block is one cross-instance block (blk is its scope) over h [B,K,W].
+func (b *builder) block(blk *context.Context, h, inst *Node) *Node {
+	if !b.cfg.NoCrossAttention {
+		a := layerNorm(blk.In("norm_attn"), h)
+		if m := b.cfg.Inducing; m > 0 {
+			summary := b.attention(blk.In("attn_summarise"), b.inducingPoints(blk, h), a, inst)
+			h = Add(h, b.attention(blk.In("attn_broadcast"), a, summary, nil))
+		} else {
+			h = Add(h, b.attention(blk.In("attn"), a, a, inst))
 		}
-		a := layerNorm(blk.In("norm_mlp"), h)
-		a = b.dense(blk.In("mlp_1"), a, w*b.cfg.MLPRatio, false)
-		h = Add(h, b.dense(blk.In("mlp_2"), activations.Gelu(a), w, false))
 	}
+	return b.mlp(blk, h)
+}
+
+// inducingPoints returns the block's M learned summary queries [B,M,W].
+func (b *builder) inducingPoints(blk *context.Context, h *Node) *Node {
+	bsz, m, w := h.Shape().Dimensions[0], b.cfg.Inducing, b.cfg.Width
+	ind := b.param(blk.In("inducing"), h.Graph(), "points", 1, m, w)
+	return BroadcastToDims(Reshape(ind, 1, m, w), bsz, m, w)
+}
+
+// mlp is the block's residual MLP.
+func (b *builder) mlp(blk *context.Context, h *Node) *Node {
+	w := b.cfg.Width
+	a := layerNorm(blk.In("norm_mlp"), h)
+	a = b.dense(blk.In("mlp_1"), a, w*b.cfg.MLPRatio, false)
+	return Add(h, b.dense(blk.In("mlp_2"), activations.Gelu(a), w, false))
+}
+
+// head turns h [B,K,W] into q [B,K] = base + spread (z + f(h)).
+func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
+	ctx = ctx.Checked(false)
+	w := b.cfg.Width
+	dims := h.Shape().Dimensions
+	bsz, k := dims[0], dims[1]
 	out := layerNorm(ctx.In("norm_head"), h)
 	out = activations.Gelu(b.dense(ctx.In("head_1"), out, w, false))
 	out = Reshape(b.dense(ctx.In("head_2"), out, 1, true), bsz, k)
 	return Add(in.Base, Mul(in.Spread, Add(in.Z, out)))
+}
+
+// summaryPartial is the inducing-point summary attention of one block over
+// a chunk of instances h [1,C,W] (inst masks padding), reduced over the
+// chunk for an online softmax: the logits' maximum mx [1,H,M], the sum
+// of exp(logit - mx) s [1,H,M], and the exp-weighted values acc
+// [1,H,M,d]. Chunks combine exactly (streamed Decide); summaryFinish
+// then gives what block computes over all instances at once.
+func (b *builder) summaryPartial(blk *context.Context, h, inst *Node) (mx, s, acc *Node) {
+	a := layerNorm(blk.In("norm_attn"), h)
+	actx := blk.In("attn_summarise")
+	q := b.inducingPoints(blk, h)
+	bsz, nq, w := q.Shape().Dimensions[0], q.Shape().Dimensions[1], b.cfg.Width
+	ns := a.Shape().Dimensions[1]
+	hh := b.cfg.Heads
+	d := w / hh
+	split := func(name string, x *Node, n int) *Node {
+		return Reshape(b.dense(actx.In(name), x, w, false), bsz, n, hh, d)
+	}
+	qh, kh, vh := split("query", q, nq), split("key", a, ns), split("value", a, ns)
+	logits := DotGeneral(qh, []int{3}, []int{0, 2}, kh, []int{3}, []int{0, 2})
+	logits = MulScalar(logits, 1/math.Sqrt(float64(d)))
+	m := Reshape(inst, bsz, 1, 1, ns)
+	logits = Add(logits, BroadcastToDims(MulScalar(AddScalar(m, -1), 1e9), bsz, hh, nq, ns))
+	mx = ReduceMax(logits, -1)
+	e := Exp(Sub(logits, BroadcastToDims(InsertAxes(mx, -1), bsz, hh, nq, ns)))
+	s = ReduceSum(e, -1)
+	acc = DotGeneral(e, []int{3}, []int{0, 1}, vh, []int{1}, []int{0, 2})
+	return mx, s, acc
+}
+
+// blockWithSummary is block for an inducing-point model given the
+// softmax-weighted values ctxv [1,H,M,d] of its summary attention over
+// the whole portfolio (from summaryPartial's combined chunks).
+func (b *builder) blockWithSummary(blk *context.Context, h, ctxv *Node) *Node {
+	a := layerNorm(blk.In("norm_attn"), h)
+	bsz, nq, w := ctxv.Shape().Dimensions[0], ctxv.Shape().Dimensions[2], b.cfg.Width
+	summary := Reshape(TransposeAllAxes(ctxv, 0, 2, 1, 3), bsz, nq, w)
+	summary = b.dense(blk.In("attn_summarise").In("output"), summary, w, false)
+	h = Add(h, b.attention(blk.In("attn_broadcast"), a, summary, nil))
+	return b.mlp(blk, h)
 }
 
 // inputTensors converts a batch to tensors in Inputs order.

@@ -25,6 +25,11 @@ type Model struct {
 	once    sync.Once
 	forward *context.Exec
 	err     error
+
+	stream streamExecs
+	// forceStream > 0 streams every portfolio in chunks of at most that
+	// many rows (tests compare the streamed and whole paths).
+	forceStream int
 }
 
 // New returns a freshly initialised model on the backend chosen by
@@ -75,6 +80,7 @@ func (m *Model) EnableAdapters(r int) error {
 	}
 	m.Config.Adapters, m.b.cfg.Adapters = r, r
 	m.once, m.forward, m.err = sync.Once{}, nil, nil
+	m.stream = streamExecs{}
 	return nil
 }
 
@@ -126,14 +132,38 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if m.Config.Inducing == 0 && !m.Config.NoCrossAttention && m.Config.Heads*k*k > maxAttentionEntries {
 		return nil, fmt.Errorf("model: full attention over K = %d instances is too large; use a model trained with inducing points (--inducing)", k)
 	}
-	bt := NewBatch([]*data.Portfolio{p}, 0, 0)
-	q, err := m.Predict(bt)
-	if err != nil {
+	return m.decide(p, m.streams(p))
+}
+
+// DecideWhole is Decide with the portfolio laid out whole, never streamed
+// (the reference that streamed decisions are checked against).
+func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
+	if err := p.Validate(); err != nil {
 		return nil, err
+	}
+	return m.decide(p, false)
+}
+
+func (m *Model) decide(p *data.Portfolio, stream bool) ([]float64, error) {
+	k := p.Len()
+	var q []float32
+	var scale float64
+	if stream {
+		var err error
+		if q, scale, err = m.decideStreamed(p); err != nil {
+			return nil, err
+		}
+	} else {
+		bt := NewBatch([]*data.Portfolio{p}, 0, 0)
+		var err error
+		if q, err = m.Predict(bt); err != nil {
+			return nil, err
+		}
+		scale = bt.Scale[0]
 	}
 	out := make([]float64, k)
 	for i := range out {
-		out[i] = max(0, float64(q[i])*bt.Scale[0])
+		out[i] = max(0, float64(q[i])*scale)
 	}
 	return out, nil
 }

@@ -1,0 +1,355 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"sync"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/ptft-lab/ptft/workbench/backend"
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+// Streamed decisions. A portfolio laid out whole costs memory in K times
+// the largest n_k (every instance is padded to it) and in K times the
+// model's width for every intermediate. Decide instead streams large
+// portfolios, and portfolios whose histories differ much in length:
+//   - instances are sorted by n_k and cut into chunks whose padded size
+//     (rows x observations) stays within streamObsBudget, so a long history
+//     pads only its own chunk;
+//   - each chunk is encoded on its own (the encoder is per instance), and
+//     the per-instance state h (K x width floats) is kept;
+//   - an inducing-point block needs the whole portfolio only through its
+//     summary attention: each chunk gives its softmax maximum, sum and
+//     weighted values, the chunks combine exactly (online softmax), and
+//     each chunk then passes through the rest of the block; no-attention
+//     blocks and the head are per instance;
+//   - a full-attention model runs its blocks and head over the whole h at
+//     once (it is limited to K of a few thousand anyway).
+//
+// Memory is then bounded by the chunk size plus K x width, independent of
+// the longest history.
+
+const (
+	// streamRows is the most instances in a chunk.
+	streamRows = 4096
+	// streamObsBudget bounds a chunk's padded observations (rows x n).
+	streamObsBudget = 1 << 17
+)
+
+// streams reports whether Decide streams p.
+func (m *Model) streams(p *data.Portfolio) bool {
+	if m.forceStream > 0 {
+		return true
+	}
+	k, total, longest := p.Len(), 0, 0
+	for _, o := range p.Obs {
+		total += len(o)
+		longest = max(longest, len(o))
+	}
+	return k > 2*streamRows || (k*longest > streamObsBudget && k*longest > 4*total)
+}
+
+// chunk is a set of instances (indices into the portfolio) laid out as
+// rows x n.
+type chunk struct {
+	idx     []int
+	rows, n int
+}
+
+// chunks sorts instances by history length and cuts them into chunks of
+// at most maxRows rows within the observation budget; n and rows are
+// rounded up to powers of two so that few shapes are compiled.
+func chunks(p *data.Portfolio, maxRows int) []chunk {
+	order := make([]int, p.Len())
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(p.Obs[a]) - len(p.Obs[b]) })
+	var out []chunk
+	for i := 0; i < len(order); {
+		rows := min(maxRows, pow2(len(order)-i))
+		for {
+			end := min(len(order), i+rows)
+			n := pow2(len(p.Obs[order[end-1]]))
+			if rows == 1 || rows*n <= streamObsBudget {
+				out = append(out, chunk{idx: order[i:end], rows: rows, n: n})
+				i = end
+				break
+			}
+			rows /= 2
+		}
+	}
+	return out
+}
+
+func pow2(x int) int {
+	if x <= 1 {
+		return 1
+	}
+	return 1 << bits.Len(uint(x-1))
+}
+
+// streamExecs are the graph pieces of a streamed decision, built once.
+type streamExecs struct {
+	once    sync.Once
+	err     error
+	encode  *context.Exec   // Obs, ObsMask, Feats -> h [1,C,W]
+	partial []*context.Exec // per block: h, Inst -> mx, s, acc
+	apply   []*context.Exec // per block: h, ctxv (inducing) or h (no attention) -> h
+	head    *context.Exec   // h, Base, Spread, Z -> q
+	rest    *context.Exec   // full attention: h, Inst, Base, Spread, Z -> q
+}
+
+func (m *Model) streamPieces() (*streamExecs, error) {
+	se := &m.stream
+	se.once.Do(func() {
+		b, ctx := m.b, m.ctx
+		newExec := func(f func(ctx *context.Context, x []*Node) []*Node) *context.Exec {
+			if se.err != nil {
+				return nil
+			}
+			e, err := context.NewExec(m.backend, ctx, f)
+			if err != nil {
+				se.err = err
+				return nil
+			}
+			e.SetMaxCache(64)
+			return e
+		}
+		se.encode = newExec(func(ctx *context.Context, x []*Node) []*Node {
+			return []*Node{b.encode(ctx, Inputs{Obs: x[0], ObsMask: x[1], Feats: x[2]})}
+		})
+		head := func(ctx *context.Context, h *Node, x []*Node) *Node {
+			return b.head(ctx, h, Inputs{Base: x[0], Spread: x[1], Z: x[2]})
+		}
+		if m.Config.Inducing == 0 && !m.Config.NoCrossAttention {
+			se.rest = newExec(func(ctx *context.Context, x []*Node) []*Node {
+				ctx = ctx.Checked(false)
+				h := x[0]
+				for l := range b.cfg.Blocks {
+					h = b.block(ctx.Inf("block_%d", l), h, x[1])
+				}
+				return []*Node{head(ctx, h, x[2:])}
+			})
+			return
+		}
+		for l := range b.cfg.Blocks {
+			if !b.cfg.NoCrossAttention {
+				se.partial = append(se.partial, newExec(func(ctx *context.Context, x []*Node) []*Node {
+					mx, s, acc := b.summaryPartial(ctx.Checked(false).Inf("block_%d", l), x[0], x[1])
+					return []*Node{mx, s, acc}
+				}))
+				se.apply = append(se.apply, newExec(func(ctx *context.Context, x []*Node) []*Node {
+					return []*Node{b.blockWithSummary(ctx.Checked(false).Inf("block_%d", l), x[0], x[1])}
+				}))
+			} else {
+				se.apply = append(se.apply, newExec(func(ctx *context.Context, x []*Node) []*Node {
+					return []*Node{b.block(ctx.Checked(false).Inf("block_%d", l), x[0], nil)}
+				}))
+			}
+		}
+		se.head = newExec(func(ctx *context.Context, x []*Node) []*Node {
+			return []*Node{head(ctx.Checked(false), x[0], x[1:])}
+		})
+	})
+	return se, se.err
+}
+
+// decideStreamed is Decide for portfolios streams selects; it returns
+// decisions in scaled units, in p's instance order.
+func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
+	se, err := m.streamPieces()
+	if err != nil {
+		return nil, 0, err
+	}
+	maxRows := streamRows
+	if m.forceStream > 0 {
+		maxRows = m.forceStream
+	}
+	st := newPortfolioStats(p)
+	cs := chunks(p, maxRows)
+	w := m.Config.Width
+	k := p.Len()
+	h := make([]float32, k*w) // per-instance state, in p's order
+	batches := make([]*Batch, len(cs))
+	workers := backend.Concurrency(m.backend)
+
+	// forChunks runs f on every chunk, workers at a time, and returns the
+	// first error.
+	forChunks := func(f func(ci int) error) error {
+		var wg sync.WaitGroup
+		errs := make([]error, len(cs))
+		next := make(chan int)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ci := range next {
+					errs[ci] = f(ci)
+				}
+			}()
+		}
+		for ci := range cs {
+			next <- ci
+		}
+		close(next)
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tensor := func(x []float32, dims ...int) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(x, dims...) }
+	// hChunk gathers a chunk's rows of h (padding rows zero).
+	hChunk := func(c chunk) *tensors.Tensor {
+		x := make([]float32, c.rows*w)
+		for r, ki := range c.idx {
+			copy(x[r*w:(r+1)*w], h[ki*w:(ki+1)*w])
+		}
+		return tensor(x, 1, c.rows, w)
+	}
+	scatter := func(c chunk, t *tensors.Tensor) {
+		x := tensors.MustCopyFlatData[float32](t)
+		for r, ki := range c.idx {
+			copy(h[ki*w:(ki+1)*w], x[r*w:(r+1)*w])
+		}
+	}
+
+	err = forChunks(func(ci int) error {
+		c := cs[ci]
+		bt := newRowsBatch(p, &st, c.idx, c.rows, c.n)
+		out, err := se.encode.Exec(tensor(bt.Obs, 1, c.rows, c.n, 2), tensor(bt.ObsMask, 1, c.rows, c.n),
+			tensor(bt.Feats, 1, c.rows, NumFeatures))
+		if err != nil {
+			return err
+		}
+		scatter(c, out[0])
+		// Only what the blocks and head read is kept.
+		batches[ci] = &Batch{Inst: bt.Inst, Base: bt.Base, Spread: bt.Spread, Z: bt.Z}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+
+	if se.rest != nil {
+		// Full attention: blocks and head over the whole portfolio.
+		inst, base, spread, z := make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)
+		for ci, c := range cs {
+			for r, ki := range c.idx {
+				bt := batches[ci]
+				inst[ki], base[ki], spread[ki], z[ki] = bt.Inst[r], bt.Base[r], bt.Spread[r], bt.Z[r]
+			}
+		}
+		out, err := se.rest.Exec(tensor(h, 1, k, w), tensor(inst, 1, k), tensor(base, 1, k), tensor(spread, 1, k), tensor(z, 1, k))
+		if err != nil {
+			return nil, 0, err
+		}
+		return tensors.MustCopyFlatData[float32](out[0]), st.scale, nil
+	}
+
+	for l := range m.Config.Blocks {
+		var ctxv *tensors.Tensor
+		if len(se.partial) > 0 {
+			parts := make([][3][]float32, len(cs))
+			err = forChunks(func(ci int) error {
+				out, err := se.partial[l].Exec(hChunk(cs[ci]), tensor(batches[ci].Inst, 1, cs[ci].rows))
+				if err != nil {
+					return err
+				}
+				for j := range 3 {
+					parts[ci][j] = tensors.MustCopyFlatData[float32](out[j])
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, 0, err
+			}
+			ctxv = combineSummaries(parts, m.Config.Heads, m.Config.Inducing, w/m.Config.Heads)
+		}
+		err = forChunks(func(ci int) error {
+			args := []any{hChunk(cs[ci])}
+			if ctxv != nil {
+				args = append(args, ctxv)
+			}
+			out, err := se.apply[l].Exec(args...)
+			if err != nil {
+				return err
+			}
+			scatter(cs[ci], out[0])
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	q := make([]float32, k)
+	err = forChunks(func(ci int) error {
+		c, bt := cs[ci], batches[ci]
+		out, err := se.head.Exec(hChunk(c), tensor(bt.Base, 1, c.rows), tensor(bt.Spread, 1, c.rows), tensor(bt.Z, 1, c.rows))
+		if err != nil {
+			return err
+		}
+		x := tensors.MustCopyFlatData[float32](out[0])
+		for r, ki := range c.idx {
+			q[ki] = x[r]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return q, st.scale, nil
+}
+
+// combineSummaries merges the chunks' partial softmaxes (max, sum,
+// weighted values, per head and inducing point) into the attention's
+// output ctxv [1,H,M,d], in float64.
+func combineSummaries(parts [][3][]float32, heads, m, d int) *tensors.Tensor {
+	hm := heads * m
+	g := make([]float64, hm)
+	for i := range g {
+		g[i] = math.Inf(-1)
+	}
+	for _, p := range parts {
+		for i, v := range p[0] {
+			g[i] = max(g[i], float64(v))
+		}
+	}
+	sum := make([]float64, hm)
+	acc := make([]float64, hm*d)
+	for _, p := range parts {
+		for i := range hm {
+			f := math.Exp(float64(p[0][i]) - g[i])
+			sum[i] += f * float64(p[1][i])
+			for j := range d {
+				acc[i*d+j] += f * float64(p[2][i*d+j])
+			}
+		}
+	}
+	out := make([]float32, hm*d)
+	for i := range hm {
+		for j := range d {
+			out[i*d+j] = float32(acc[i*d+j] / sum[i])
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(out, 1, heads, m, d)
+}
+
+// describeChunks lists the chunking of p at maxRows rows (rows x n, and
+// instances), for tests and diagnostics.
+func describeChunks(p *data.Portfolio, maxRows int) string {
+	s := ""
+	for _, c := range chunks(p, maxRows) {
+		s += fmt.Sprintf("%dx%d(%d) ", c.rows, c.n, len(c.idx))
+	}
+	return s
+}
