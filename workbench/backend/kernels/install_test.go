@@ -60,3 +60,18 @@ func TestInstallReplacesEachOp(t *testing.T) {
 		}
 	}
 }
+
+func TestStockOpsParsesTheVariable(t *testing.T) {
+	for v, wantAll := range map[string]bool{"": false, "0": false, "1": true, "true": true} {
+		if all, ops, err := stockOps(v); err != nil || all != wantAll || len(ops) != 0 {
+			t.Errorf("stockOps(%q) = %v, %v, %v", v, all, ops, err)
+		}
+	}
+	all, ops, err := stockOps("Exp, Erf")
+	if err != nil || all || !ops["Exp"] || !ops["Erf"] || len(ops) != 2 {
+		t.Errorf("stockOps(Exp, Erf) = %v, %v, %v", all, ops, err)
+	}
+	if all, _, err := stockOps("Exp,Gather"); err == nil || !all || !strings.Contains(err.Error(), "Gather") {
+		t.Errorf("an unknown op name: all=%v err=%v", all, err)
+	}
+}

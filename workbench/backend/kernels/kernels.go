@@ -34,13 +34,43 @@ package kernels
 import (
 	"fmt"
 	"log"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// DisableEnvVar turns the kernels off when set to 1 (or true).
+// DisableEnvVar turns the kernels off when set to 1 (or true); set to a
+// comma-separated list of op names (DotGeneral, Add, Sub, Mul, Div,
+// BroadcastInDim, ReduceSum, ReduceMax, Exp, Erf) it keeps GoMLX's
+// executors for those ops only (for per-kernel measurements).
 const DisableEnvVar = "PTFT_STOCK_KERNELS"
+
+// stockOps parses DisableEnvVar: all reports every op off.
+func stockOps(v string) (all bool, ops map[string]bool, err error) {
+	v = strings.TrimSpace(v)
+	switch v {
+	case "", "0", "false":
+		return false, nil, nil
+	case "1", "true":
+		return true, nil, nil
+	}
+	known := map[string]bool{}
+	for _, r := range replacements {
+		known[r.op.String()] = true
+	}
+	ops = map[string]bool{}
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		if !known[name] {
+			return true, nil, fmt.Errorf("%s=%q: unknown op %q (want 1, or op names among %s)", DisableEnvVar, v, name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+		}
+		ops[name] = true
+	}
+	return false, ops, nil
+}
 
 var (
 	installOnce sync.Once
@@ -55,8 +85,14 @@ var (
 // behaviour is kept and one log line says why.
 func Install() error {
 	installOnce.Do(func() {
-		if v := os.Getenv(DisableEnvVar); v == "1" || v == "true" {
-			installErr = fmt.Errorf("ptft kernels off: %s=%s", DisableEnvVar, v)
+		all, keep, err := stockOps(os.Getenv(DisableEnvVar))
+		if err != nil {
+			installErr = fmt.Errorf("ptft kernels not installed: %w", err)
+			log.Print(installErr)
+			return
+		}
+		if all {
+			installErr = fmt.Errorf("ptft kernels off: %s=%s", DisableEnvVar, os.Getenv(DisableEnvVar))
 			return
 		}
 		if err := verifyInternals(); err != nil {
@@ -65,7 +101,9 @@ func Install() error {
 			return
 		}
 		for _, r := range replacements {
-			nodeExecutors[r.op] = r.make(stockExecutors[r.op])
+			if !keep[r.op.String()] {
+				nodeExecutors[r.op] = r.make(stockExecutors[r.op])
+			}
 		}
 		active.Store(true)
 	})
