@@ -54,7 +54,7 @@ func (x *executor) run(ctx stdcontext.Context, c Cell) (Record, error) {
 	var q []float64
 	secs, peak, err := measure(func() error {
 		var err error
-		q, err = pol.Decide(env.Portfolio)
+		q, err = baseline.Decide(pol, env.Portfolio)
 		return err
 	})
 	if err != nil {

@@ -88,7 +88,7 @@ func runCompare(args []string, stdout io.Writer) error {
 // with the one evaluator; it also reports how long deciding took.
 func evaluatePolicy(pol baseline.Policy, env *prior.Environment) (problem.Report, time.Duration, error) {
 	start := time.Now()
-	q, err := pol.Decide(env.Portfolio)
+	q, err := baseline.Decide(pol, env.Portfolio)
 	if err != nil {
 		return problem.Report{}, 0, fmt.Errorf("%s: %w", pol.Name(), err)
 	}

@@ -41,7 +41,7 @@ func runDecide(args []string, stdout io.Writer) error {
 		return err
 	}
 	read := time.Since(start)
-	q, err := pol.Decide(p)
+	q, err := baseline.Decide(pol, p)
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ptft-lab/ptft/workbench/data"
 )
 
 func ptft(t *testing.T, args ...string) (int, string, string) {
@@ -154,5 +157,76 @@ func TestRossmannKnownShapeDiagnostics(t *testing.T) {
 	table = rossmann("saa+bins,transformer+bins,transformer@retail-daily+bins", "saa+bins", "transformer+bins", "transformer@retail-daily+bins")
 	if strings.Contains(table, "alpha") {
 		t.Errorf("alpha line without Shrunken-SAA:\n%s", table)
+	}
+}
+
+// TestNoSilentlyWrongDecisions (issue: NaN for every product with exit 0):
+// huge but finite values give finite decisions where the method can
+// handle them (EB works in scaled units), and otherwise a one-line error
+// naming the instance, exit 1 and no output file.
+func TestNoSilentlyWrongDecisions(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("instance,value,critical_ratio\n")
+	for i := range 20 {
+		for j := range 5 {
+			fmt.Fprintf(&b, "p%d,%d,0.8\n", i, 40+3*i+j)
+		}
+	}
+	normal := b.String()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	huge := write("huge.csv", normal+"big,1e300,0.8\nbig,3e300,0.8\nbig,2e300,0.8\n")
+	e40 := write("e40.csv", normal+"big,1e40,0.8\nbig,2e40,0.8\n")
+	var bb strings.Builder
+	bb.WriteString("instance,value,critical_ratio\n")
+	for i := range 20 {
+		for j := range 5 {
+			fmt.Fprintf(&bb, "p%d,%de158,0.8\n", i, 40+3*i+j)
+		}
+	}
+	big160 := write("big160.csv", bb.String())
+	for _, c := range []struct {
+		data, method string
+		ok           bool
+		want         string
+	}{
+		{huge, "eb", true, ""},
+		{huge, "eb-ml", true, ""},
+		{big160, "eb", true, ""},
+		{big160, "transformer", true, ""},
+		{huge, "transformer", false, `instance "big"`},
+		{e40, "transformer", false, `instance "big"`},
+		{huge, "saa", true, ""},
+		{huge, "shrunken-saa", true, ""},
+	} {
+		out := filepath.Join(dir, "out.csv")
+		os.Remove(out)
+		code, _, stderr := ptft(t, "decide", "--data", c.data, "--method", c.method, "--out", out)
+		if !c.ok {
+			if _, err := os.Stat(out); code != 1 || !strings.Contains(stderr, c.want) || err == nil {
+				t.Errorf("%s on %s: exit %d, stderr %q, output written %v; want exit 1 naming %s", c.method, filepath.Base(c.data), code, stderr, err == nil, c.want)
+			}
+			continue
+		}
+		if code != 0 {
+			t.Errorf("%s on %s: exit %d: %s", c.method, filepath.Base(c.data), code, stderr)
+			continue
+		}
+		q, _, err := data.ReadDecisionsFile(out) // refuses NaN, infinities and negatives
+		if err != nil {
+			t.Errorf("%s on %s: %v", c.method, filepath.Base(c.data), err)
+		}
+		if c.data == huge && c.method != "saa" && c.method != "shrunken-saa" {
+			for id, v := range q {
+				if id != "big" && v > 1e6 {
+					t.Logf("%s on %s: %s decided %g (finite; the outlier dominates the pooled estimate)", c.method, filepath.Base(c.data), id, v)
+					break
+				}
+			}
+		}
 	}
 }

@@ -28,6 +28,36 @@ type Policy interface {
 	Decide(p *data.Portfolio) ([]float64, error)
 }
 
+// Decide runs pol on p and checks its output: one decision per instance,
+// each finite and non-negative. Commands and experiments call policies
+// through it, so that no silently wrong decision reaches a file or a
+// table; an error names the policy and the instance.
+func Decide(pol Policy, p *data.Portfolio) ([]float64, error) {
+	q, err := pol.Decide(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckDecisions(pol.Name(), p, q); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// CheckDecisions reports the first decision that is not finite and
+// non-negative, or a count that does not match p.
+func CheckDecisions(method string, p *data.Portfolio, q []float64) error {
+	if len(q) != p.Len() {
+		return fmt.Errorf("%s: %s returned %d decisions for %d instances", p.Source, method, len(q), p.Len())
+	}
+	for k, v := range q {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return fmt.Errorf("%s: instance %q: %s decided %v, not a finite non-negative quantity (its data, or the portfolio's, are beyond what %s handles)",
+				p.Source, p.IDs[k], method, v, method)
+		}
+	}
+	return nil
+}
+
 // Methods lists the data-driven policies selectable by name.
 var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb"}
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -333,6 +334,62 @@ func TestPooledSAAIsScaleEquivariant(t *testing.T) {
 	for k := range q {
 		if math.Abs(q2[k]-3*q[k]) > 1e-9*q2[k] {
 			t.Fatalf("pooled SAA not scale equivariant at %d: %v vs 3*%v", k, q2[k], q[k])
+		}
+	}
+}
+
+// TestDecideChecksEveryDecision: baseline.Decide refuses NaN, infinite
+// and negative decisions and a wrong count, naming the method and instance.
+func TestDecideChecksEveryDecision(t *testing.T) {
+	p := &data.Portfolio{Source: "obs.csv", IDs: []string{"a", "b"}, Obs: [][]float64{{1}, {2}}, Ratios: []float64{0.5, 0.5}}
+	for _, q := range [][]float64{{1, math.NaN()}, {1, math.Inf(1)}, {1, -2}, {1}} {
+		_, err := Decide(fixed{q}, p)
+		if err == nil || !strings.Contains(err.Error(), "fixed") {
+			t.Errorf("decisions %v: error %v", q, err)
+		}
+		if len(q) == 2 && (err == nil || !strings.Contains(err.Error(), `instance "b"`)) {
+			t.Errorf("decisions %v: error %v does not name instance b", q, err)
+		}
+	}
+	if q, err := Decide(fixed{[]float64{0, 3}}, p); err != nil || q[1] != 3 {
+		t.Errorf("valid decisions refused: %v %v", q, err)
+	}
+}
+
+type fixed struct{ q []float64 }
+
+func (fixed) Name() string                                { return "fixed" }
+func (f fixed) Decide(*data.Portfolio) ([]float64, error) { return f.q, nil }
+
+// TestEmpiricalBayesOnHugeValues: EB fits in units of the largest
+// observation, so values near 1e300 give finite decisions (they gave NaN
+// for every instance when squares overflowed), and it is scale
+// equivariant.
+func TestEmpiricalBayesOnHugeValues(t *testing.T) {
+	p := randomPortfolio(21, 40, 5, false, 0.8)
+	for _, method := range []Estimation{Moments, MarginalLikelihood} {
+		eb := EmpiricalBayes{Method: method}
+		base, err := eb.Decide(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		big := *p
+		big.Obs = nil
+		for _, o := range p.Obs {
+			s := make([]float64, len(o))
+			for i, x := range o {
+				s[i] = x * 1e295
+			}
+			big.Obs = append(big.Obs, s)
+		}
+		q, err := Decide(eb, &big)
+		if err != nil {
+			t.Fatalf("%s: %v", eb.Name(), err)
+		}
+		for k := range q {
+			if math.Abs(q[k]/1e295-base[k]) > 1e-6*max(1, base[k]) {
+				t.Fatalf("%s: instance %d: %v at scale 1e295, %v at 1", eb.Name(), k, q[k]/1e295, base[k])
+			}
 		}
 	}
 }

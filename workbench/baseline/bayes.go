@@ -140,25 +140,77 @@ func (e EmpiricalBayes) Name() string {
 }
 
 func (e EmpiricalBayes) Decide(p *data.Portfolio) ([]float64, error) {
-	h, err := e.Estimate(p)
+	if err := e.check(p); err != nil {
+		return nil, err
+	}
+	if e.Family == GammaPoissonFamily {
+		h, err := estimateGammaPoisson(p, e.Method)
+		if err != nil {
+			return nil, err
+		}
+		return h.decide(p), nil
+	}
+	// The normal model is location-scale equivariant: fit and decide in
+	// units of the largest observation, so that squares cannot overflow
+	// on large (finite) data, then scale back.
+	sp, c := unitScaled(p)
+	h, err := estimateNormal(sp, e.Method)
 	if err != nil {
 		return nil, err
 	}
-	return h.decide(p), nil
+	q := h.decide(sp)
+	for k := range q {
+		q[k] *= c
+	}
+	return q, nil
 }
 
 // Estimate returns the estimated hyperparameters.
 func (e EmpiricalBayes) Estimate(p *data.Portfolio) (Hyper, error) {
-	if err := p.Validate(); err != nil {
+	if err := e.check(p); err != nil {
 		return Hyper{}, err
-	}
-	if p.Len() < 2 {
-		return Hyper{}, fmt.Errorf("%s: empirical Bayes needs at least 2 instances, got %d", p.Source, p.Len())
 	}
 	if e.Family == GammaPoissonFamily {
 		return estimateGammaPoisson(p, e.Method)
 	}
-	return estimateNormal(p, e.Method)
+	sp, c := unitScaled(p)
+	h, err := estimateNormal(sp, e.Method)
+	h.Mu0, h.Tau, h.Sigma = h.Mu0*c, h.Tau*c, h.Sigma*c
+	return h, err
+}
+
+func (e EmpiricalBayes) check(p *data.Portfolio) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.Len() < 2 {
+		return fmt.Errorf("%s: empirical Bayes needs at least 2 instances, got %d", p.Source, p.Len())
+	}
+	return nil
+}
+
+// unitScaled returns p divided by its largest observation c (p itself and
+// c = 1 when every observation is zero).
+func unitScaled(p *data.Portfolio) (*data.Portfolio, float64) {
+	c := 0.0
+	for _, o := range p.Obs {
+		for _, x := range o {
+			c = max(c, x)
+		}
+	}
+	if c == 0 {
+		return p, 1
+	}
+	sp := *p
+	sp.Obs = make([][]float64, len(p.Obs))
+	for k, o := range p.Obs {
+		so := make([]float64, len(o))
+		for i, x := range o {
+			so[i] = x / c
+		}
+		sp.Obs[k] = so
+	}
+	return &sp, c
 }
 
 type instanceStats struct{ n, mean, ss []float64 }

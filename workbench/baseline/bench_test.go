@@ -29,3 +29,26 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkShrunkenSAALongHistory: one instance with 10^5 observations
+// beside 10^4 ordinary ones (5 each). Leave-one-out bisects the shrunk
+// CDF, so the long history costs O(n log n) per alpha (it took about an
+// hour when every left-out point re-scanned the sample).
+func BenchmarkShrunkenSAALongHistory(b *testing.B) {
+	pr, _ := prior.Lookup("normal-normal")
+	env, err := pr.Generate(1, prior.Options{Instances: 10_000, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: 0.8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := env.Portfolio
+	long := make([]float64, 100_000)
+	for i := range long {
+		long[i] = p.Obs[0][i%5] * (1 + float64(i%997)/5000)
+	}
+	p.IDs, p.Obs, p.Ratios = append(p.IDs, "long"), append(p.Obs, long), append(p.Ratios, 0.8)
+	for b.Loop() {
+		if _, err := (&ShrunkenSAA{}).Decide(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

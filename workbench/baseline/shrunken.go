@@ -88,12 +88,17 @@ func (s *ShrunkenSAA) Decide(p *data.Portfolio) ([]float64, error) {
 	return f.Decisions, nil
 }
 
-// pooledInstance is one instance on the common support.
+// pooledInstance is one instance on the common support. Its sorted
+// observations form groups of tied values; group g ends at sorted index
+// end[g] and has value val[g], anchor CDF f0[g] there and last slot le[g]
+// at or below it (-1: none).
 type pooledInstance struct {
 	own   []float64 // sorted observations
-	f0    []float64 // anchor CDF at each own value
-	le    []int     // last slot index with value <= own value (-1: none)
-	scale float64   // slot g has value scale*support[g]
+	end   []int
+	val   []float64
+	f0    []float64
+	le    []int
+	scale float64 // slot g has value scale*support[g]
 	slots []float64
 	rho   float64
 }
@@ -179,7 +184,10 @@ func (in *pooledInstance) looCost(alpha float64, cum []float64, prob problem.Pro
 }
 
 // decide returns the first point of (slots) ∪ (own minus index skip) where
-// the shrunk CDF reaches rho.
+// the shrunk CDF reaches rho. The shrunk CDF at the own groups is
+// nondecreasing (floating-point rounding is monotone too), so the first
+// group reaching rho is found by bisection: leave-one-out costs
+// O(n log n) per instance and alpha, not O(n^2).
 func (in *pooledInstance) decide(alpha float64, skip int, cum []float64) float64 {
 	m := len(in.own)
 	if skip >= 0 {
@@ -189,29 +197,42 @@ func (in *pooledInstance) decide(alpha float64, skip int, cum []float64) float64
 	if m > 0 {
 		w = alpha / (float64(m) + alpha)
 	}
-	answer := math.Inf(1)
-	before := 0  // own points strictly below the answer's own candidate
-	prevLE := -1 // last slot at or below the previous distinct own value
-	cnt := 0
-	found := false
-	for j := 0; j < len(in.own); j++ {
-		if j == skip {
-			continue
+	ng := len(in.end)
+	gs, emptied := -1, false // the skipped point's group, and whether it is now empty
+	if skip >= 0 {
+		gs = sort.SearchInts(in.end, skip)
+		start := 0
+		if gs > 0 {
+			start = in.end[gs-1] + 1
 		}
-		cnt++
-		next := j + 1
-		if next == skip {
-			next++
+		emptied = in.end[gs] == start
+	}
+	count := func(g int) int { // own points <= val[g], minus the skipped one
+		c := in.end[g] + 1
+		if gs >= 0 && g >= gs {
+			c--
 		}
-		if next < len(in.own) && in.own[next] == in.own[j] {
-			continue // count the whole group of ties at once
-		}
-		h := w*in.f0[j] + (1-w)*float64(cnt)/float64(m)
-		if h >= in.rho-probTol {
-			answer, found = in.own[j], true
-			break
-		}
-		before, prevLE = cnt, in.le[j]
+		return c
+	}
+	reaches := func(g int) bool {
+		return m > 0 && w*in.f0[g]+(1-w)*float64(count(g))/float64(m) >= in.rho-probTol
+	}
+	g := sort.Search(ng, reaches)
+	if g == gs && emptied {
+		g++ // an emptied group is no candidate; the next one reaches rho too
+	}
+	found := g < ng
+	// The last remaining group below the answer (or the last one).
+	pg := g - 1
+	if pg == gs && emptied {
+		pg--
+	}
+	answer, before, prevLE := math.Inf(1), 0, -1
+	if found {
+		answer = in.val[g]
+	}
+	if pg >= 0 {
+		before, prevLE = count(pg), in.le[pg]
 	}
 	if w == 0 {
 		return answer
@@ -226,9 +247,9 @@ func (in *pooledInstance) decide(alpha float64, skip int, cum []float64) float64
 	// Below the own candidate the empirical CDF is before/m, so the first
 	// slot there reaching rho is the first with anchor CDF >= level, and it
 	// lies above the previous own value.
-	g := max(searchFirstGE(cum, level), prevLE+1)
-	if g < len(cum) {
-		if v := in.scale * in.slots[g]; v < answer {
+	gslot := max(searchFirstGE(cum, level), prevLE+1)
+	if gslot < len(cum) {
+		if v := in.scale * in.slots[gslot]; v < answer {
 			return v
 		}
 	}
@@ -312,15 +333,17 @@ func (s *ShrunkenSAA) commonSupport(p *data.Portfolio) ([]pooledInstance, []floa
 			in.rho = p.Ratios[i]
 			in.own = slices.Clone(p.Obs[i])
 			slices.Sort(in.own)
-			in.f0 = make([]float64, len(in.own))
-			in.le = make([]int, len(in.own))
 			for j, x := range in.own {
+				if j+1 < len(in.own) && in.own[j+1] == x {
+					continue // a group ends at its last tie
+				}
 				// last slot with value <= x
 				le := sort.Search(len(in.slots), func(g int) bool { return in.scale*in.slots[g] > x }) - 1
-				in.le[j] = le
+				f0 := 0.0
 				if le >= 0 {
-					in.f0[j] = cum[le]
+					f0 = cum[le]
 				}
+				in.end, in.val, in.f0, in.le = append(in.end, j), append(in.val, x), append(in.f0, f0), append(in.le, le)
 			}
 		}
 	})

@@ -116,16 +116,25 @@ func readLong(r io.Reader, name, valueCol string, withRatio bool, row func(line 
 	}
 	idCol, valCol, ratioCol := -1, -1, -1
 	for i, h := range header {
-		switch strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) {
+		col := strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		var at *int
+		switch col {
 		case "instance":
-			idCol = i
+			at = &idCol
 		case valueCol:
-			valCol = i
+			at = &valCol
 		case "critical_ratio":
 			if withRatio {
-				ratioCol = i
+				at = &ratioCol
 			}
 		}
+		if at == nil {
+			continue
+		}
+		if *at >= 0 {
+			return fmt.Errorf("%s:1: column %q appears twice in the header (columns %d and %d)", name, col, *at+1, i+1)
+		}
+		*at = i
 	}
 	if idCol < 0 || valCol < 0 {
 		return fmt.Errorf("%s:1: header %q lacks column %q or %q", name, strings.Join(header, ","), "instance", valueCol)
@@ -188,10 +197,17 @@ func WriteObservationsFile(path string, p *Portfolio) error {
 	})
 }
 
-// WriteDecisionsFile writes `instance,quantity` rows atomically.
+// WriteDecisionsFile writes `instance,quantity` rows atomically. Every
+// quantity must be finite and non-negative: otherwise nothing is written
+// and the error names the instance.
 func WriteDecisionsFile(path string, ids []string, q []float64) error {
 	if len(ids) != len(q) {
 		return fmt.Errorf("%d ids for %d decisions", len(ids), len(q))
+	}
+	for k, v := range q {
+		if err := checkValue(v); err != nil {
+			return fmt.Errorf("%s: instance %q: decision %w; nothing written", path, ids[k], err)
+		}
 	}
 	return WriteFileAtomic(path, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)

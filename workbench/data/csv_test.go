@@ -3,6 +3,7 @@ package data
 import (
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,9 @@ func TestReadObservationsErrorsNameFileLineInstance(t *testing.T) {
 		{"instance,value\na,1\n", `instance "a" has no critical ratio`},
 		{"instance,value\n", "no observations"},
 		{"instance,value\n\"a,1\n", "obs.csv"},
+		{"instance,instance,value,critical_ratio\na,b,1,0.5\n", `obs.csv:1: column "instance" appears twice in the header (columns 1 and 2)`},
+		{"instance,value,value\na,1,2\n", `obs.csv:1: column "value" appears twice`},
+		{"instance,value,critical_ratio,critical_ratio\na,1,0.5,0.6\n", `obs.csv:1: column "critical_ratio" appears twice`},
 	}
 	for _, c := range cases {
 		_, err := ReadObservations(strings.NewReader(c.in), "obs.csv", 0)
@@ -56,6 +60,22 @@ func TestReadObservationsErrorsNameFileLineInstance(t *testing.T) {
 	}
 	if _, err := ReadObservations(strings.NewReader("instance,value\na,1\n"), "obs.csv", 1); err == nil {
 		t.Error("default ratio 1 accepted")
+	}
+}
+
+// TestWriteDecisionsRefusesNonFinite: no NaN, infinite or negative
+// quantity reaches a decisions file, and nothing is written.
+func TestWriteDecisionsRefusesNonFinite(t *testing.T) {
+	dir := t.TempDir()
+	for _, bad := range []float64{math.NaN(), math.Inf(1), -1} {
+		path := filepath.Join(dir, "q.csv")
+		err := WriteDecisionsFile(path, []string{"a", "b"}, []float64{1, bad})
+		if err == nil || !strings.Contains(err.Error(), `instance "b"`) {
+			t.Errorf("decision %v: error %v, want one naming instance b", bad, err)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("decision %v: file written", bad)
+		}
 	}
 }
 

@@ -122,10 +122,34 @@ func (m *Model) Predict(bt *Batch) ([]float32, error) {
 // inducing-point model.
 const maxAttentionEntries = 1 << 28
 
+// MaxScaled is the largest observation the model takes, in units of its
+// portfolio's scale (the median instance mean): the network computes in
+// float32, whose squares overflow near 1.8e19, so larger values would turn
+// every instance's decision into NaN. Such data are refused instead.
+const MaxScaled = 1e12
+
+// CheckRange returns an error naming the first instance with an
+// observation above MaxScaled times the portfolio's scale.
+func CheckRange(p *data.Portfolio) error {
+	s := portfolioScale(p)
+	for k, o := range p.Obs {
+		for _, x := range o {
+			if x/s > MaxScaled {
+				return fmt.Errorf("%s: instance %q: observation %g is %.3g times the portfolio's scale (median instance mean %g); the Transformer takes at most %g times it: check the data, or decide this instance apart",
+					p.Source, p.IDs[k], x, x/s, s, MaxScaled)
+			}
+		}
+	}
+	return nil
+}
+
 // Decide implements baseline.Policy: one decision per instance, floored at
 // zero, in the portfolio's units.
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := CheckRange(p); err != nil {
 		return nil, err
 	}
 	k := p.Len()
@@ -139,6 +163,9 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 // (the reference that streamed decisions are checked against).
 func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := CheckRange(p); err != nil {
 		return nil, err
 	}
 	return m.decide(p, false)

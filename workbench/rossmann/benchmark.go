@@ -112,7 +112,7 @@ func Run(d *Data, cfg Config, policies []baseline.Policy) (*Result, error) {
 					alphaSum += fit.Alpha
 				}
 			} else {
-				q, err = pol.Decide(pf)
+				q, err = baseline.Decide(pol, pf)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("rossmann run %d: %s: %w", r, pol.Name(), err)

@@ -68,6 +68,29 @@ type FinetuneOptions struct {
 	OnStep func(step int)
 }
 
+// Validate reports the first option out of range, in one sentence.
+func (o FinetuneOptions) Validate() error {
+	switch {
+	case o.Steps < 1:
+		return fmt.Errorf("finetune: steps %d must be at least 1", o.Steps)
+	case o.Splits < 1:
+		return fmt.Errorf("finetune: splits %d must be at least 1", o.Splits)
+	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 1):
+		return fmt.Errorf("finetune: learning rate %v must be a positive number", o.LearningRate)
+	case o.EvalEvery < 1:
+		return fmt.Errorf("finetune: evaluation interval %d must be at least 1 step", o.EvalEvery)
+	case !(o.ValFraction >= 0 && o.ValFraction < 1):
+		return fmt.Errorf("finetune: validation fraction %v must be in [0, 1)", o.ValFraction)
+	case o.Patience < 0:
+		return fmt.Errorf("finetune: patience %d must not be negative", o.Patience)
+	case o.Params != ParamsAll && o.Params != ParamsHead && o.Params != ParamsAdapters:
+		return fmt.Errorf("finetune: params %q must be %s, %s or %s", o.Params, ParamsAll, ParamsHead, ParamsAdapters)
+	case o.Params == ParamsAdapters && o.AdapterRank < 1:
+		return fmt.Errorf("finetune: adapter rank %d must be at least 1", o.AdapterRank)
+	}
+	return nil
+}
+
 // DefaultFinetuneOptions finetunes every parameter for up to 300 steps.
 func DefaultFinetuneOptions() FinetuneOptions {
 	return FinetuneOptions{Steps: 300, Splits: 4, Params: ParamsAll, AdapterRank: 4, LearningRate: 3e-4,
@@ -93,8 +116,11 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Steps < 1 || o.Splits < 1 || !(o.LearningRate > 0) || o.EvalEvery < 1 || !(o.ValFraction >= 0 && o.ValFraction < 1) {
-		return nil, fmt.Errorf("finetune: invalid options %+v", o)
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := model.CheckRange(p); err != nil {
+		return nil, err
 	}
 	if o.Params == ParamsAdapters && m.Config.Adapters == 0 {
 		if err := m.EnableAdapters(o.AdapterRank); err != nil {
