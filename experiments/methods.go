@@ -32,7 +32,8 @@ type MethodOptions struct {
 var TransformerMethods = []string{"transformer", "transformer-finetuned", "transformer-scratch"}
 
 // LoadModel loads a model folder, or a shipped model by name (empty: the
-// shipped default). A folder of that name wins over a shipped model.
+// shipped default). A folder of that name wins over a shipped model. A
+// checkpoint of an unfinished pretraining run is refused.
 func LoadModel(ref string) (*model.Model, error) {
 	if ref == "" {
 		return models.Default()
@@ -40,7 +41,15 @@ func LoadModel(ref string) (*model.Model, error) {
 	if _, err := os.Stat(filepath.Join(ref, model.MetaFile)); err != nil && slices.Contains(models.Names, ref) {
 		return models.Shipped(ref)
 	}
-	return model.Load(ref)
+	m, err := model.Load(ref)
+	if err != nil {
+		return nil, err
+	}
+	if m.Meta.Unfinished() {
+		return nil, fmt.Errorf("model %s is an unfinished pretraining run (step %d of %d): continue it with ptft pretrain --resume --out %s",
+			ref, m.Meta.Steps, m.Meta.TargetSteps, ref)
+	}
+	return m, nil
 }
 
 // Method returns the policy called name: a classical method of

@@ -223,14 +223,40 @@ func TestSaveLoadRoundTripAndCorruption(t *testing.T) {
 	if _, err := Load(t.TempDir()); err == nil {
 		t.Error("empty folder accepted")
 	}
-	// Architecture mismatch: meta claims a wider model than the weights.
+	// An edit of the metadata (the digest covers it, not only the weights).
 	m2 := randomised(t, DefaultConfig())
 	dir2 := t.TempDir()
 	m2.Save(dir2)
 	metaPath := filepath.Join(dir2, MetaFile)
 	meta, _ := os.ReadFile(metaPath)
-	os.WriteFile(metaPath, []byte(strings.Replace(string(meta), `"width": 64`, `"width": 32`, 1)), 0o644)
+	for _, edit := range [][2]string{{`"width": 64`, `"width": 32`}, {`"seed": 7`, `"seed": 8`}, {`"steps": 0`, `"steps": 3000`}} {
+		if !strings.Contains(string(meta), edit[0]) {
+			t.Fatalf("%s not in %s", edit[0], meta)
+		}
+		os.WriteFile(metaPath, []byte(strings.Replace(string(meta), edit[0], edit[1], 1)), 0o644)
+		if _, err := Load(dir2); err == nil || !strings.Contains(err.Error(), "edited") {
+			t.Errorf("metadata edit %s -> %s: %v", edit[0], edit[1], err)
+		}
+	}
+	os.WriteFile(metaPath, []byte(strings.Replace(string(meta), "{", `{"comment": "x",`, 1)), 0o644)
+	if _, err := Load(dir2); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Errorf("unknown field added: %v", err)
+	}
+	// Architecture mismatch: a consistent file whose architecture does not
+	// fit its weights.
+	m2.Config.Width = 32
+	if err := m2.Save(dir2); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Load(dir2); err == nil || !strings.Contains(err.Error(), "architecture") {
 		t.Errorf("architecture mismatch: %v", err)
+	}
+	// Variables are saved in name order, whatever order they were made in.
+	var names []string
+	for _, v := range back.Meta.Variables {
+		names = append(names, v.Name)
+	}
+	if !slices.IsSorted(names) {
+		t.Errorf("variables not saved in name order: %v", names)
 	}
 }

@@ -24,8 +24,10 @@ import (
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
-// FormatVersion identifies the saved-model layout.
-const FormatVersion = 1
+// FormatVersion identifies the saved-model layout. Format 2 adds the
+// digest of the metadata and weights together (Meta.Digest) and saves
+// variables sorted by name; format 1 (weights checksum only) still loads.
+const FormatVersion = 2
 
 // File names inside a model folder.
 const (
@@ -53,6 +55,30 @@ type Meta struct {
 	SHA256 string `json:"weights_sha256"`
 	// Extra holds the trainer's own state (e.g. its data stream position).
 	Extra map[string]float64 `json:"extra,omitempty"`
+	// TargetSteps is the length of the pretraining run that wrote this
+	// model; a checkpoint of an unfinished run has Steps < TargetSteps.
+	TargetSteps int `json:"target_steps,omitempty"`
+	// Digest is the SHA-256 of the weights followed by this metadata
+	// (encoded with Digest empty), so that an edit of either is caught.
+	Digest string `json:"sha256,omitempty"`
+}
+
+// Unfinished reports whether the model is a checkpoint of a pretraining
+// run that has not reached its last step.
+func (m Meta) Unfinished() bool { return m.TargetSteps > m.Steps }
+
+// digest returns the hex SHA-256 of weights and meta (Digest left out).
+func digest(weights []byte, meta Meta) (string, error) {
+	meta.Digest = ""
+	js, err := json.Marshal(meta)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(weights)
+	h.Write([]byte{0})
+	h.Write(js)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // TrainingRecord is what Pretrain was told besides prior, steps and seed.
@@ -80,10 +106,16 @@ func (m *Model) Save(dir string) error {
 	}
 	var vars []VarInfo
 	var buf bytes.Buffer
+	// In name order: a resumed run creates its variables in another order
+	// than a fresh one, and must write the same file.
+	var all []*context.Variable
 	for v := range m.ctx.IterVariables() {
-		if loopBookkeeping(v.Scope()) {
-			continue
+		if !loopBookkeeping(v.Scope()) {
+			all = append(all, v)
 		}
+	}
+	slices.SortFunc(all, func(a, b *context.Variable) int { return strings.Compare(a.ScopeAndName(), b.ScopeAndName()) })
+	for _, v := range all {
 		t, err := v.Value()
 		if err != nil {
 			return fmt.Errorf("model: variable %s: %w", v.ScopeAndName(), err)
@@ -103,6 +135,11 @@ func (m *Model) Save(dir string) error {
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	m.Meta.Format, m.Meta.Config, m.Meta.Variables, m.Meta.SHA256 = FormatVersion, m.Config, vars, hex.EncodeToString(sum[:])
+	d, err := digest(buf.Bytes(), m.Meta)
+	if err != nil {
+		return err
+	}
+	m.Meta.Digest = d
 	if err := data.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {
 		_, err := w.Write(buf.Bytes())
 		return err
@@ -144,11 +181,13 @@ func LoadFS(fsys fs.FS, name string) (*Model, error) {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	var meta Meta
-	if err := json.Unmarshal(raw, &meta); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&meta); err != nil {
 		return nil, fmt.Errorf("model %s: %s is corrupt: %w", dir, MetaFile, err)
 	}
-	if meta.Format != FormatVersion {
-		return nil, fmt.Errorf("model %s: format %d, this ptft reads format %d", dir, meta.Format, FormatVersion)
+	if meta.Format != FormatVersion && meta.Format != 1 {
+		return nil, fmt.Errorf("model %s: format %d, this ptft reads formats 1 and %d", dir, meta.Format, FormatVersion)
 	}
 	weights, err := fs.ReadFile(fsys, WeightsFile)
 	if err != nil {
@@ -156,6 +195,11 @@ func LoadFS(fsys fs.FS, name string) (*Model, error) {
 	}
 	if sum := sha256.Sum256(weights); hex.EncodeToString(sum[:]) != meta.SHA256 {
 		return nil, fmt.Errorf("model %s: %s does not match the checksum in %s (corrupt or replaced)", dir, WeightsFile, MetaFile)
+	}
+	if meta.Format >= 2 {
+		if d, err := digest(weights, meta); err != nil || d != meta.Digest {
+			return nil, fmt.Errorf("model %s: %s was edited or corrupted: its digest does not match its contents", dir, MetaFile)
+		}
 	}
 	m, err := newModel(meta.Config, meta.Seed)
 	if err != nil {

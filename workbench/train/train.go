@@ -343,7 +343,7 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 	}
 	m.Meta.Training = rec
 	save := func(step int) error {
-		m.Meta.Steps = step
+		m.Meta.Steps, m.Meta.TargetSteps = step, opts.Steps
 		if len(curve) > 0 {
 			m.Meta.FinalLoss = curve[len(curve)-1]
 		}

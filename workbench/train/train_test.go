@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"os"
@@ -70,6 +71,9 @@ func TestSameSeedSameCurveAndResumeContinuesIt(t *testing.T) {
 	if m.Meta.Steps != 3 {
 		t.Fatalf("last checkpoint at step %d, want 3", m.Meta.Steps)
 	}
+	if !m.Meta.Unfinished() || m.Meta.TargetSteps != 8 {
+		t.Errorf("a killed run's checkpoint is not marked unfinished: steps %d of %d", m.Meta.Steps, m.Meta.TargetSteps)
+	}
 	if err := Pretrain(context.Background(), m, smallOptions(t, b, 8)); err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +86,14 @@ func TestSameSeedSameCurveAndResumeContinuesIt(t *testing.T) {
 	if slices.ContainsFunc(ca, func(x float64) bool { return !(x >= 1) }) {
 		t.Errorf("loss below the oracle's: %v", ca)
 	}
-	if _, err := os.Stat(filepath.Join(a, model.WeightsFile)); err != nil {
-		t.Error(err)
+	// The resumed run writes the same files as the uninterrupted one
+	// (variables in a fixed order, whatever order they were created in).
+	for _, f := range []string{model.WeightsFile, model.MetaFile} {
+		wa, errA := os.ReadFile(filepath.Join(a, f))
+		wb, errB := os.ReadFile(filepath.Join(b, f))
+		if errA != nil || errB != nil || !bytes.Equal(wa, wb) {
+			t.Errorf("%s of the resumed run differs from the uninterrupted run's (%v, %v)", f, errA, errB)
+		}
 	}
 	// GoMLX's loop bookkeeping (loss metrics under random names, the loop's
 	// last step) stays out of the saved model.
