@@ -72,7 +72,7 @@ func Method(name string, o MethodOptions) (baseline.Policy, error) {
 	}
 	if base, ref, ok := strings.Cut(name, "@"); ok {
 		if !slices.Contains(TransformerMethods, base) || ref == "" {
-			return nil, fmt.Errorf("method %q: only %v take a model after @", name, TransformerMethods)
+			return nil, fmt.Errorf("%w %q: only %v take a model after @", baseline.ErrUnknownMethod, name, TransformerMethods)
 		}
 		o.Model = ref
 		pol, err := Method(base, o)
@@ -102,11 +102,11 @@ func Method(name string, o MethodOptions) (baseline.Policy, error) {
 	}
 	pol, err := baseline.ByName(name)
 	if err != nil {
-		return nil, fmt.Errorf("%v (or eb-ml, eb-gamma-poisson-ml, %v)", err, TransformerMethods)
+		return nil, fmt.Errorf("%w (or eb-ml, eb-gamma-poisson-ml, %v)", err, TransformerMethods)
 	}
 	if s, ok := pol.(*baseline.ShrunkenSAA); ok && o.Bins != 0 {
 		if o.Bins < 1 {
-			return nil, fmt.Errorf("shrunken-saa: bins %d must be >= 1", o.Bins)
+			return nil, fmt.Errorf("%w: shrunken-saa: bins %d must be >= 1", baseline.ErrUnknownMethod, o.Bins)
 		}
 		s.Bins = o.Bins
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ptft-lab/ptft/experiments"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/prior"
 	"github.com/ptft-lab/ptft/workbench/problem"
 	"github.com/ptft-lab/ptft/workbench/provenance"
@@ -26,7 +27,7 @@ type compareRow struct {
 func runCompare(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	priorName := fs.String("prior", "normal-normal", "built-in prior name or a prior JSON file")
-	instances := fs.Int("instances", 1000, "number of instances K")
+	instances := fs.Int("instances", 1000, "number of instances K (at least 2)")
 	obs := fs.String("obs", "5", "observations per instance: n or min-max")
 	seed := fs.Uint64("seed", 1, "random seed")
 	ratio := fs.Float64("critical-ratio", 0, "fix the critical ratio (0: the prior's range)")
@@ -36,6 +37,14 @@ func runCompare(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *instances < 2 {
+		return fmt.Errorf("%w: --instances %d: a portfolio for comparing methods needs at least 2 instances", errUsage, *instances)
+	}
+	if *ratio != 0 {
+		if err := data.CheckRatio(*ratio); err != nil {
+			return fmt.Errorf("%w: --critical-ratio: %v", errUsage, err)
+		}
 	}
 	p, err := prior.Lookup(*priorName)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +17,7 @@ func runDecide(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
 	in := fs.String("data", "", "observations CSV (instance,value[,critical_ratio])")
 	ratio := fs.Float64("critical-ratio", 0, "critical ratio for instances without a critical_ratio column")
-	method := fs.String("method", "", fmt.Sprintf("one of %v, transformer, transformer-finetuned, transformer-scratch (also eb-gamma-poisson, eb-ml)", baseline.Methods))
+	method := fs.String("method", "", "the method (see the list above)")
 	out := fs.String("out", "", "decisions CSV to write (instance,quantity)")
 	bins := fs.Int("bins", baseline.DefaultBins, "shrunken-saa: common-support size for continuous data")
 	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
@@ -58,10 +59,10 @@ func runDecide(args []string, stdout io.Writer) error {
 // policies resolves method names (a --methods list, split).
 func policies(names []string, modelDir string) ([]baseline.Policy, error) {
 	pols, err := experiments.Methods(names, experiments.MethodOptions{Model: modelDir})
-	if err != nil {
+	if errors.Is(err, baseline.ErrUnknownMethod) {
 		return nil, fmt.Errorf("%w: --methods: %v", errUsage, err)
 	}
-	return pols, nil
+	return pols, err
 }
 
 // policyByName returns a classical policy, or the Transformer loaded from
@@ -72,8 +73,8 @@ func policyByName(name string, bins int, modelDir string) (baseline.Policy, erro
 		return nil, fmt.Errorf("%w: --bins %d must be >= 1", errUsage, bins)
 	}
 	pol, err := experiments.Method(name, experiments.MethodOptions{Model: modelDir, Bins: bins})
-	if err != nil {
+	if errors.Is(err, baseline.ErrUnknownMethod) {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return pol, nil
+	return pol, err
 }

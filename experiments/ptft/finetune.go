@@ -42,6 +42,20 @@ func runFinetune(args []string, stdout io.Writer) error {
 	if err := required(fs, "data", "out"); err != nil {
 		return err
 	}
+	o := train.FinetuneOptions{Steps: *steps, Splits: *splits, LeaveOneOut: *loo, Params: *params, AdapterRank: *rank,
+		LearningRate: *lr, ValFraction: *valFrac, EvalEvery: def.EvalEvery, Patience: *patience, Seed: *seed,
+		Dir: *out, CheckpointEvery: *every, Resume: *resume}
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *every < 0 {
+		return fmt.Errorf("%w: --checkpoint-every %d must not be negative", errUsage, *every)
+	}
+	if *ratio != 0 {
+		if err := data.CheckRatio(*ratio); err != nil {
+			return fmt.Errorf("%w: --critical-ratio: %v", errUsage, err)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(*out, model.MetaFile)); err == nil {
 		return fmt.Errorf("%s already holds a model; choose another --out", *out)
 	}
@@ -68,9 +82,6 @@ func runFinetune(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := train.FinetuneOptions{Steps: *steps, Splits: *splits, LeaveOneOut: *loo, Params: *params, AdapterRank: *rank,
-		LearningRate: *lr, ValFraction: *valFrac, EvalEvery: def.EvalEvery, Patience: *patience, Seed: *seed,
-		Dir: *out, CheckpointEvery: *every, Resume: *resume}
 	if !*quiet {
 		o.ProgressBar = true
 	}

@@ -31,6 +31,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ptft-lab/ptft/experiments"
+	"github.com/ptft-lab/ptft/results/models"
+	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
@@ -52,6 +55,42 @@ var commands = []command{
 	{"report", "turn raw experiment results into tables and figures", runReport},
 	{"kernel", "register the GoNB Jupyter kernel wired to this repository (kernel install)", runKernel},
 	{"priors", "list the built-in priors", runPriors},
+}
+
+// helpOut receives -h text (tests capture it).
+var helpOut io.Writer = os.Stderr
+
+// summary returns a command's one-line description (set in init: the
+// command table refers to the commands, which call parse).
+var summary func(name string) string
+
+func init() {
+	summary = func(name string) string {
+		for _, c := range commands {
+			if c.name == name {
+				return c.summary
+			}
+		}
+		return ""
+	}
+}
+
+// helpDetails add to a command's -h text.
+var helpDetails = map[string]func() string{
+	"decide":   methodHelp,
+	"compare":  methodHelp,
+	"rossmann": methodHelp,
+}
+
+// methodHelp lists every method name decide, compare and rossmann take.
+func methodHelp() string {
+	return fmt.Sprintf(`Methods: %s, eb-normal (= eb), eb-ml, eb-gamma-poisson, eb-gamma-poisson-ml,
+%s.
+A Transformer method may name its model after @: a shipped model (%s) or a
+model folder, e.g. transformer@retail-daily or transformer-finetuned@./my-model.
+Any method takes the suffix +bins on data with a per-instance support (the
+Rossmann stores' bins): it then decides in each instance's bin units, e.g.
+transformer-finetuned+bins.`, strings.Join(baseline.Methods, ", "), strings.Join(experiments.TransformerMethods, ", "), strings.Join(models.Names, ", "))
 }
 
 // errUsage marks errors that are the caller's invocation, exit status 2.
@@ -98,12 +137,21 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'ptft <command> -h' for a command's flags.")
 }
 
-// parse parses flags and rejects positional arguments.
+// parse parses flags and rejects positional arguments. -h prints the
+// command's usage line, what it does, and its flags.
 func parse(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
+			fs.SetOutput(helpOut)
+			fmt.Fprintf(helpOut, "usage: ptft %s [flags]\n\n", fs.Name())
+			if sum := summary(fs.Name()); sum != "" {
+				fmt.Fprintf(helpOut, "%s.\n", strings.ToUpper(sum[:1])+sum[1:])
+			}
+			if more := helpDetails[fs.Name()]; more != nil {
+				fmt.Fprintf(helpOut, "\n%s\n", more())
+			}
+			fmt.Fprintln(helpOut, "\nflags:")
 			fs.PrintDefaults()
 			return err
 		}

@@ -230,3 +230,52 @@ func TestNoSilentlyWrongDecisions(t *testing.T) {
 		}
 	}
 }
+
+// TestExitCodesAndMessages: 1 for bad data (a corrupt model is data), 2
+// for a bad invocation, one sentence each; -h describes the command.
+func TestExitCodesAndMessages(t *testing.T) {
+	dir := t.TempDir()
+	obs := filepath.Join(dir, "obs.csv")
+	os.WriteFile(obs, []byte("instance,value,critical_ratio\na,1,0.8\na,2,0.8\nb,3,0.8\nb,5,0.8\n"), 0o644)
+	bad := filepath.Join(dir, "model")
+	os.MkdirAll(bad, 0o755)
+	os.WriteFile(filepath.Join(bad, "model.json"), []byte("{not json"), 0o644)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"decide", "--data", obs, "--method", "transformer", "--model", bad, "--out", filepath.Join(dir, "q.csv")}, 1, "corrupt"},
+		{[]string{"finetune", "--data", obs, "--val-fraction", "1.5", "--out", filepath.Join(dir, "ft")}, 2, "validation fraction 1.5"},
+		{[]string{"compare", "--instances", "0"}, 2, "--instances 0"},
+		{[]string{"simulate", "--prior", "normal-normal", "--instances", "-3", "--out", filepath.Join(dir, "s.csv")}, 2, "--instances -3"},
+		{[]string{"pretrain", "--prior", "normal-normal", "--steps", "0", "--out", filepath.Join(dir, "pt")}, 2, "steps 0"},
+		{[]string{"decide", "--data", obs, "--method", "transformer@", "--out", filepath.Join(dir, "q.csv")}, 2, "take a model after @"},
+	} {
+		code, _, stderr := ptft(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 || strings.Contains(stderr, "{") {
+			t.Errorf("ptft %s: exit %d, stderr %q; want exit %d, one line with %q", strings.Join(c.args, " "), code, stderr, c.code, c.want)
+		}
+	}
+}
+
+func TestSubcommandHelp(t *testing.T) {
+	var buf bytes.Buffer
+	saved := helpOut
+	helpOut = &buf
+	defer func() { helpOut = saved }()
+	if code, _, _ := ptft(t, "decide", "-h"); code != 0 {
+		t.Fatalf("decide -h: exit %d", code)
+	}
+	out := buf.String()
+	for _, want := range []string{"usage: ptft decide [flags]", "Decide one order quantity", "shrunken-saa", "eb-gamma-poisson-ml",
+		"transformer-finetuned", "after @", "retail-daily", "+bins", "-method"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("decide -h lacks %q:\n%s", want, out)
+		}
+	}
+	buf.Reset()
+	if code, _, _ := ptft(t, "simulate", "-h"); code != 0 || !strings.Contains(buf.String(), "usage: ptft simulate [flags]") || !strings.Contains(buf.String(), "Draw a synthetic portfolio") {
+		t.Errorf("simulate -h: exit %d\n%s", code, buf.String())
+	}
+}

@@ -58,6 +58,12 @@ func runPretrain(args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w: --obs: %v", errUsage, err)
 		}
 	}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := (model.Config{Width: *width, Blocks: *blocks, Heads: *heads, MLPRatio: def.MLPRatio, Inducing: *inducing}).Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	if !*quiet {
 		opts.ProgressBar = true
 	}

@@ -29,6 +29,9 @@ func runSimulate(args []string, stdout io.Writer) error {
 	if err := required(fs, "prior", "out"); err != nil {
 		return err
 	}
+	if *instances < 0 {
+		return fmt.Errorf("%w: --instances %d must be positive (or 0: drawn from the prior's range)", errUsage, *instances)
+	}
 	p, err := prior.Lookup(*priorName)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@
 package baseline
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -58,6 +59,10 @@ func CheckDecisions(method string, p *data.Portfolio, q []float64) error {
 	return nil
 }
 
+// ErrUnknownMethod is wrapped by the errors of name lookups that name no
+// method (a caller's mistake, unlike a model that fails to load).
+var ErrUnknownMethod = errors.New("unknown method")
+
 // Methods lists the data-driven policies selectable by name.
 var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb"}
 
@@ -77,7 +82,7 @@ func ByName(name string) (Policy, error) {
 	case "eb-gamma-poisson":
 		return EmpiricalBayes{Family: GammaPoissonFamily}, nil
 	}
-	return nil, fmt.Errorf("unknown method %q (want one of %v, eb-normal or eb-gamma-poisson)", name, Methods)
+	return nil, fmt.Errorf("%w %q (want one of %v, eb-normal or eb-gamma-poisson)", ErrUnknownMethod, name, Methods)
 }
 
 // probTol matches dist's: the comparison "cumulative probability >= rho"

@@ -18,7 +18,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	gomlxtrain "github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
-	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/model"
@@ -183,12 +182,18 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 		validation.set(fmt.Sprintf("%.5g (%.5g, %.5g)", v, res.StartVal, res.BestVal))
 	}
 	showValidation(res.BestVal)
+	var bar *progress
 	if o.ProgressBar {
-		commandline.AttachProgressBar(loop, validation.get)
+		bar = newProgress(loop, "finetuning", o.Steps, validation)
 	}
 	step := first
 	loop.OnStep("ptft", 0, func(loop *gomlxtrain.Loop, _ []*tensors.Tensor) error {
-		defer func() { step++ }()
+		defer func() {
+			if bar != nil {
+				bar.step(step)
+			}
+			step++
+		}()
 		res.Steps = step + 1
 		if o.OnStep != nil {
 			o.OnStep(step)
@@ -224,6 +229,9 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 			return nil, ctxErr
 		}
 		return nil, fmt.Errorf("finetune step %d: %w", step, err)
+	}
+	if bar != nil {
+		bar.done(step - 1)
 	}
 	f.restore(snapshot)
 	return res, nil

@@ -39,7 +39,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	gomlxtrain "github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
-	"github.com/gomlx/gomlx/ui/commandline"
 
 	"github.com/ptft-lab/ptft/workbench/backend"
 	"github.com/ptft-lab/ptft/workbench/data"
@@ -90,7 +89,8 @@ func DefaultOptions(p *prior.Prior) Options {
 		LearningRate: 1e-3, Warmup: 100, Seed: 1, CheckpointEvery: 100}
 }
 
-func (o *Options) validate() error {
+// Validate reports the first option out of range.
+func (o *Options) Validate() error {
 	switch {
 	case o.Prior == nil:
 		return fmt.Errorf("train: no prior")
@@ -98,8 +98,12 @@ func (o *Options) validate() error {
 		return fmt.Errorf("train: steps %d and batch %d must be >= 1", o.Steps, o.Batch)
 	case o.Instances.Min < 1 || o.Instances.Max < o.Instances.Min:
 		return fmt.Errorf("train: instances range [%d, %d] invalid", o.Instances.Min, o.Instances.Max)
-	case !(o.LearningRate > 0):
-		return fmt.Errorf("train: learning rate %v must be > 0", o.LearningRate)
+	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 1):
+		return fmt.Errorf("train: learning rate %v must be a positive number", o.LearningRate)
+	case o.Warmup < 0 || o.CheckpointEvery < 0:
+		return fmt.Errorf("train: warm-up %d and checkpoint interval %d must not be negative", o.Warmup, o.CheckpointEvery)
+	case o.Obs != (prior.IntRange{}) && (o.Obs.Min < 1 || o.Obs.Max < o.Obs.Min):
+		return fmt.Errorf("train: observations range [%d, %d] invalid", o.Obs.Min, o.Obs.Max)
 	}
 	return o.Prior.Validate()
 }
@@ -318,7 +322,7 @@ func padInstances(k int) int { return (k + 15) / 16 * 16 }
 // would: a later Pretrain on the loaded model resumes from the last
 // checkpoint.
 func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return err
 	}
 	if opts.Dir == "" {
@@ -357,8 +361,9 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 	loop := gomlxtrain.NewLoop(tr.gomlx)
 	ema := math.NaN()
 	regret := &barLine{name: "average regret"}
+	var bar *progress
 	if opts.ProgressBar {
-		commandline.AttachProgressBar(loop, regret.get)
+		bar = newProgress(loop, "pretraining", opts.Steps, regret)
 	}
 	loop.OnStep("ptft", 0, func(_ *gomlxtrain.Loop, _ []*tensors.Tensor) error {
 		step, loss := ds.next-1, ds.last.Loss
@@ -374,6 +379,9 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 		}
 		ema = 0.95*ema + 0.05*loss
 		regret.set(fmt.Sprintf("%.3f%%", 100*(ema-1)))
+		if bar != nil {
+			bar.step(step)
+		}
 		if opts.CheckpointEvery > 0 && (step+1)%opts.CheckpointEvery == 0 && step+1 < opts.Steps {
 			return save(step + 1)
 		}
