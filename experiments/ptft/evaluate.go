@@ -24,6 +24,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	truthPath := fs.String("truth", "", "truth JSON written by 'ptft simulate --truth'")
 	decisions := fs.String("decisions", "", "decisions CSV, or several separated by commas")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	obsPath := fs.String("data", "", "the observations CSV written with the truth file (default: the one it names, beside it); checked against the truth file's digest")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -32,6 +33,9 @@ func runEvaluate(args []string, stdout io.Writer) error {
 	}
 	truth, ds, err := data.ReadTruthFile(*truthPath)
 	if err != nil {
+		return err
+	}
+	if err := truth.CheckObservations(*truthPath, *obsPath); err != nil {
 		return err
 	}
 	ratios := make([]float64, len(ds))

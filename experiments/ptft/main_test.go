@@ -279,3 +279,33 @@ func TestSubcommandHelp(t *testing.T) {
 		t.Errorf("simulate -h: exit %d\n%s", code, buf.String())
 	}
 }
+
+// TestEvaluateRefusesAMismatchedPair: a CSV from another simulate run
+// beside an old truth file is refused (it was scored without complaint).
+func TestEvaluateRefusesAMismatchedPair(t *testing.T) {
+	dir := t.TempDir()
+	obs, truth, q := filepath.Join(dir, "obs.csv"), filepath.Join(dir, "truth.json"), filepath.Join(dir, "q.csv")
+	sim := func(seed string, withTruth bool) {
+		args := []string{"simulate", "--prior", "normal-normal", "--instances", "50", "--obs", "5", "--seed", seed, "--critical-ratio", "0.8", "--out", obs}
+		if withTruth {
+			args = append(args, "--truth", truth)
+		}
+		if code, _, stderr := ptft(t, args...); code != 0 {
+			t.Fatalf("simulate: %s", stderr)
+		}
+	}
+	sim("1", true)
+	if code, _, stderr := ptft(t, "decide", "--data", obs, "--method", "saa", "--out", q); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := ptft(t, "evaluate", "--truth", truth, "--decisions", q); code != 0 {
+		t.Fatalf("matching pair refused: %s", stderr)
+	}
+	sim("2", false) // a new CSV beside the old truth file
+	if code, _, stderr := ptft(t, "evaluate", "--truth", truth, "--decisions", q); code != 1 || !strings.Contains(stderr, "does not belong") {
+		t.Errorf("mismatched pair: exit %d, %q", code, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("files left beside the outputs: %v", entries)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -46,13 +45,15 @@ func runSimulate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := data.WriteObservationsFile(*out, env.Portfolio); err != nil {
-		return err
-	}
-	if *truth != "" {
+	if *truth == "" {
+		if err := data.WriteObservationsFile(*out, env.Portfolio); err != nil {
+			return err
+		}
+	} else {
+		// One pair: a kill leaves both old files or (after the next run)
+		// both new ones, and the truth file records the CSV's digest.
 		prov := provenance.New("simulate --prior "+p.Name, *seed, "none")
-		if err := data.WriteTruthFile(*truth, env.TruthFile(problem.Newsvendor{}.Name(), prov)); err != nil {
-			os.Remove(*out) // both outputs or neither
+		if err := data.WriteObservationsAndTruth(*out, env.Portfolio, *truth, env.TruthFile(problem.Newsvendor{}.Name(), prov)); err != nil {
 			return err
 		}
 	}

@@ -177,24 +177,26 @@ func readLong(r io.Reader, name, valueCol string, withRatio bool, row func(line 
 // WriteObservationsFile writes p as long-format CSV with a critical_ratio
 // column, atomically.
 func WriteObservationsFile(path string, p *Portfolio) error {
-	return WriteFileAtomic(path, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		bw.WriteString("instance,value,critical_ratio\n")
-		var buf []byte
-		for k, id := range p.IDs {
-			ratio := strconv.FormatFloat(p.Ratios[k], 'g', -1, 64)
-			for _, x := range p.Obs[k] {
-				buf = appendField(buf[:0], id)
-				buf = append(buf, ',')
-				buf = strconv.AppendFloat(buf, x, 'g', -1, 64)
-				buf = append(buf, ',')
-				buf = append(buf, ratio...)
-				buf = append(buf, '\n')
-				bw.Write(buf)
-			}
+	return WriteFileAtomic(path, func(w io.Writer) error { return writeObservations(w, p) })
+}
+
+func writeObservations(w io.Writer, p *Portfolio) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString("instance,value,critical_ratio\n")
+	var buf []byte
+	for k, id := range p.IDs {
+		ratio := strconv.FormatFloat(p.Ratios[k], 'g', -1, 64)
+		for _, x := range p.Obs[k] {
+			buf = appendField(buf[:0], id)
+			buf = append(buf, ',')
+			buf = strconv.AppendFloat(buf, x, 'g', -1, 64)
+			buf = append(buf, ',')
+			buf = append(buf, ratio...)
+			buf = append(buf, '\n')
+			bw.Write(buf)
 		}
-		return bw.Flush()
-	})
+	}
+	return bw.Flush()
 }
 
 // WriteDecisionsFile writes `instance,quantity` rows atomically. Every
