@@ -322,3 +322,28 @@ func TestRecordSeesThroughWrappers(t *testing.T) {
 		t.Errorf("record %+v: want the backend and the finetuning steps of the wrapped policy", r)
 	}
 }
+
+// TestConcurrentRunsOnOneFileAreRefused: a second run of the same
+// experiment and shard on the same folder is refused while the first
+// holds the file (two processes used to keep one run's cells and lose the
+// other's); other shards run beside it, and the lock goes with the run.
+func TestConcurrentRunsOnOneFileAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	e := cheap()
+	path := RawPath(dir, e.Name, true, 0, 0)
+	unlock, err := lockRaw(path) // the first process, mid-run
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(stdcontext.Background(), e, RunOptions{Quick: true, Dir: dir, MaxCells: 1})
+	if err == nil || !strings.Contains(err.Error(), "being written by process") {
+		t.Errorf("second run on the same file: %v", err)
+	}
+	if _, err := Run(stdcontext.Background(), e, RunOptions{Quick: true, Dir: dir, MaxCells: 1, Shard: 2, Shards: 3}); err != nil {
+		t.Errorf("another shard beside a running one: %v", err)
+	}
+	unlock()
+	if s, err := Run(stdcontext.Background(), e, RunOptions{Quick: true, Dir: dir, MaxCells: 1}); err != nil || s.Ran != 1 {
+		t.Errorf("run after the first finished: %+v %v", s, err)
+	}
+}

@@ -60,6 +60,11 @@ func Run(ctx stdcontext.Context, e *Experiment, o RunOptions) (*RunSummary, erro
 	if o.Shards > 1 {
 		cells = Shard(cells, o.Shard, o.Shards)
 	}
+	unlock, err := lockRaw(RawPath(o.Dir, e.Name, o.Quick, o.Shard, o.Shards))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	done, err := ReadRaw(o.Dir, e.Name, o.Quick)
 	if err != nil {
 		return nil, err
@@ -125,6 +130,11 @@ func Merge(dir, name string, quick bool) (string, int, error) {
 		all = append(all, line...)
 	}
 	path := RawPath(dir, name, quick, 0, 0)
+	unlock, err := lockRaw(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer unlock()
 	if err := writeRaw(path, nil, all); err != nil {
 		return "", 0, err
 	}

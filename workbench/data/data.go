@@ -9,6 +9,9 @@
 package data
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 )
@@ -104,4 +107,39 @@ func checkValue(x float64) error {
 		return fmt.Errorf("%v is negative", x)
 	}
 	return nil
+}
+
+// Digest returns a hex SHA-256 of everything a method reads from p: ids,
+// ratios, observations in order, support and cost weights (not Source),
+// so that a checkpoint can tell whether it was made on the same data.
+func (p *Portfolio) Digest() string {
+	h := sha256.New()
+	var b [8]byte
+	num := func(x float64) {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
+		h.Write(b[:])
+	}
+	count := func(n int) { num(float64(n)) }
+	count(len(p.IDs))
+	for k, id := range p.IDs {
+		count(len(id))
+		h.Write([]byte(id))
+		num(p.Ratios[k])
+		count(len(p.Obs[k]))
+		for _, x := range p.Obs[k] {
+			num(x)
+		}
+	}
+	count(len(p.Support))
+	for _, s := range p.Support {
+		count(len(s))
+		for _, x := range s {
+			num(x)
+		}
+	}
+	count(len(p.CostWeights))
+	for _, w := range p.CostWeights {
+		num(w)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -262,6 +262,9 @@ type finetuneState struct {
 	// Run identifies the options and data, so a checkpoint is never
 	// resumed under different ones.
 	Run string `json:"run"`
+	// Data is the digest of the portfolio (data.Portfolio.Digest): values,
+	// ratios and support, not only the file name and counts.
+	Data string `json:"data_sha256"`
 }
 
 func (f *finetuner) runID() string {
@@ -288,7 +291,7 @@ func (f *finetuner) writeCheckpoint(src *rand.PCG, st finetuneState, best map[*c
 	if st.Splits, err = src.MarshalBinary(); err != nil {
 		return err
 	}
-	st.Run = f.runID()
+	st.Run, st.Data = f.runID(), f.p.Digest()
 	return data.WriteFileAtomic(filepath.Join(dir, "state.json"), func(w io.Writer) error {
 		return json.NewEncoder(w).Encode(st)
 	})
@@ -308,6 +311,9 @@ func (f *finetuner) readCheckpoint(src *rand.PCG) (finetuneState, map[*context.V
 	}
 	if st.Run != f.runID() {
 		return st, nil, fmt.Errorf("finetune: resume: the checkpoint in %s is of another run (%s), not %s", dir, st.Run, f.runID())
+	}
+	if d := f.p.Digest(); st.Data != d {
+		return st, nil, fmt.Errorf("finetune: resume: the checkpoint in %s was made on other data than %s (same name and counts, other values, ratios or support): start a new run in another folder", dir, f.p.Source)
 	}
 	if err := src.UnmarshalBinary(st.Splits); err != nil {
 		return st, nil, fmt.Errorf("finetune: resume: %s: %w", filepath.Join(dir, "state.json"), err)

@@ -173,6 +173,21 @@ func TestKilledFinetuneResumesToTheSameWeights(t *testing.T) {
 	if _, err := Finetune(context.Background(), resumed, p, o); err == nil || !strings.Contains(err.Error(), "another run") {
 		t.Errorf("resume with another seed: %v", err)
 	}
+	// Nor on other data of the same name and counts (every value times 3).
+	p3 := *p
+	p3.Obs = nil
+	for _, obs := range p.Obs {
+		x := slices.Clone(obs)
+		for i := range x {
+			x[i] *= 3
+		}
+		p3.Obs = append(p3.Obs, x)
+	}
+	o = opts(dir)
+	o.Resume = true
+	if _, err := Finetune(context.Background(), resumed, &p3, o); err == nil || !strings.Contains(err.Error(), "other data") {
+		t.Errorf("resume on data multiplied by 3: %v", err)
+	}
 }
 
 func TestBestWeightsSurviveSeveralCheckpoints(t *testing.T) {
