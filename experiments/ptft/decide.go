@@ -21,6 +21,7 @@ func runDecide(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "decisions CSV to write (instance,quantity)")
 	bins := fs.Int("bins", baseline.DefaultBins, "shrunken-saa: common-support size for continuous data")
 	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
+	support := fs.String("support", "", "support CSV (instance,value: each instance's known support points, e.g. its bins); enables the +bins methods and Shrunken-SAA on that support")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,6 +41,11 @@ func runDecide(args []string, stdout io.Writer) error {
 	p, err := data.ReadObservationsFile(*in, *ratio)
 	if err != nil {
 		return err
+	}
+	if *support != "" {
+		if err := data.ReadSupportFile(*support, p); err != nil {
+			return err
+		}
 	}
 	read := time.Since(start)
 	q, err := baseline.Decide(pol, p)

@@ -36,6 +36,7 @@ func runFinetune(args []string, stdout io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no progress display")
 	every := fs.Int("checkpoint-every", 50, "steps between checkpoints in --out/checkpoint (0: none)")
 	resume := fs.Bool("resume", false, "continue the run whose checkpoint is in --out/checkpoint")
+	support := fs.String("support", "", "support CSV (instance,value): finetune in each instance's bin units, weighing held-out costs by bin width (the +bins methods' finetuning)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +68,14 @@ func runFinetune(args []string, stdout io.Writer) error {
 	p, err := data.ReadObservationsFile(*in, *ratio)
 	if err != nil {
 		return err
+	}
+	if *support != "" {
+		if err := data.ReadSupportFile(*support, p); err != nil {
+			return err
+		}
+		if p, _, _, err = p.BinUnits(); err != nil {
+			return err
+		}
 	}
 	var m *model.Model
 	switch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,13 +123,77 @@ func TestEvaluateChecksInstancesMatch(t *testing.T) {
 	}
 }
 
-func TestRossmannKnownShapeDiagnostics(t *testing.T) {
+// rossmannData points PTFT_DATA at the Rossmann folder (shared/ beside the
+// clone, or PTFT_DATA as set); without it the test skips, and fails under
+// CI=true, as the README says.
+func rossmannData(t *testing.T) {
+	t.Helper()
 	dir := filepath.Join("..", "..", "..", "shared", "data", "rossmann")
-	if _, err := os.Stat(dir); err != nil && os.Getenv("PTFT_DATA") == "" {
-		t.Skip("Rossmann data not found; set PTFT_DATA")
-	} else if err == nil {
+	if _, err := os.Stat(dir); err == nil {
 		t.Setenv("PTFT_DATA", dir)
+		return
 	}
+	if os.Getenv("PTFT_DATA") != "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Rossmann data not found under CI=true: set PTFT_DATA or lay shared/data/rossmann beside the clone")
+	}
+	t.Skip("Rossmann data not found; set PTFT_DATA")
+}
+
+// TestRossmannFromCSVMatchesTheBenchmark: the practitioner path (export
+// the data as CSV, ptft decide --support, ptft evaluate) gives the same
+// benefits over SAA as the in-process benchmark, bin-unit methods
+// included.
+func TestRossmannFromCSVMatchesTheBenchmark(t *testing.T) {
+	rossmannData(t)
+	dir := t.TempDir()
+	if code, _, stderr := ptft(t, "rossmann", "--instances", "200", "--runs", "1", "--export", dir); code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	run := filepath.Join(dir, "run-0")
+	methods := []string{"saa", "shrunken-saa", "transformer+bins", "saa+bins"}
+	var files []string
+	for _, m := range methods {
+		out := filepath.Join(dir, m+".csv")
+		code, _, stderr := ptft(t, "decide", "--data", filepath.Join(run, "obs.csv"), "--support", filepath.Join(run, "support.csv"), "--method", m, "--out", out)
+		if code != 0 {
+			t.Fatalf("decide %s: %s", m, stderr)
+		}
+		files = append(files, out)
+	}
+	code, js, stderr := ptft(t, "evaluate", "--truth", filepath.Join(run, "truth.json"), "--decisions", strings.Join(files, ","), "--json")
+	var ev struct {
+		Results []struct {
+			Cost float64 `json:"mean_cost"`
+		} `json:"results"`
+	}
+	if code != 0 || json.Unmarshal([]byte(js), &ev) != nil || len(ev.Results) != len(methods) {
+		t.Fatalf("evaluate: %d %s %s", code, js, stderr)
+	}
+	code, js, stderr = ptft(t, "rossmann", "--instances", "200", "--runs", "1", "--methods", strings.Join(methods[1:], ","), "--json")
+	var bench struct {
+		Rows []struct {
+			Method  string  `json:"method"`
+			Benefit float64 `json:"benefit_over_saa"`
+		} `json:"rows"`
+	}
+	if code != 0 || json.Unmarshal([]byte(js), &bench) != nil {
+		t.Fatalf("rossmann: %d %s", code, stderr)
+	}
+	for i, m := range methods {
+		got := 1 - ev.Results[i].Cost/ev.Results[0].Cost
+		for _, r := range bench.Rows {
+			if r.Method == m && math.Abs(r.Benefit-got) > 1e-9 {
+				t.Errorf("%s: benefit %v from CSV files, %v in the benchmark", m, got, r.Benefit)
+			}
+		}
+	}
+}
+
+func TestRossmannKnownShapeDiagnostics(t *testing.T) {
+	rossmannData(t)
 	// rossmann runs one 200-store run of methods and checks that the table
 	// has a row for each of rows.
 	rossmann := func(methods string, rows ...string) string {

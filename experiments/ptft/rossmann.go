@@ -5,11 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/ptft-lab/ptft/experiments"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/problem"
 	"github.com/ptft-lab/ptft/workbench/provenance"
 	"github.com/ptft-lab/ptft/workbench/rossmann"
 )
@@ -29,6 +33,8 @@ func runRossmann(args []string, stdout io.Writer) error {
 	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")
+	bins := fs.Int("bins", rossmann.DefaultBins, "d: the support size of the files to read (Gupta & Kallus publish 20, 50 and 1000)")
+	export := fs.String("export", "", "instead of the benchmark, write each run's data as CSV files into this folder (run-<r>/obs.csv, support.csv, truth.json) for ptft decide --support and ptft evaluate")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,9 +42,13 @@ func runRossmann(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := rossmann.Load(path)
+	d, err := rossmann.LoadBins(path, *bins)
 	if err != nil {
 		return err
+	}
+	if *export != "" {
+		cfg := rossmann.Config{Instances: *k, Obs: *n, PoissonObs: *pois, Runs: *runs, Ratio: *ratio, Seed: *seed}
+		return exportRossmann(d, cfg, *export, stdout)
 	}
 	// The known-shape diagnostics need the full histories, which only this
 	// command has; every other name goes to the one method resolver.
@@ -81,8 +91,8 @@ func runRossmann(args []string, stdout io.Writer) error {
 		t := experiments.NewTable("method", "benefit over SAA", "± s.e.", "mean cost", "± s.e.", "sec/run")
 		for _, r := range res.Rows {
 			benSE, costSE := "-", "-" // one run has no standard error
-			if cfg.Runs > 1 {
-				benSE, costSE = fmt.Sprintf("%.2f%%", 100*r.BenefitSE), fmt.Sprintf("%.2f", r.CostSE)
+			if r.BenefitSE != nil && r.CostSE != nil {
+				benSE, costSE = fmt.Sprintf("%.2f%%", 100**r.BenefitSE), fmt.Sprintf("%.2f", *r.CostSE)
 			}
 			t.Row(r.Method, fmt.Sprintf("%.2f%%", 100*r.Benefit), benSE,
 				fmt.Sprintf("%.2f", r.Cost), costSE, fmt.Sprintf("%.3f", r.Seconds))
@@ -97,4 +107,38 @@ func runRossmann(args []string, stdout io.Writer) error {
 		}
 		return nil
 	})
+}
+
+// exportRossmann writes each run's draws, the stores' supports and their
+// full-history distributions as files the other commands read.
+func exportRossmann(d *rossmann.Data, cfg rossmann.Config, dir string, stdout io.Writer) error {
+	if cfg.Runs < 1 || cfg.Obs < 1 {
+		return fmt.Errorf("%w: --runs %d and --obs %d must be >= 1", errUsage, cfg.Runs, cfg.Obs)
+	}
+	if err := data.CheckRatio(cfg.Ratio); err != nil {
+		return fmt.Errorf("%w: --critical-ratio: %v", errUsage, err)
+	}
+	for r := range cfg.Runs {
+		p, truths, err := rossmann.Sample(d, cfg, r)
+		if err != nil {
+			return err
+		}
+		run := filepath.Join(dir, fmt.Sprintf("run-%d", r))
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			return err
+		}
+		t := &data.TruthFile{Provenance: provenance.New(fmt.Sprintf("rossmann --export (run %d)", r), cfg.Seed, "none"),
+			Problem: problem.Newsvendor{}.Name(), Prior: "rossmann-full-history", PriorVersion: fmt.Sprintf("d=%d", d.Bins())}
+		for s, tr := range truths {
+			t.Instances = append(t.Instances, data.TruthInstance{ID: p.IDs[s], Ratio: p.Ratios[s], Dist: tr.Spec()})
+		}
+		if err := data.WriteSupportFile(filepath.Join(run, "support.csv"), p); err != nil {
+			return err
+		}
+		if err := data.WriteObservationsAndTruth(filepath.Join(run, "obs.csv"), p, filepath.Join(run, "truth.json"), t); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "exported %d runs of K = %d stores (d = %d, seed %d) -> %s\n", cfg.Runs, cfg.Instances, d.Bins(), cfg.Seed, dir)
+	return nil
 }

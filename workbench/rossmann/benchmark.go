@@ -36,13 +36,13 @@ func DefaultConfig() Config {
 type Row struct {
 	Method string `json:"method"`
 	// Benefit is the mean over runs of 1 - cost(method)/cost(SAA), with its
-	// standard error.
-	Benefit   float64 `json:"benefit_over_saa"`
-	BenefitSE float64 `json:"benefit_se"`
+	// standard error (absent with one run, where it is undefined).
+	Benefit   float64  `json:"benefit_over_saa"`
+	BenefitSE *float64 `json:"benefit_se,omitempty"`
 	// Cost is the mean expected cost per store, in Gupta & Kallus's units
 	// (underage s/(1-s), overage 1).
-	Cost   float64 `json:"mean_cost"`
-	CostSE float64 `json:"cost_se"`
+	Cost   float64  `json:"mean_cost"`
+	CostSE *float64 `json:"cost_se,omitempty"`
 	// Seconds is the mean decision time per run.
 	Seconds float64 `json:"seconds_per_run"`
 }
@@ -139,6 +139,30 @@ func Run(d *Data, cfg Config, policies []baseline.Policy) (*Result, error) {
 	return res, nil
 }
 
+// Sample returns run r's observations (with each store's support) exactly
+// as Run draws them, and the stores' full-history distributions: the files
+// `ptft rossmann --export` writes, so that the CSV path (ptft decide
+// --support) can be checked against the benchmark.
+func Sample(d *Data, cfg Config, r int) (*data.Portfolio, []dist.Distribution, error) {
+	if cfg.Instances < 1 || cfg.Instances > len(d.Stores) {
+		return nil, nil, fmt.Errorf("rossmann: instances %d outside 1..%d", cfg.Instances, len(d.Stores))
+	}
+	k := cfg.Instances
+	truths := make([]dist.Distribution, k)
+	cum := make([][]float64, k)
+	for s := range k {
+		truths[s] = d.Truth(s)
+		cum[s] = make([]float64, d.Bins())
+		c := 0.0
+		for i, p := range d.Probs[s] {
+			c += p
+			cum[s][i] = c
+		}
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(r)))
+	return sample(d, k, cfg, cum, rng), truths, nil
+}
+
 // sample draws one run's observations: N (or Poisson(N), redrawn while zero,
 // since a store with no data has no SAA decision) days per store.
 func sample(d *Data, k int, cfg Config, cum [][]float64, rng *rand.Rand) *data.Portfolio {
@@ -167,7 +191,12 @@ func sample(d *Data, k int, cfg Config, cum [][]float64, rng *rand.Rand) *data.P
 	return pf
 }
 
-func meanSE(x []float64) (float64, float64) {
+// meanSE returns the mean and, with two or more values, its standard error.
+func meanSE(x []float64) (float64, *float64) {
+	if len(x) < 2 {
+		return stat.Mean(x, nil), nil
+	}
 	m, sd := stat.MeanStdDev(x, nil)
-	return m, sd / math.Sqrt(float64(len(x)))
+	se := sd / math.Sqrt(float64(len(x)))
+	return m, &se
 }

@@ -7,8 +7,9 @@
 //
 // The data are not shipped with ptft: they come from the public repository
 // vgupta1/JS_SAA (folder RossmanKaggleData/CleanedData, MIT licence). Point
-// ptft at a folder holding AdjSales_NoWeekends_Binned20.csv, support20.csv
-// and ps_full20.csv with --data or PTFT_DATA.
+// ptft at a folder holding AdjSales_NoWeekends_Binned<d>.csv, support<d>.csv
+// and ps_full<d>.csv (d = 20 bins by default; the repository also has
+// d = 50 and d = 1000) with --data or PTFT_DATA.
 package rossmann
 
 import (
@@ -24,12 +25,17 @@ import (
 	"github.com/ptft-lab/ptft/workbench/dist"
 )
 
+// DefaultBins is d of Gupta & Kallus's main setting.
+const DefaultBins = 20
+
+// Files returns the names of the three files for d bins: sales (bin
+// indices per day), support and full-history probabilities.
+func Files(d int) (sales, support, probs string) {
+	return fmt.Sprintf("AdjSales_NoWeekends_Binned%d.csv", d), fmt.Sprintf("support%d.csv", d), fmt.Sprintf("ps_full%d.csv", d)
+}
+
 // File names inside the data folder, for d = 20 bins.
-const (
-	SalesFile   = "AdjSales_NoWeekends_Binned20.csv"
-	SupportFile = "support20.csv"
-	ProbsFile   = "ps_full20.csv"
-)
+var SalesFile, SupportFile, ProbsFile = Files(DefaultBins)
 
 // Data is the binned benchmark data, stores in file column order.
 type Data struct {
@@ -60,7 +66,7 @@ func ResolveDir(flag string) (string, error) {
 		return flag, nil
 	}
 	if env := os.Getenv("PTFT_DATA"); env != "" {
-		if _, err := os.Stat(filepath.Join(env, "rossmann", SupportFile)); err == nil {
+		if st, err := os.Stat(filepath.Join(env, "rossmann")); err == nil && st.IsDir() {
 			return filepath.Join(env, "rossmann"), nil
 		}
 		return env, nil
@@ -70,8 +76,16 @@ func ResolveDir(flag string) (string, error) {
 		" come from the public repository vgupta1/JS_SAA, folder RossmanKaggleData/CleanedData (MIT licence)")
 }
 
-// Load reads and cross-checks the three files in dir.
-func Load(dir string) (*Data, error) {
+// Load reads and cross-checks the three files of d = 20 bins in dir.
+func Load(dir string) (*Data, error) { return LoadBins(dir, DefaultBins) }
+
+// LoadBins reads and cross-checks the three files of bins support points
+// in dir.
+func LoadBins(dir string, bins int) (*Data, error) {
+	if bins < 2 {
+		return nil, fmt.Errorf("rossmann: %d bins: want at least 2", bins)
+	}
+	SalesFile, SupportFile, ProbsFile := Files(bins)
 	for _, f := range []string{SalesFile, SupportFile, ProbsFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			return nil, fmt.Errorf("rossmann: %s missing in %s (get it from vgupta1/JS_SAA, RossmanKaggleData/CleanedData): %w", f, dir, err)
@@ -95,10 +109,9 @@ func Load(dir string) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(sup) != len(probs) {
-		return nil, fmt.Errorf("rossmann: %s has %d bins, %s %d", SupportFile, len(sup), ProbsFile, len(probs))
+	if len(sup) != bins || len(probs) != bins {
+		return nil, fmt.Errorf("rossmann: %s has %d bins and %s %d, want %d", SupportFile, len(sup), ProbsFile, len(probs), bins)
 	}
-	bins := len(sup)
 	d.Support, d.Probs, d.Days = make([][]float64, k), make([][]float64, k), make([][]int, k)
 	for s := range k {
 		d.Support[s], d.Probs[s] = make([]float64, bins), make([]float64, bins)

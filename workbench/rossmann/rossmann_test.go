@@ -87,20 +87,33 @@ func TestLoadMissingFolderSaysWhereToGetData(t *testing.T) {
 }
 
 func TestLoadRejectsMalformedFiles(t *testing.T) {
+	// A folder of d = 3 bins: any d reads through its own file names.
 	dir := t.TempDir()
+	SalesFile, SupportFile, ProbsFile := Files(3)
 	os.WriteFile(filepath.Join(dir, SalesFile), []byte("Date,1,2\n2013-01-02,1,NA\n2013-01-03,3,2\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, SupportFile), []byte("1,10\n2,20\n3,30\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, ProbsFile), []byte("0.5,0\n0,0.5\n0.5,0.5\n"), 0o644)
-	if _, err := Load(dir); err != nil {
+	d, err := LoadBins(dir, 3)
+	if err != nil || d.Bins() != 3 {
 		t.Fatalf("valid small folder: %v", err)
 	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "AdjSales_NoWeekends_Binned20.csv missing") {
+		t.Errorf("d = 20 files absent: %v", err)
+	}
+	if _, err := LoadBins(dir, 4); err == nil || !strings.Contains(err.Error(), "Binned4.csv missing") {
+		t.Errorf("d = 4 files absent: %v", err)
+	}
 	os.WriteFile(filepath.Join(dir, ProbsFile), []byte("0.5,0\n0,0.5\n0.5,x\n"), 0o644)
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), ProbsFile+":3") {
+	if _, err := LoadBins(dir, 3); err == nil || !strings.Contains(err.Error(), ProbsFile+":3") {
 		t.Errorf("non-numeric probability: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, ProbsFile), []byte("0.5,0\n0,0.5\n"), 0o644)
+	if _, err := LoadBins(dir, 3); err == nil || !strings.Contains(err.Error(), "want 3") {
+		t.Errorf("probabilities of 2 bins in a 3-bin file: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, ProbsFile), []byte("0.5,0\n0,0.5\n0.5,0.5\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, SalesFile), []byte("Date,1,2\n2013-01-02,7,NA\n"), 0o644)
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), SalesFile+":2: store 1") {
+	if _, err := LoadBins(dir, 3); err == nil || !strings.Contains(err.Error(), SalesFile+":2: store 1") {
 		t.Errorf("bin out of range: %v", err)
 	}
 }
