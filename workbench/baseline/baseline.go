@@ -64,7 +64,7 @@ func CheckDecisions(method string, p *data.Portfolio, q []float64) error {
 var ErrUnknownMethod = errors.New("unknown method")
 
 // Methods lists the data-driven policies selectable by name.
-var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb"}
+var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "eb-log", "npmle", "npmle-poisson"}
 
 // ByName returns the data-driven policy of that name with default settings.
 func ByName(name string) (Policy, error) {
@@ -81,6 +81,14 @@ func ByName(name string) (Policy, error) {
 		return EmpiricalBayes{Family: NormalFamily}, nil
 	case "eb-gamma-poisson":
 		return EmpiricalBayes{Family: GammaPoissonFamily}, nil
+	case "eb-log":
+		return LogEB{}, nil
+	case "eb-log-ml":
+		return LogEB{Method: MarginalLikelihood}, nil
+	case "npmle":
+		return NPMLE{}, nil
+	case "npmle-poisson":
+		return NPMLE{Family: PoissonMixture}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want one of %v, eb-normal or eb-gamma-poisson)", ErrUnknownMethod, name, Methods)
 }

@@ -78,8 +78,14 @@ func (h Hyper) decide(p *data.Portfolio) []float64 {
 }
 
 // Bayes is the Bayes-optimal policy given the true hyperparameters: only
-// meaningful where the generating prior is known.
-type Bayes struct{ Hyper Hyper }
+// meaningful where the generating prior is known. With Log it is the
+// normal-normal Bayes policy on log demand, exact for lognormal demand
+// around lognormal product means (the predictive of log demand is
+// normal, and the quantile of exp(Y) is exp of Y's).
+type Bayes struct {
+	Hyper Hyper
+	Log   bool
+}
 
 // BayesFromPrior builds the Bayes policy from an environment's drawn
 // hyperparameters (prior kinds normal-normal and gamma-poisson).
@@ -101,13 +107,26 @@ func BayesFromPrior(kind string, hyper map[string]float64) (Bayes, error) {
 		if err != nil {
 			return Bayes{}, err
 		}
-		return Bayes{Hyper{Family: NormalFamily, Mu0: v[0], Tau: v[1], Sigma: v[2]}}, nil
+		return Bayes{Hyper: Hyper{Family: NormalFamily, Mu0: v[0], Tau: v[1], Sigma: v[2]}}, nil
 	case "gamma-poisson":
 		v, err := get("shape", "rate")
 		if err != nil {
 			return Bayes{}, err
 		}
-		return Bayes{Hyper{Family: GammaPoissonFamily, Shape: v[0], Rate: v[1]}}, nil
+		return Bayes{Hyper: Hyper{Family: GammaPoissonFamily, Shape: v[0], Rate: v[1]}}, nil
+	case "managerial":
+		// Lognormal demand (mean m_k, cv) around lognormal means m_k (mean
+		// level, cv spread), without observation noise: log demand is
+		// N(theta_k, log(1+cv^2)) with theta_k normal.
+		v, err := get("family_index", "level", "spread", "cv", "noise")
+		if err != nil {
+			return Bayes{}, err
+		}
+		if int(v[0]) != lognormalFamilyIndex || v[4] != 0 {
+			return Bayes{}, fmt.Errorf("bayes: no Bayes-optimal policy for this managerial environment (only lognormal without noise)")
+		}
+		sb2, sw2 := math.Log1p(v[2]*v[2]), math.Log1p(v[3]*v[3])
+		return Bayes{Log: true, Hyper: Hyper{Family: NormalFamily, Mu0: math.Log(v[1]) - sb2/2 - sw2/2, Tau: math.Sqrt(sb2), Sigma: math.Sqrt(sw2)}}, nil
 	}
 	return Bayes{}, fmt.Errorf("bayes: no Bayes-optimal policy for prior kind %q", kind)
 }
@@ -118,8 +137,26 @@ func (b Bayes) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return b.Hyper.decide(p), nil
+	if !b.Log {
+		return b.Hyper.decide(p), nil
+	}
+	q := make([]float64, p.Len())
+	for k, o := range p.Obs {
+		y := make([]float64, len(o))
+		for i, x := range o {
+			if !(x > 0) {
+				return nil, fmt.Errorf("%s: instance %q: bayes on log demand needs positive observations, got %v", p.Source, p.IDs[k], x)
+			}
+			y[i] = math.Log(x)
+		}
+		q[k] = math.Exp(b.Hyper.Predictive(y).Quantile(p.Ratios[k]))
+	}
+	return q, nil
 }
+
+// lognormalFamilyIndex is the index of "lognormal" in the managerial
+// priors' family list (prior.Families), as environments record it.
+const lognormalFamilyIndex = 1
 
 // EmpiricalBayes estimates a Family's hyperparameters across instances and
 // decides each instance's posterior-predictive rho-quantile.
@@ -347,4 +384,68 @@ func estimateGammaPoisson(p *data.Portfolio, method Estimation) (Hyper, error) {
 		return Hyper{}, fmt.Errorf("%s: eb-gamma-poisson marginal likelihood: %w", p.Source, err)
 	}
 	return Hyper{Family: GammaPoissonFamily, Shape: math.Exp(res.X[0]), Rate: math.Exp(res.X[1])}, nil
+}
+
+// LogEB is normal-normal empirical Bayes on log demand, for multiplicative
+// heterogeneity (lognormal-like portfolios): y = log(x + c), the
+// parametric normal EB of y (Method), then q = exp(y-quantile) - c, floored
+// at zero. The offset c is 0 when every observation is positive, else half
+// the smallest positive observation, so zeros stay finite and decisions
+// scale with the data.
+type LogEB struct{ Method Estimation }
+
+func (l LogEB) Name() string {
+	if l.Method == MarginalLikelihood {
+		return "eb-log-ml"
+	}
+	return "eb-log"
+}
+
+// Offset returns the c that LogEB adds before taking logs.
+func (LogEB) Offset(p *data.Portfolio) (float64, error) {
+	minPos, hasZero := math.Inf(1), false
+	for _, o := range p.Obs {
+		for _, x := range o {
+			if x > 0 {
+				minPos = min(minPos, x)
+			} else {
+				hasZero = true
+			}
+		}
+	}
+	if math.IsInf(minPos, 1) {
+		return 0, fmt.Errorf("%s: eb-log: every observation is zero", p.Source)
+	}
+	if hasZero {
+		return minPos / 2, nil
+	}
+	return 0, nil
+}
+
+func (l LogEB) Decide(p *data.Portfolio) ([]float64, error) {
+	if err := (EmpiricalBayes{}).check(p); err != nil {
+		return nil, err
+	}
+	c, err := l.Offset(p)
+	if err != nil {
+		return nil, err
+	}
+	lp := *p
+	lp.Obs = make([][]float64, p.Len())
+	for k, o := range p.Obs {
+		y := make([]float64, len(o))
+		for i, x := range o {
+			y[i] = math.Log(x + c)
+		}
+		lp.Obs[k] = y
+	}
+	h, err := estimateNormal(&lp, l.Method)
+	if err != nil {
+		return nil, fmt.Errorf("%w (on log demand)", err)
+	}
+	q := make([]float64, p.Len())
+	for k := range q {
+		q[k] = max(0, math.Exp(h.Predictive(lp.Obs[k]).Quantile(p.Ratios[k]))-c)
+	}
+	return q, nil
 }

@@ -17,7 +17,7 @@ func BenchmarkDecide(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, pol := range []Policy{SAA{}, PooledSAA{}, &ShrunkenSAA{}, EmpiricalBayes{}, EmpiricalBayes{Method: MarginalLikelihood}} {
+		for _, pol := range []Policy{SAA{}, PooledSAA{}, &ShrunkenSAA{}, EmpiricalBayes{}, EmpiricalBayes{Method: MarginalLikelihood}, LogEB{}, NPMLE{}} {
 			b.Run(fmt.Sprintf("%s/K=%d", pol.Name(), k), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -1,0 +1,227 @@
+package baseline
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/prior"
+	"github.com/ptft-lab/ptft/workbench/problem"
+)
+
+// twoPoint draws K instances with theta in {10 (weight 0.3), 20}, n
+// observations N(theta, 1) each.
+func twoPoint(seed uint64, k, n int) (*data.Portfolio, []float64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	p := &data.Portfolio{Source: "two-point"}
+	theta := make([]float64, k)
+	for i := range k {
+		theta[i] = 20
+		if rng.Float64() < 0.3 {
+			theta[i] = 10
+		}
+		obs := make([]float64, n)
+		for j := range obs {
+			obs[j] = theta[i] + rng.NormFloat64()
+		}
+		p.IDs = append(p.IDs, strconv.Itoa(i))
+		p.Obs = append(p.Obs, obs)
+		p.Ratios = append(p.Ratios, 0.8)
+	}
+	return p, theta
+}
+
+func TestNPMLERecoversATwoPointMixture(t *testing.T) {
+	p, _ := twoPoint(1, 5000, 3)
+	g, err := NPMLE{}.Fit(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(c float64) float64 {
+		w := 0.0
+		for j, a := range g.Atoms {
+			if math.Abs(a-c) < 1.5 {
+				w += g.Weights[j]
+			}
+		}
+		return w
+	}
+	if w10, w20 := near(10), near(20); math.Abs(w10-0.3) > 0.03 || math.Abs(w20-0.7) > 0.03 {
+		t.Errorf("mass near 10: %.3f (want 0.3), near 20: %.3f (want 0.7)", w10, w20)
+	}
+	if math.Abs(g.Sigma-1) > 0.05 {
+		t.Errorf("pooled sigma %v, want 1", g.Sigma)
+	}
+}
+
+// TestNPMLEEqualsBayesWhenTheGridHoldsThePrior: on the true atoms, the
+// fitted weights approach the true ones and the decisions the Bayes
+// decisions (the posterior-predictive quantile under the true G).
+func TestNPMLEEqualsBayesWhenTheGridHoldsThePrior(t *testing.T) {
+	p, _ := twoPoint(2, 20000, 3)
+	e := NPMLE{Grid: []float64{10, 20}, Iterations: 2000}
+	q, err := e.Decide(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.Fit(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(g.Weights[0]-0.3) > 0.01 {
+		t.Errorf("weight of atom 10: %v, want 0.3", g.Weights[0])
+	}
+	// Bayes: the same predictive with the true weights and sigma 1.
+	bayes := &MixingDistribution{Atoms: []float64{10, 20}, Weights: []float64{0.3, 0.7}, Sigma: 1}
+	st := statsOf(p)
+	want := bayes.decideNormal(p, &normalStats{mean: st.mean, n: st.n, sigma: 1})
+	for k := range q {
+		if math.Abs(q[k]-want[k]) > 0.05 {
+			t.Fatalf("instance %d: npmle %v, Bayes %v", k, q[k], want[k])
+		}
+	}
+}
+
+// TestNPMLEMonotoneInOwnData: raising one instance's observations raises
+// its decision (normal and Poisson forms).
+func TestNPMLEMonotoneInOwnData(t *testing.T) {
+	p, _ := twoPoint(3, 300, 4)
+	counts := randomPortfolio(4, 300, 6, true, 0.7)
+	for _, c := range []struct {
+		e NPMLE
+		p *data.Portfolio
+	}{{NPMLE{}, p}, {NPMLE{Family: PoissonMixture}, counts}} {
+		base, err := c.e.Decide(c.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []int{0, 7, 42} {
+			prev := base[k]
+			for step := 1; step <= 4; step++ {
+				pp := *c.p
+				pp.Obs = slices.Clone(c.p.Obs)
+				o := slices.Clone(c.p.Obs[k])
+				for i := range o {
+					o[i] += float64(step)
+				}
+				pp.Obs[k] = o
+				q, err := c.e.Decide(&pp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if q[k] < prev-1e-9 {
+					t.Errorf("%s: instance %d: decision fell from %v to %v when its data rose by %d", c.e.Name(), k, prev, q[k], step)
+				}
+				prev = q[k]
+			}
+		}
+	}
+}
+
+// TestNPMLEPoissonSeesZeroInflation: a portfolio where 40% of products
+// never sell puts about 0.4 of the mixing weight on the zero atom and
+// orders nothing for a product with no sales.
+func TestNPMLEPoissonSeesZeroInflation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	p := &data.Portfolio{Source: "zip"}
+	for i := range 4000 {
+		lambda := 0.0
+		if rng.Float64() >= 0.4 {
+			lambda = 1 + 4*rng.Float64()
+		}
+		obs := make([]float64, 6)
+		for j := range obs {
+			obs[j] = float64(poissonDraw(rng, lambda))
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, obs), append(p.Ratios, 0.6)
+	}
+	e := NPMLE{Family: PoissonMixture}
+	g, err := e.Fit(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Atoms[0] != 0 || math.Abs(g.Weights[0]-0.4) > 0.03 {
+		t.Errorf("zero atom %v with weight %v, want weight 0.4", g.Atoms[0], g.Weights[0])
+	}
+	q, _ := e.Decide(p)
+	for k, o := range p.Obs {
+		if slices.Max(o) == 0 && q[k] != 0 {
+			t.Fatalf("instance %d never sold, decision %v", k, q[k])
+		}
+	}
+}
+
+func poissonDraw(rng *rand.Rand, lambda float64) int {
+	if lambda == 0 {
+		return 0
+	}
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+// TestLogEBIsScaleEquivariantAndHandlesZeros: eb-log decisions scale with
+// the data, its offset is 0 without zeros and half the smallest positive
+// value with them, and on lognormal data it is within 1% of oracle cost
+// of the log-scale Bayes policy.
+func TestLogEBIsScaleEquivariantAndHandlesZeros(t *testing.T) {
+	pr, _ := prior.Lookup("lognormal-portfolio")
+	env, err := pr.Generate(3, prior.Options{Instances: 500, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := env.Portfolio
+	q, err := LogEB{}.Decide(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := *p
+	big.Obs = nil
+	for _, o := range p.Obs {
+		s := make([]float64, len(o))
+		for i, x := range o {
+			s[i] = 7 * x
+		}
+		big.Obs = append(big.Obs, s)
+	}
+	q7, _ := LogEB{}.Decide(&big)
+	for k := range q {
+		if math.Abs(q7[k]-7*q[k]) > 1e-9*q7[k] {
+			t.Fatalf("instance %d: %v at scale 7, %v at 1", k, q7[k], q[k])
+		}
+	}
+	if c, _ := (LogEB{}).Offset(p); c != 0 {
+		t.Errorf("offset %v on positive data", c)
+	}
+	z := &data.Portfolio{IDs: []string{"a", "b"}, Obs: [][]float64{{0, 4, 6}, {2, 3}}, Ratios: []float64{0.5, 0.5}}
+	if c, _ := (LogEB{}).Offset(z); c != 1 {
+		t.Errorf("offset %v with zeros, want half of 2", c)
+	}
+	if q, err := (LogEB{}).Decide(z); err != nil || !(q[0] >= 0) {
+		t.Errorf("with zeros: %v %v", q, err)
+	}
+	b, err := BayesFromPrior(pr.Kind, env.Hyper)
+	if err != nil || !b.Log {
+		t.Fatalf("no log-scale Bayes for %s: %v", pr.Name, err)
+	}
+	qb, err := b.Decide(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re, _ := problem.Evaluate(problem.Newsvendor{}, env.Truth, p.Ratios, q)
+	rb, _ := problem.Evaluate(problem.Newsvendor{}, env.Truth, p.Ratios, qb)
+	if re.Regret > rb.Regret+0.01 {
+		t.Errorf("eb-log regret %.4f, Bayes %.4f: more than 1 point apart", re.Regret, rb.Regret)
+	}
+	if prior.Families[lognormalFamilyIndex] != "lognormal" {
+		t.Fatalf("lognormalFamilyIndex %d is %q in prior.Families", lognormalFamilyIndex, prior.Families[lognormalFamilyIndex])
+	}
+}
