@@ -2,6 +2,7 @@ package models
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/ptft-lab/ptft/workbench/data"
@@ -21,9 +22,13 @@ func TestDefaultModelLoadsAndDecides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range q {
-		if !(v >= 0) {
-			t.Errorf("instance %d: decision %v", i, v)
+	// Plausible orders: within the range an order could sensibly take
+	// given each instance's data (a product seen at 3-5 is not ordered 0
+	// or 50).
+	for i, o := range p.Obs {
+		lo, hi := slices.Min(o), slices.Max(o)
+		if !(q[i] >= 0.5*lo && q[i] <= 2*hi) {
+			t.Errorf("instance %s (observations %v, ratio %v): decision %v outside [%v, %v]", p.IDs[i], o, p.Ratios[i], q[i], 0.5*lo, 2*hi)
 		}
 	}
 }

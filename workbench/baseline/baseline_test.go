@@ -174,7 +174,7 @@ func TestShrunkenSAALimits(t *testing.T) {
 		"continuous": randomPortfolio(8, 200, 9, false, 0.7),
 		"binned":     binnedPortfolio(9, 200, 20, 10, 0.95),
 	} {
-		saa, _ := SAA{}.Decide(p)
+		saa := mustDecide(t, SAA{}, p)
 		zero, err := (&ShrunkenSAA{Alphas: []float64{0}}).Decide(p)
 		if err != nil {
 			t.Fatal(err)
@@ -250,7 +250,7 @@ func TestNormalNormalBayesCostFormula(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, _ := b.Decide(env.Portfolio)
+	q := mustDecide(t, b, env.Portfolio)
 	r, err := problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q)
 	if err != nil {
 		t.Fatal(err)
@@ -287,15 +287,15 @@ func TestEmpiricalBayesApproachesBayes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		qb, _ := b.Decide(c.env.Portfolio)
-		rb, _ := problem.Evaluate(problem.Newsvendor{}, c.env.Truth, c.env.Portfolio.Ratios, qb)
+		qb := mustDecide(t, b, c.env.Portfolio)
+		rb := mustEvaluate(t, c.env.Truth, c.env.Portfolio.Ratios, qb)
 		for _, m := range []Estimation{Moments, MarginalLikelihood} {
 			eb := EmpiricalBayes{Family: c.family, Method: m}
 			q, err := eb.Decide(c.env.Portfolio)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, _ := problem.Evaluate(problem.Newsvendor{}, c.env.Truth, c.env.Portfolio.Ratios, q)
+			r := mustEvaluate(t, c.env.Truth, c.env.Portfolio.Ratios, q)
 			if gap := (r.Cost - rb.Cost) / r.OracleCost; gap > 0.005 {
 				t.Errorf("%s: EB cost exceeds Bayes by %.3f%% of oracle cost at K=10^4", eb.Name(), 100*gap)
 			}
@@ -320,7 +320,7 @@ func TestEmpiricalBayesRejectsBadInput(t *testing.T) {
 
 func TestPooledSAAIsScaleEquivariant(t *testing.T) {
 	p := randomPortfolio(4, 100, 6, false, 0.8)
-	q, _ := PooledSAA{}.Decide(p)
+	q := mustDecide(t, PooledSAA{}, p)
 	p2 := *p
 	p2.Obs = nil
 	for _, o := range p.Obs {
@@ -330,7 +330,7 @@ func TestPooledSAAIsScaleEquivariant(t *testing.T) {
 		}
 		p2.Obs = append(p2.Obs, s)
 	}
-	q2, _ := PooledSAA{}.Decide(&p2)
+	q2 := mustDecide(t, PooledSAA{}, &p2)
 	for k := range q {
 		if math.Abs(q2[k]-3*q[k]) > 1e-9*q2[k] {
 			t.Fatalf("pooled SAA not scale equivariant at %d: %v vs 3*%v", k, q2[k], q[k])
@@ -392,4 +392,24 @@ func TestEmpiricalBayesOnHugeValues(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mustDecide runs a policy through the checked entry point and fails the
+// test on any error.
+func mustDecide(t *testing.T, pol Policy, p *data.Portfolio) []float64 {
+	t.Helper()
+	q, err := Decide(pol, p)
+	if err != nil {
+		t.Fatalf("%s: %v", pol.Name(), err)
+	}
+	return q
+}
+
+func mustEvaluate(t *testing.T, truth []dist.Distribution, ratios, q []float64) problem.Report {
+	t.Helper()
+	r, err := problem.Evaluate(problem.Newsvendor{}, truth, ratios, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/prior"
-	"github.com/ptft-lab/ptft/workbench/problem"
 )
 
 // twoPoint draws K instances with theta in {10 (weight 0.3), 20}, n
@@ -146,7 +145,7 @@ func TestNPMLEPoissonSeesZeroInflation(t *testing.T) {
 	if g.Atoms[0] != 0 || math.Abs(g.Weights[0]-0.4) > 0.03 {
 		t.Errorf("zero atom %v with weight %v, want weight 0.4", g.Atoms[0], g.Weights[0])
 	}
-	q, _ := e.Decide(p)
+	q := mustDecide(t, e, p)
 	for k, o := range p.Obs {
 		if slices.Max(o) == 0 && q[k] != 0 {
 			t.Fatalf("instance %d never sold, decision %v", k, q[k])
@@ -192,7 +191,7 @@ func TestLogEBIsScaleEquivariantAndHandlesZeros(t *testing.T) {
 		}
 		big.Obs = append(big.Obs, s)
 	}
-	q7, _ := LogEB{}.Decide(&big)
+	q7 := mustDecide(t, LogEB{}, &big)
 	for k := range q {
 		if math.Abs(q7[k]-7*q[k]) > 1e-9*q7[k] {
 			t.Fatalf("instance %d: %v at scale 7, %v at 1", k, q7[k], q[k])
@@ -216,8 +215,8 @@ func TestLogEBIsScaleEquivariantAndHandlesZeros(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re, _ := problem.Evaluate(problem.Newsvendor{}, env.Truth, p.Ratios, q)
-	rb, _ := problem.Evaluate(problem.Newsvendor{}, env.Truth, p.Ratios, qb)
+	re := mustEvaluate(t, env.Truth, p.Ratios, q)
+	rb := mustEvaluate(t, env.Truth, p.Ratios, qb)
 	if re.Regret > rb.Regret+0.01 {
 		t.Errorf("eb-log regret %.4f, Bayes %.4f: more than 1 point apart", re.Regret, rb.Regret)
 	}

@@ -260,3 +260,27 @@ func TestSaveLoadRoundTripAndCorruption(t *testing.T) {
 		t.Errorf("variables not saved in name order: %v", names)
 	}
 }
+
+// TestAdaptersAtZeroChangeNothing: adding low-rank adapters (B starts at
+// zero) leaves every decision as it was.
+func TestAdaptersAtZeroChangeNothing(t *testing.T) {
+	for name, cfg := range configs() {
+		m := randomised(t, cfg)
+		p := testPortfolio(9, 40, 6)
+		before := decide(t, m, p)
+		if err := m.EnableAdapters(3); err != nil {
+			t.Fatal(err)
+		}
+		after := decide(t, m, p)
+		adapters := 0
+		for v := range m.Context().IterVariables() {
+			if strings.HasSuffix(v.ScopeAndName(), AdapterB) {
+				adapters++
+			}
+		}
+		if adapters == 0 {
+			t.Fatalf("%s: no adapters were created", name)
+		}
+		closeAll(t, name+" with adapters", after, before, 1e-6)
+	}
+}
