@@ -25,8 +25,11 @@ type Batch struct {
 	Base    []float32 // [B,K]: instance mean (scaled)
 	Spread  []float32 // [B,K]: the portfolio's pooled within-instance std (scaled)
 	Z       []float32 // [B,K]: standard normal quantile of the ratio
-	Scale   []float64 // [B]
-	Sizes   []int     // real K of each portfolio
+	// Scale [B*K] is what each instance's values were divided by: its
+	// portfolio's scale, or (a model without cross-instance attention)
+	// the instance's own; decision i in the data's units is q_i Scale[i].
+	Scale []float64
+	Sizes []int // real K of each portfolio
 }
 
 // portfolioScale is the portfolio's robust scale: the median of its
@@ -60,8 +63,19 @@ func portfolioScale(p *data.Portfolio) float64 {
 }
 
 // NewBatch lays out portfolios, padding every one to k instances and n
-// observations (0: the largest present). Portfolios must be valid.
-func NewBatch(ps []*data.Portfolio, k, n int) *Batch {
+// observations (0: the largest present), with portfolio-level scale and
+// statistics. Portfolios must be valid.
+func NewBatch(ps []*data.Portfolio, k, n int) *Batch { return newBatchOf(ps, k, n, false) }
+
+// NewBatch lays out portfolios for m: as the package's NewBatch, except
+// that a model without cross-instance attention sees each instance alone
+// (its own scale and statistics), so that it decides each instance from
+// that instance's data only.
+func (m *Model) NewBatch(ps []*data.Portfolio, k, n int) *Batch {
+	return newBatchOf(ps, k, n, m.Config.NoCrossAttention)
+}
+
+func newBatchOf(ps []*data.Portfolio, k, n int, isolated bool) *Batch {
 	for _, p := range ps {
 		k = max(k, p.Len())
 		for _, o := range p.Obs {
@@ -70,8 +84,15 @@ func NewBatch(ps []*data.Portfolio, k, n int) *Batch {
 	}
 	b := newBatch(len(ps), k, n)
 	for bi, p := range ps {
+		b.Sizes[bi] = p.Len()
+		if isolated {
+			for ki := range p.Obs {
+				one, st := alone(p, ki)
+				b.setRow(bi*k+ki, one, 0, &st)
+			}
+			continue
+		}
 		st := newPortfolioStats(p)
-		b.Scale[bi], b.Sizes[bi] = st.scale, p.Len()
 		for ki := range p.Obs {
 			b.setRow(bi*k+ki, p, ki, &st)
 		}
@@ -79,24 +100,39 @@ func NewBatch(ps []*data.Portfolio, k, n int) *Batch {
 	return b
 }
 
+// alone returns instance ki of p as a portfolio of its own, and its stats.
+func alone(p *data.Portfolio, ki int) (*data.Portfolio, portfolioStats) {
+	one := &data.Portfolio{Source: p.Source, IDs: p.IDs[ki : ki+1], Obs: p.Obs[ki : ki+1], Ratios: p.Ratios[ki : ki+1]}
+	return one, newPortfolioStats(one)
+}
+
 // newRowsBatch lays out instances idx of p (a chunk of a large portfolio)
 // as one portfolio of rows instances and n observations, with p's
-// portfolio-level statistics st, so that each row holds exactly what
-// NewBatch would give that instance.
+// portfolio-level statistics st (nil: each instance alone), so that each
+// row holds exactly what NewBatch would give that instance.
 func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int) *Batch {
 	b := newBatch(1, rows, n)
-	b.Scale[0], b.Sizes[0] = st.scale, len(idx)
+	b.Sizes[0] = len(idx)
 	for r, ki := range idx {
+		if st == nil {
+			one, own := alone(p, ki)
+			b.setRow(r, one, 0, &own)
+			continue
+		}
 		b.setRow(r, p, ki, st)
 	}
 	return b
 }
 
 func newBatch(bsz, k, n int) *Batch {
-	return &Batch{B: bsz, K: k, N: n,
+	b := &Batch{B: bsz, K: k, N: n,
 		Obs: make([]float32, bsz*k*n*2), ObsMask: make([]float32, bsz*k*n), Inst: make([]float32, bsz*k),
 		Feats: make([]float32, bsz*k*NumFeatures), Base: make([]float32, bsz*k), Spread: make([]float32, bsz*k),
-		Z: make([]float32, bsz*k), Scale: make([]float64, bsz), Sizes: make([]int, bsz)}
+		Z: make([]float32, bsz*k), Scale: make([]float64, bsz*k), Sizes: make([]int, bsz)}
+	for i := range b.Scale {
+		b.Scale[i] = 1 // padding rows
+	}
+	return b
 }
 
 // portfolioStats are the portfolio-level inputs: the scale, the scaled
@@ -171,7 +207,7 @@ func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
 		b.Obs[o], b.Obs[o+1] = float32(x), float32(x-m)
 		b.ObsMask[i*n+j] = 1
 	}
-	b.Inst[i] = 1
+	b.Inst[i], b.Scale[i] = 1, st.scale
 	b.Base[i], b.Spread[i], b.Z[i] = float32(m), float32(st.spread), float32(z)
 	f := b.Feats[i*NumFeatures : (i+1)*NumFeatures]
 	f[0], f[1], f[2], f[3], f[4] = float32(m), float32(sd), float32(sorted[0]), float32(sorted[nk-1]), float32(med)

@@ -129,7 +129,9 @@ const maxAttentionEntries = 1 << 28
 const MaxScaled = 1e12
 
 // CheckRange returns an error naming the first instance with an
-// observation above MaxScaled times the portfolio's scale.
+// observation above MaxScaled times the portfolio's scale (a model that
+// sees each instance alone scales each by its own mean, which no
+// observation can exceed by more than n_k).
 func CheckRange(p *data.Portfolio) error {
 	s := portfolioScale(p)
 	for k, o := range p.Obs {
@@ -174,23 +176,23 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 func (m *Model) decide(p *data.Portfolio, stream bool) ([]float64, error) {
 	k := p.Len()
 	var q []float32
-	var scale float64
+	var scale []float64
 	if stream {
 		var err error
 		if q, scale, err = m.decideStreamed(p); err != nil {
 			return nil, err
 		}
 	} else {
-		bt := NewBatch([]*data.Portfolio{p}, 0, 0)
+		bt := m.NewBatch([]*data.Portfolio{p}, 0, 0)
 		var err error
 		if q, err = m.Predict(bt); err != nil {
 			return nil, err
 		}
-		scale = bt.Scale[0]
+		scale = bt.Scale
 	}
 	out := make([]float64, k)
 	for i := range out {
-		out[i] = max(0, float64(q[i])*scale)
+		out[i] = max(0, float64(q[i])*scale[i])
 	}
 	return out, nil
 }

@@ -162,17 +162,22 @@ func (m *Model) streamPieces() (*streamExecs, error) {
 }
 
 // decideStreamed is Decide for portfolios streams selects; it returns
-// decisions in scaled units, in p's instance order.
-func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
+// decisions in scaled units and each instance's scale, in p's instance
+// order.
+func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) {
 	se, err := m.streamPieces()
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	maxRows := streamRows
 	if m.forceStream > 0 {
 		maxRows = m.forceStream
 	}
-	st := newPortfolioStats(p)
+	var st *portfolioStats // nil: each instance alone
+	if !m.Config.NoCrossAttention {
+		s := newPortfolioStats(p)
+		st = &s
+	}
 	cs := chunks(p, maxRows)
 	w := m.Config.Width
 	k := p.Len()
@@ -208,6 +213,16 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
 		return nil
 	}
 	tensor := func(x []float32, dims ...int) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(x, dims...) }
+	// scales gathers each instance's scale from its chunk's batch.
+	scales := func() []float64 {
+		sc := make([]float64, k)
+		for ci, c := range cs {
+			for r, ki := range c.idx {
+				sc[ki] = batches[ci].Scale[r]
+			}
+		}
+		return sc
+	}
 	// hChunk gathers a chunk's rows of h (padding rows zero).
 	hChunk := func(c chunk) *tensors.Tensor {
 		x := make([]float32, c.rows*w)
@@ -225,7 +240,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
 
 	err = forChunks(func(ci int) error {
 		c := cs[ci]
-		bt := newRowsBatch(p, &st, c.idx, c.rows, c.n)
+		bt := newRowsBatch(p, st, c.idx, c.rows, c.n)
 		out, err := se.encode.Exec(tensor(bt.Obs, 1, c.rows, c.n, 2), tensor(bt.ObsMask, 1, c.rows, c.n),
 			tensor(bt.Feats, 1, c.rows, NumFeatures))
 		if err != nil {
@@ -233,11 +248,11 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
 		}
 		scatter(c, out[0])
 		// Only what the blocks and head read is kept.
-		batches[ci] = &Batch{Inst: bt.Inst, Base: bt.Base, Spread: bt.Spread, Z: bt.Z}
+		batches[ci] = &Batch{Inst: bt.Inst, Base: bt.Base, Spread: bt.Spread, Z: bt.Z, Scale: bt.Scale}
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 
 	if se.rest != nil {
@@ -251,9 +266,9 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
 		}
 		out, err := se.rest.Exec(tensor(h, 1, k, w), tensor(inst, 1, k), tensor(base, 1, k), tensor(spread, 1, k), tensor(z, 1, k))
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		return tensors.MustCopyFlatData[float32](out[0]), st.scale, nil
+		return tensors.MustCopyFlatData[float32](out[0]), scales(), nil
 	}
 
 	for l := range m.Config.Blocks {
@@ -271,7 +286,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
 				return nil
 			})
 			if err != nil {
-				return nil, 0, err
+				return nil, nil, err
 			}
 			ctxv = combineSummaries(parts, m.Config.Heads, m.Config.Inducing, w/m.Config.Heads)
 		}
@@ -288,7 +303,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 	}
 	q := make([]float32, k)
@@ -305,9 +320,9 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, float64, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	return q, st.scale, nil
+	return q, scales(), nil
 }
 
 // combineSummaries merges the chunks' partial softmaxes (max, sum,

@@ -12,14 +12,14 @@ import (
 // ordinary portfolios.
 func wholeDecisions(t *testing.T, m *Model, p *data.Portfolio) []float64 {
 	t.Helper()
-	bt := NewBatch([]*data.Portfolio{p}, 0, 0)
+	bt := m.NewBatch([]*data.Portfolio{p}, 0, 0)
 	q, err := m.Predict(bt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := make([]float64, p.Len())
 	for i := range out {
-		out[i] = max(0, float64(q[i])*bt.Scale[0])
+		out[i] = max(0, float64(q[i])*bt.Scale[i])
 	}
 	return out
 }

@@ -376,19 +376,26 @@ func (f *finetuner) splits(rng *rand.Rand, n int) []split {
 
 // tensors lays splits out as a batch plus held-out values (scaled), a mask
 // selecting training or validation instances' held-out points, and ratios;
-// it also returns the portfolios' scales and the mask's total. The mask
-// holds each point's instance cost weight (data.Portfolio.CostWeights), so
-// that costs are weighted means.
-func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []float64, points float64) {
+// it also returns the unit that turns the graph's held-out cost into the
+// data's units, and the mask's total. The mask holds each point's
+// instance cost weight (data.Portfolio.CostWeights), so that costs are
+// weighted means, times the instance's scale relative to the first
+// instance's of its split (1 when a portfolio shares one scale; a model
+// that sees each instance alone scales each by its own), so that within a
+// split every instance's cost counts in the data's units. The unit is the
+// first split's (cost evaluates one split at a time).
+func (f *finetuner) tensors(ss []split, validation bool) (args []any, unit float64, points float64) {
 	ps := make([]*data.Portfolio, len(ss))
 	for i, s := range ss {
 		ps[i] = s.ctx
 	}
-	bt := model.NewBatch(ps, 0, 0)
+	bt := f.m.NewBatch(ps, 0, 0)
+	weighted := 0.0
 	held := make([]float32, bt.B*bt.K*f.maxN)
 	mask := make([]float32, bt.B*bt.K*f.maxN)
 	ratio := make([]float32, bt.B*bt.K)
 	for b, s := range ss {
+		ref := bt.Scale[b*bt.K]
 		for k, h := range s.held {
 			ratio[b*bt.K+k] = float32(f.p.Ratios[k])
 			if f.val[k] != validation {
@@ -398,10 +405,12 @@ func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []fl
 			if f.p.CostWeights != nil {
 				w = f.p.CostWeights[k]
 			}
+			sc := bt.Scale[b*bt.K+k]
 			for j, x := range h {
 				i := (b*bt.K+k)*f.maxN + j
-				held[i], mask[i] = float32(x/bt.Scale[b]), float32(w)
+				held[i], mask[i] = float32(x/sc), float32(w*(sc/ref))
 				points += w
+				weighted += w * (sc / ref)
 			}
 		}
 	}
@@ -409,7 +418,11 @@ func (f *finetuner) tensors(ss []split, validation bool) (args []any, scale []fl
 		tensors.FromFlatDataAndDimensions(held, bt.B, bt.K, f.maxN),
 		tensors.FromFlatDataAndDimensions(mask, bt.B, bt.K, f.maxN),
 		tensors.FromFlatDataAndDimensions(ratio, bt.B, bt.K))
-	return args, bt.Scale, points
+	unit = bt.Scale[0]
+	if points > 0 {
+		unit *= weighted / points
+	}
+	return args, unit, points
 }
 
 // heldOutCost is the mean newsvendor cost of decisions q [B,K] on the
@@ -549,13 +562,13 @@ func (f *finetuner) cost(ss []split, validation bool) (float64, error) {
 	for _, r := range shardBounds(len(ss), concurrency(f.m)) {
 		wg.Go(func() {
 			for i := r[0]; i < r[1]; i++ {
-				args, scale, _ := f.tensors(ss[i:i+1], validation)
+				args, unit, _ := f.tensors(ss[i:i+1], validation)
 				out, err := f.loss.Exec(args...)
 				if err != nil {
 					errs[i] = err
 					return
 				}
-				costs[i] = float64(tensors.ToScalar[float32](out[0])) * scale[0]
+				costs[i] = float64(tensors.ToScalar[float32](out[0])) * unit
 			}
 		})
 	}

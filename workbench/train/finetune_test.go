@@ -286,7 +286,7 @@ func TestHeldOutCostIsTheWeightedMean(t *testing.T) {
 
 	p := realLike(1, 4, 5)
 	p.CostWeights = []float64{1, 2, 3, 4}
-	f := &finetuner{p: p, val: make([]bool, 4), maxN: 5}
+	f := &finetuner{m: smallModel(t), p: p, val: make([]bool, 4), maxN: 5}
 	ss := f.splits(rand.New(rand.NewPCG(1, 2)), 1)
 	args, _, total := f.tensors(ss, false)
 	m := tensors.MustCopyFlatData[float32](args[len(args)-2].(*tensors.Tensor))

@@ -200,7 +200,7 @@ func (t *Trainer) prepare(envs []*prior.Environment, lr float64, padK, padN int)
 			for i, e := range envs[r[0]:r[1]] {
 				ps[i] = e.Portfolio
 			}
-			bts[s] = model.NewBatch(ps, padK, padN)
+			bts[s] = t.Model.NewBatch(ps, padK, padN)
 			qs[s], errs[s] = t.Model.Predict(bts[s])
 		})
 	}
@@ -229,9 +229,9 @@ func (t *Trainer) prepare(envs []*prior.Environment, lr float64, padK, padN int)
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				sc := bt.Scale[b]
 				cost, oracle := 0.0, 0.0
 				for i := range bt.Sizes[b] {
+					sc := bt.Scale[b*bt.K+i]
 					d := e.Truth[i]
 					rho := e.Portfolio.Ratios[i]
 					qi := float64(q[b*bt.K+i]) * sc
