@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/ptft-lab/ptft/workbench/backend"
 	"github.com/ptft-lab/ptft/workbench/baseline"
@@ -23,6 +22,7 @@ import (
 // executor runs cells, keeping what several cells share: the last
 // environment, loaded pretrained models, the Rossmann data.
 type executor struct {
+	exp      *Experiment
 	dir      string // raw results folder; ablation models are cached below it
 	log      io.Writer
 	baseSeed uint64
@@ -30,13 +30,6 @@ type executor struct {
 	env      *prior.Environment
 	models   map[string]*model.Model
 	rossmann *rossmann.Data
-}
-
-// ablation variants of E4: the architecture each is pretrained with.
-var ablations = map[string]model.Config{
-	"inducing-16":        {Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, Inducing: 16},
-	"full-attention":     {Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2},
-	"no-cross-attention": {Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, NoCrossAttention: true},
 }
 
 func (x *executor) run(ctx stdcontext.Context, c Cell) (Record, error) {
@@ -68,7 +61,7 @@ func (x *executor) run(ctx stdcontext.Context, c Cell) (Record, error) {
 	r.Cost, r.OracleCost, r.Regret = rep.Cost, rep.OracleCost, rep.Regret
 	r.Seconds, r.PeakHeapMiB = secs, peak
 	r.Value = rep.Regret
-	if c.Experiment == "E5" {
+	if x.exp.Metric == Seconds {
 		r.Value = secs
 	}
 	return r, nil
@@ -99,7 +92,7 @@ func (x *executor) environment(c Cell) (*prior.Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Experiment == "E3" {
+	if x.exp.X == "noise" {
 		p.Noise = prior.Fixed(c.Noise)
 	}
 	env, err := p.Generate(c.EnvSeed, prior.Options{Instances: c.K, Obs: prior.IntRange{Min: c.N, Max: c.N}})
@@ -110,49 +103,28 @@ func (x *executor) environment(c Cell) (*prior.Environment, error) {
 	return env, nil
 }
 
-// policy returns the cell's method; env is nil where the truth is not a
-// prior (Rossmann), which rules out bayes and oracle.
+// policy returns the cell's method: one of the experiment's own variants
+// (E4's architectures), else a name for Method; env is nil where the truth
+// is not a prior (Rossmann), which rules out bayes and oracle.
 func (x *executor) policy(ctx stdcontext.Context, c Cell, env *prior.Environment) (baseline.Policy, error) {
-	if ref, ok := strings.CutPrefix(c.Method, "transformer@"); ok {
-		return x.model(ref)
-	}
-	switch c.Method {
-	case "bayes", "oracle":
-		if env == nil {
-			return nil, fmt.Errorf("%s: %s needs a synthetic truth", c.Key(), c.Method)
+	if v, ok := x.exp.Variants[c.Method]; ok {
+		if !v.Pretrained {
+			return &train.FinetunedPolicy{Config: v.Config, Options: finetuneOptions(c.FinetuneSteps, c.EnvSeed)}, nil
 		}
-		if c.Method == "oracle" {
-			return baseline.Oracle{Truth: env.Truth}, nil
-		}
-		return baseline.BayesFromPrior(env.Prior.Kind, env.Hyper)
-	case "transformer":
-		return x.model(c.Model)
-	case "no-pretraining":
-		return &train.FinetunedPolicy{Config: ablations["inducing-16"], Options: finetuneOptions(c.FinetuneSteps, c.EnvSeed)}, nil
+		return x.pretrainedVariant(ctx, c, v.Config)
 	}
-	if _, ok := ablations[c.Method]; ok {
-		return x.pretrainedVariant(ctx, c)
-	}
-	return Method(c.Method, MethodOptions{Model: c.Model, FinetuneSteps: c.FinetuneSteps, Seed: c.EnvSeed})
-}
-
-// model returns a loaded pretrained model, loading it once.
-func (x *executor) model(ref string) (*model.Model, error) {
-	if m, ok := x.models[ref]; ok {
-		return m, nil
-	}
-	m, err := LoadModel(ref)
+	pol, err := Method(c.Method, MethodOptions{Model: c.Model, FinetuneSteps: c.FinetuneSteps, Seed: c.EnvSeed,
+		Env: env, Rossmann: x.rossmann, Models: x.models})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", c.Key(), err)
 	}
-	x.models[ref] = m
-	return m, nil
+	return pol, nil
 }
 
 // pretrainedVariant returns an E4 variant pretrained on the cell's prior
 // for c.PretrainSteps steps, from the cache folder below the raw results
 // (pretraining it, or resuming its last checkpoint, when needed).
-func (x *executor) pretrainedVariant(ctx stdcontext.Context, c Cell) (*model.Model, error) {
+func (x *executor) pretrainedVariant(ctx stdcontext.Context, c Cell, cfg model.Config) (*model.Model, error) {
 	dir := filepath.Join(x.dir, "models", fmt.Sprintf("%s-%s-pt%d-seed%d", rawBase(c.Experiment, c.Quick), c.Method, c.PretrainSteps, x.baseSeed))
 	if m, ok := x.models[dir]; ok {
 		return m, nil
@@ -169,7 +141,7 @@ func (x *executor) pretrainedVariant(ctx stdcontext.Context, c Cell) (*model.Mod
 		if m, err = model.Load(dir); err != nil {
 			return nil, err
 		}
-	} else if m, err = model.New(ablations[c.Method], x.baseSeed); err != nil {
+	} else if m, err = model.New(cfg, x.baseSeed); err != nil {
 		return nil, err
 	}
 	if m.Meta.Steps < c.PretrainSteps {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/model"
 )
 
 // Metric is what a cell measures and a report tabulates.
@@ -50,9 +51,41 @@ type Experiment struct {
 	Model       string
 	Metric      Metric
 	Full, Quick Grid
-	// X says what varies along a figure's horizontal axis: "K" or "noise".
+	// X says what varies along a figure's horizontal axis: "K" or "noise"
+	// (the environments then take the cell's noise level).
 	X string
+	// Variants are method names of the experiment's own models (E4's
+	// architectures at an equal pretraining budget).
+	Variants map[string]Variant
+	// Theory selects the report's theory overlay: TheoryBound (the
+	// calibrated bound of theory/README.md and its section) or
+	// TheoryPretraining (R*(K) + E_pre, in-prior); empty for none.
+	Theory string
 }
+
+// Variant is a model architecture an experiment trains itself: pretrained
+// for the grid's PretrainSteps on the experiment's prior, or, not
+// Pretrained, trained on each portfolio alone (finetuning from random
+// weights).
+type Variant struct {
+	Config     model.Config
+	Pretrained bool
+}
+
+// ablations are E4's architectures, pretrained at an equal budget, and
+// the inducing-point one trained on each portfolio alone.
+var ablations = map[string]Variant{
+	"inducing-16":        {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, Inducing: 16}, Pretrained: true},
+	"full-attention":     {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2}, Pretrained: true},
+	"no-cross-attention": {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, NoCrossAttention: true}, Pretrained: true},
+	"no-pretraining":     {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, Inducing: 16}},
+}
+
+// Theory overlays of a report.
+const (
+	TheoryBound       = "bound"
+	TheoryPretraining = "pretraining"
+)
 
 // Cell is one method on one environment.
 type Cell struct {
@@ -72,6 +105,8 @@ type Cell struct {
 	EnvSeed       uint64 `json:"env_seed"`
 	FinetuneSteps int    `json:"finetune_steps,omitempty"`
 	PretrainSteps int    `json:"pretrain_steps,omitempty"`
+
+	noiseAxis bool // the experiment varies noise (X == "noise"): groups by it
 }
 
 // Key identifies the cell in raw results.
@@ -99,10 +134,17 @@ func (c Cell) Group() string {
 		return fmt.Sprintf("N~Poisson(%d)", c.N)
 	case c.Truth == "rossmann":
 		return fmt.Sprintf("N=%d", c.N)
-	case c.Experiment == "E3":
+	case c.noiseAxis || variesNoise(c.Experiment):
 		return fmt.Sprintf("noise=%s", strconv.FormatFloat(c.Noise, 'g', -1, 64))
 	}
 	return fmt.Sprintf("n=%d", c.N)
+}
+
+// variesNoise reports whether the named built-in experiment varies noise
+// along its axis; cells read back from raw files know only the name.
+func variesNoise(name string) bool {
+	e, err := Lookup(name)
+	return err == nil && e.X == "noise"
 }
 
 func needsFinetune(method string) bool {
@@ -137,7 +179,7 @@ func (e *Experiment) Cells(quick bool, seeds int, baseSeed uint64) []Cell {
 				for _, k := range g.Instances {
 					for rep := range seeds {
 						base := Cell{Experiment: e.Name, Quick: quick, Truth: e.Truth, Model: e.Model, K: k, N: n,
-							Noise: nz, PoissonObs: ps, Replicate: rep, PretrainSteps: g.PretrainSteps}
+							Noise: nz, PoissonObs: ps, Replicate: rep, PretrainSteps: g.PretrainSteps, noiseAxis: e.X == "noise"}
 						base.EnvSeed = envSeed(baseSeed, base)
 						for _, m := range g.Methods {
 							if needsFinetune(m) && g.FinetuneMaxK > 0 && k > g.FinetuneMaxK {
@@ -191,7 +233,7 @@ func All() []*Experiment {
 	return []*Experiment{
 		{
 			Name: "E1", Title: "In-prior regret against K (normal-normal prior, its pretrained model)",
-			Truth: "normal-normal", Model: "normal-normal", Metric: Regret, X: "K",
+			Truth: "normal-normal", Model: "normal-normal", Metric: Regret, X: "K", Theory: TheoryPretraining,
 			Full: Grid{Instances: []int{10, 30, 100, 300, 1000}, Obs: []int{2, 5, 10},
 				Methods: append(slices.Clone(baselines), "bayes", "transformer"), Seeds: 10},
 			Quick: Grid{Instances: []int{10, 100}, Obs: []int{2, 5},
@@ -199,7 +241,7 @@ func All() []*Experiment {
 		},
 		{
 			Name: "E2", Title: "Misspecified truth (heavy-tailed demand): pretrained only, scratch, pretrain+finetune and baselines against K",
-			Truth: "truth-heavy-tail", Model: "default", Metric: Regret, X: "K",
+			Truth: "truth-heavy-tail", Model: "default", Metric: Regret, X: "K", Theory: TheoryBound,
 			Full: Grid{Instances: []int{10, 30, 100, 300, 1000}, Obs: []int{5},
 				Methods: []string{"saa", "shrunken-saa", "eb", "transformer", "transformer-scratch", "transformer-finetuned"},
 				Seeds:   3, FinetuneSteps: 100},
@@ -217,7 +259,7 @@ func All() []*Experiment {
 		},
 		{
 			Name: "E4", Title: "Ablations at equal pretraining budget (mixed-managerial prior)",
-			Truth: "mixed-managerial", Model: "default", Metric: Regret, X: "K",
+			Truth: "mixed-managerial", Model: "default", Metric: Regret, X: "K", Variants: ablations,
 			Full: Grid{Instances: []int{100, 1000}, Obs: []int{5},
 				Methods: []string{"eb", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining"},
 				Seeds:   3, PretrainSteps: 300, FinetuneSteps: 100},

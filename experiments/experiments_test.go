@@ -3,6 +3,7 @@ package experiments
 import (
 	"bytes"
 	stdcontext "context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/prior"
 	"github.com/ptft-lab/ptft/workbench/train"
 )
 
@@ -218,10 +220,39 @@ func TestEveryExperimentExpands(t *testing.T) {
 }
 
 func TestMethodsResolve(t *testing.T) {
-	for _, m := range []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "eb-ml", "transformer", "transformer-finetuned", "transformer-scratch"} {
+	for _, m := range append(slices.Clone(baseline.Methods), "eb-ml", "eb-gamma-poisson", "eb-gamma-poisson-ml", "eb-log-ml", "transformer", "transformer-finetuned", "transformer-scratch") {
 		if _, err := Method(m, MethodOptions{}); err != nil {
 			t.Errorf("%s: %v", m, err)
 		}
+	}
+	// The one parser: base, model after @, +bins; and back.
+	for name, want := range map[string]MethodSpec{
+		"eb":                                    {Base: "eb"},
+		"transformer@retail-daily":              {Base: "transformer", Model: "retail-daily"},
+		"transformer-finetuned@./my model+bins": {Base: "transformer-finetuned", Model: "./my model", Bins: true},
+		"saa+bins":                              {Base: "saa", Bins: true},
+	} {
+		got, err := ParseMethod(name)
+		if err != nil || got != want || got.String() != name {
+			t.Errorf("ParseMethod(%q) = %+v, %v; want %+v", name, got, err, want)
+		}
+	}
+	// bayes and oracle need a truth; with one they resolve.
+	for _, m := range []string{"bayes", "oracle"} {
+		if _, err := Method(m, MethodOptions{}); !errors.Is(err, baseline.ErrUnknownMethod) {
+			t.Errorf("%s without a truth: %v", m, err)
+		}
+	}
+	p, _ := prior.Lookup("normal-normal")
+	env, _ := p.Generate(1, prior.Options{Instances: 20})
+	if b, err := Method("bayes", MethodOptions{Env: env}); err != nil || b.Name() != "bayes" {
+		t.Errorf("bayes with a truth: %v %v", b, err)
+	}
+	if o, err := Method("oracle", MethodOptions{Env: env}); err != nil || o.Name() != "oracle" {
+		t.Errorf("oracle with a truth: %v %v", o, err)
+	}
+	if _, err := Method("known-shape-shift", MethodOptions{}); !errors.Is(err, baseline.ErrUnknownMethod) {
+		t.Errorf("known-shape-shift without Rossmann data: %v", err)
 	}
 	if _, err := Method("nope", MethodOptions{}); err == nil {
 		t.Error("unknown method: no error")
@@ -255,6 +286,29 @@ func TestMethodsResolve(t *testing.T) {
 	}
 	if _, err := LoadModel(t.TempDir()); err == nil {
 		t.Error("empty folder as a model: no error")
+	}
+}
+
+// TestCommittedRawResultsCoverEveryCell: the raw results under results/
+// hold a record for every cell of every experiment's full grid (their
+// keys are what resumes and reports match on, so a change of key or grid
+// shows here).
+func TestCommittedRawResultsCoverEveryCell(t *testing.T) {
+	for _, e := range All() {
+		recs, err := ReadRaw(filepath.Join("..", "results", "raw"), e.Name, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, r := range recs {
+			have[r.Key] = true
+		}
+		for _, c := range e.Cells(false, 0, 1) {
+			if !have[c.Key()] {
+				t.Errorf("%s: no committed record for %s", e.Name, c.Key())
+				break
+			}
+		}
 	}
 }
 
@@ -296,7 +350,7 @@ func TestReplicatesShareEnvironmentsAcrossK(t *testing.T) {
 		}
 	}
 	// A smaller portfolio is the first products of a larger one.
-	x := &executor{}
+	x := &executor{exp: e}
 	c := e.Cells(false, 0, 1)[0]
 	small, err := x.environment(c)
 	if err != nil {
@@ -315,7 +369,7 @@ func TestReplicatesShareEnvironmentsAcrossK(t *testing.T) {
 }
 
 func TestRecordSeesThroughWrappers(t *testing.T) {
-	x := &executor{}
+	x := &executor{exp: &Experiment{}}
 	pol := baseline.BinUnits{Policy: named{Policy: &train.FinetunedPolicy{Last: &train.FinetuneResult{Steps: 7, BestStep: 5}}, name: "transformer-finetuned@default"}}
 	r := x.record(Cell{Experiment: "E6", Method: "transformer-finetuned@default+bins"}, pol)
 	if r.Backend == "none" || r.FinetuneSteps != 7 || r.BestStep != 5 {

@@ -10,6 +10,8 @@ import (
 	"github.com/ptft-lab/ptft/results/models"
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/prior"
+	"github.com/ptft-lab/ptft/workbench/rossmann"
 	"github.com/ptft-lab/ptft/workbench/train"
 )
 
@@ -26,6 +28,50 @@ type MethodOptions struct {
 	FinetuneSteps int
 	// Seed seeds finetuning and the scratch model's initial weights.
 	Seed uint64
+	// Env, when the data come from a prior, lets "bayes" and "oracle"
+	// resolve (they need the truth).
+	Env *prior.Environment
+	// Rossmann, when set, lets the full-history diagnostics
+	// rossmann.KnownShapeNames resolve.
+	Rossmann *rossmann.Data
+	// Models, when set, caches loaded models by reference across calls.
+	Models map[string]*model.Model
+}
+
+// MethodSpec is a method name taken apart: Base, the model after @ (empty:
+// none) and whether the +bins suffix asks for bin units.
+type MethodSpec struct {
+	Base, Model string
+	Bins        bool
+}
+
+// ParseMethod is the one parser of method names:
+// base[@model][+bins], e.g. "transformer-finetuned@retail-daily+bins".
+func ParseMethod(name string) (MethodSpec, error) {
+	var s MethodSpec
+	rest, bins := strings.CutSuffix(name, baseline.BinUnitsSuffix)
+	s.Bins = bins
+	base, ref, at := strings.Cut(rest, "@")
+	s.Base, s.Model = base, ref
+	if base == "" {
+		return s, fmt.Errorf("%w %q: empty name", baseline.ErrUnknownMethod, name)
+	}
+	if at && (ref == "" || !slices.Contains(TransformerMethods, base)) {
+		return s, fmt.Errorf("%w %q: only %v take a model after @", baseline.ErrUnknownMethod, name, TransformerMethods)
+	}
+	return s, nil
+}
+
+// String puts the name back together.
+func (s MethodSpec) String() string {
+	name := s.Base
+	if s.Model != "" {
+		name += "@" + s.Model
+	}
+	if s.Bins {
+		name += baseline.BinUnitsSuffix
+	}
+	return name
 }
 
 // TransformerMethods are the method names backed by the Transformer.
@@ -63,32 +109,38 @@ func LoadModel(ref string) (*model.Model, error) {
 // ("transformer-finetuned+bins") runs in each instance's bin units, on
 // binned data.
 func Method(name string, o MethodOptions) (baseline.Policy, error) {
-	if inner, ok := strings.CutSuffix(name, baseline.BinUnitsSuffix); ok {
-		pol, err := Method(inner, o)
-		if err != nil {
-			return nil, err
-		}
-		return baseline.BinUnits{Policy: pol}, nil
+	spec, err := ParseMethod(name)
+	if err != nil {
+		return nil, err
 	}
-	if base, ref, ok := strings.Cut(name, "@"); ok {
-		if !slices.Contains(TransformerMethods, base) || ref == "" {
-			return nil, fmt.Errorf("%w %q: only %v take a model after @", baseline.ErrUnknownMethod, name, TransformerMethods)
-		}
-		o.Model = ref
-		pol, err := Method(base, o)
-		if err != nil {
-			return nil, err
-		}
-		return named{Policy: pol, name: name}, nil
+	pol, err := method(spec, o)
+	if err != nil {
+		return nil, err
 	}
+	if spec.Model != "" {
+		pol = named{Policy: pol, name: spec.Base + "@" + spec.Model}
+	}
+	if spec.Bins {
+		pol = baseline.BinUnits{Policy: pol}
+	}
+	return pol, nil
+}
+
+// method resolves a parsed name's base, with its model.
+func method(spec MethodSpec, o MethodOptions) (baseline.Policy, error) {
+	if spec.Model != "" {
+		o.Model = spec.Model
+	}
+	load := func() (*model.Model, error) { return loadCached(o.Model, o.Models) }
 	ft := finetuneOptions(o.FinetuneSteps, o.Seed)
-	switch name {
+	switch spec.Base {
 	case "transformer":
-		return LoadModel(o.Model)
+		return load()
 	case "transformer-finetuned":
+		// A fresh copy each time: finetuning changes the model's weights.
 		return &train.FinetunedPolicy{Base: func() (*model.Model, error) { return LoadModel(o.Model) }, Options: ft}, nil
 	case "transformer-scratch":
-		base, err := LoadModel(o.Model)
+		base, err := load()
 		if err != nil {
 			return nil, err
 		}
@@ -99,10 +151,24 @@ func Method(name string, o MethodOptions) (baseline.Policy, error) {
 		return baseline.EmpiricalBayes{Method: baseline.MarginalLikelihood}, nil
 	case "eb-gamma-poisson-ml":
 		return baseline.EmpiricalBayes{Family: baseline.GammaPoissonFamily, Method: baseline.MarginalLikelihood}, nil
+	case "bayes", "oracle":
+		if o.Env == nil {
+			return nil, fmt.Errorf("%w %q: needs a synthetic truth (a prior's environment)", baseline.ErrUnknownMethod, spec.Base)
+		}
+		if spec.Base == "oracle" {
+			return baseline.Oracle{Truth: o.Env.Truth}, nil
+		}
+		return baseline.BayesFromPrior(o.Env.Prior.Kind, o.Env.Hyper)
 	}
-	pol, err := baseline.ByName(name)
+	if i := slices.Index(rossmann.KnownShapeNames, spec.Base); i >= 0 {
+		if o.Rossmann == nil {
+			return nil, fmt.Errorf("%w %q: a diagnostic of the Rossmann benchmark (it reads the stores' full histories)", baseline.ErrUnknownMethod, spec.Base)
+		}
+		return rossmann.KnownShape{Data: o.Rossmann, Scale: i == 1}, nil
+	}
+	pol, err := baseline.ByName(spec.Base)
 	if err != nil {
-		return nil, fmt.Errorf("%w (or eb-ml, eb-gamma-poisson-ml, %v)", err, TransformerMethods)
+		return nil, fmt.Errorf("%w (or eb-ml, eb-gamma-poisson-ml, bayes, oracle, %v)", err, TransformerMethods)
 	}
 	if s, ok := pol.(*baseline.ShrunkenSAA); ok && o.Bins != 0 {
 		if o.Bins < 1 {
@@ -111,6 +177,21 @@ func Method(name string, o MethodOptions) (baseline.Policy, error) {
 		s.Bins = o.Bins
 	}
 	return pol, nil
+}
+
+// loadCached is LoadModel through an optional cache.
+func loadCached(ref string, cache map[string]*model.Model) (*model.Model, error) {
+	if m, ok := cache[ref]; ok {
+		return m, nil
+	}
+	m, err := LoadModel(ref)
+	if err != nil {
+		return nil, err
+	}
+	if cache != nil {
+		cache[ref] = m
+	}
+	return m, nil
 }
 
 // named gives a policy the name it was asked by, so that tables listing

@@ -254,8 +254,8 @@ type XY struct{ X, Y float64 }
 // regret and E_pre the pretrained model's mean excess over it. Nil where
 // there is none or it cannot be calibrated.
 func (e *Experiment) overlay(recs []Record, sums []Summary, grp string) *bound {
-	switch e.Name {
-	case "E2":
+	switch e.Theory {
+	case TheoryBound:
 		b, err := calibrate(sumsOf(sums, grp))
 		if err != nil {
 			return nil
@@ -274,7 +274,7 @@ func (e *Experiment) overlay(recs []Record, sums []Summary, grp string) *bound {
 			out.pts = append(out.pts, XY{k, b.At(k).Bound})
 		}
 		return out
-	case "E1":
+	case TheoryPretraining:
 		var excess []float64
 		for _, s := range sumsOf(SummarizeExcess(e, recs, "bayes"), grp) {
 			if s.Method == "transformer" {
@@ -441,7 +441,7 @@ func writeMarkdown(w io.Writer, e *Experiment, o ReportOptions, recs []Record, s
 			}
 		}
 	}
-	if e.Name == "E2" {
+	if e.Theory == TheoryBound {
 		writeTheory(w, sums)
 	}
 	return nil

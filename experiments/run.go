@@ -78,7 +78,7 @@ func Run(ctx stdcontext.Context, e *Experiment, o RunOptions) (*RunSummary, erro
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	x := &executor{dir: o.Dir, log: o.Log, baseSeed: o.Seed, models: map[string]*model.Model{}}
+	x := &executor{exp: e, dir: o.Dir, log: o.Log, baseSeed: o.Seed, models: map[string]*model.Model{}}
 	start := time.Now()
 	for i, c := range cells {
 		if have[c.Key()] {

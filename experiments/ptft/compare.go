@@ -62,10 +62,12 @@ func runCompare(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if b, err := baseline.BayesFromPrior(p.Kind, env.Hyper); err == nil {
-		pols = append(pols, b)
+	// Bayes where the prior makes it computable, and the oracle.
+	for _, name := range []string{"bayes", "oracle"} {
+		if pol, err := experiments.Method(name, experiments.MethodOptions{Env: env}); err == nil {
+			pols = append(pols, pol)
+		}
 	}
-	pols = append(pols, baseline.Oracle{Truth: env.Truth})
 	var rows []compareRow
 	for _, pol := range pols {
 		r, took, err := evaluatePolicy(pol, env)

@@ -84,7 +84,7 @@ func runQuality(args []string, stdout io.Writer) error {
 					return r, err
 				}
 				bayesCost := math.NaN()
-				if b, err := baseline.BayesFromPrior(p.Kind, env.Hyper); err == nil {
+				if b, err := experiments.Method("bayes", experiments.MethodOptions{Env: env}); err == nil {
 					r, err := cost(b)
 					if err != nil {
 						return err

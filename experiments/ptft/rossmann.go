@@ -2,12 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/ptft-lab/ptft/experiments"
 
@@ -50,23 +50,17 @@ func runRossmann(args []string, stdout io.Writer) error {
 		cfg := rossmann.Config{Instances: *k, Obs: *n, PoissonObs: *pois, Runs: *runs, Ratio: *ratio, Seed: *seed}
 		return exportRossmann(d, cfg, *export, stdout)
 	}
-	// The known-shape diagnostics need the full histories, which only this
-	// command has; every other name goes to the one method resolver.
-	var names []string
-	var diagnostics []baseline.Policy
-	for _, name := range splitList(*methods) {
-		if i := slices.Index(rossmann.KnownShapeNames, name); i >= 0 {
-			diagnostics = append(diagnostics, rossmann.KnownShape{Data: d, Scale: i == 1})
-		} else {
-			names = append(names, name)
-		}
+	// The known-shape diagnostics read the full histories: the resolver
+	// gets the data.
+	others, err := experiments.Methods(splitList(*methods), experiments.MethodOptions{Model: *modelDir, Rossmann: d})
+	if errors.Is(err, baseline.ErrUnknownMethod) {
+		return fmt.Errorf("%w: --methods: %v", errUsage, err)
 	}
-	others, err := policies(names, *modelDir)
 	if err != nil {
 		return err
 	}
 	pols := []baseline.Policy{baseline.SAA{}}
-	for _, p := range append(others, diagnostics...) {
+	for _, p := range others {
 		if p.Name() != "saa" {
 			pols = append(pols, p)
 		}
