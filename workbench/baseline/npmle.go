@@ -23,6 +23,12 @@ import (
 //     instance enters through its mean, N(theta_k, sigma^2/n_k).
 //   - PoissonMixture: x ~ Poisson(lambda_k), lambda_k ~ G on a grid that
 //     includes 0, so mass at zero (intermittent demand) is representable.
+//   - On binned data whose instances share one support (a portfolio in bin
+//     units, as `npmle+bins` gives it) the normal family's atoms become
+//     discretised location-scale distributions on that support: split
+//     normals (location mu, left and right scales, so skewed shapes too)
+//     on a grid, binned at the midpoints between support points, so G
+//     mixes whole bin distributions.
 type NPMLE struct {
 	Family NPMLEFamily
 	// Atoms is the grid size (0: DefaultAtoms).
@@ -73,6 +79,9 @@ type MixingDistribution struct {
 }
 
 func (e NPMLE) Decide(p *data.Portfolio) ([]float64, error) {
+	if e.Family == NormalLocation && commonSupport(p) {
+		return e.decideBinned(p)
+	}
 	if e.Family == PoissonMixture {
 		g, st, err := e.fitPoisson(p)
 		if err != nil {
@@ -481,4 +490,141 @@ func (g *MixingDistribution) decidePoisson(p *data.Portfolio, st *poissonStats) 
 		}
 	})
 	return q
+}
+
+// commonSupport reports whether every instance of p has the same support
+// (to 1e-9 of its span: bin units computed per store round differently).
+func commonSupport(p *data.Portfolio) bool {
+	if len(p.Support) == 0 || len(p.Support[0]) < 2 {
+		return false
+	}
+	s0 := p.Support[0]
+	tol := 1e-9 * (s0[len(s0)-1] - s0[0])
+	for _, s := range p.Support[1:] {
+		if len(s) != len(s0) {
+			return false
+		}
+		for i := range s {
+			if math.Abs(s[i]-s0[i]) > tol {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Binned atoms: locations and scales of the discretised normals.
+const (
+	binnedLocations = 40
+	binnedScales    = 8
+)
+
+// decideBinned is the NPMLE over discretised location-scale atoms on the
+// common support: each instance's observations become counts per support
+// point, G is fitted by EM over the atoms' bin distributions, and each
+// instance orders the first support point where its posterior-predictive
+// CDF reaches rho.
+func (e NPMLE) decideBinned(p *data.Portfolio) ([]float64, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if p.Len() < 2 {
+		return nil, fmt.Errorf("%s: npmle needs at least 2 instances, got %d", p.Source, p.Len())
+	}
+	sup := p.Support[0]
+	d := len(sup)
+	lo, hi := sup[0], sup[d-1]
+	span := hi - lo
+	minGap := math.Inf(1)
+	for i := 1; i < d; i++ {
+		minGap = min(minGap, sup[i]-sup[i-1])
+	}
+	// Cut points between support points; the end bins take the tails.
+	cuts := make([]float64, d-1)
+	for i := range cuts {
+		cuts[i] = (sup[i] + sup[i+1]) / 2
+	}
+	// Split normals: location mu, left and right scales, so skewed bin
+	// distributions are atoms too.
+	var atoms [][]float64 // each a distribution over the d support points
+	scale := func(b int) float64 {
+		return 0.25 * minGap * math.Pow(2*span/(0.25*minGap), float64(b)/float64(binnedScales-1))
+	}
+	for a := range binnedLocations {
+		mu := lo - 0.1*span + 1.2*span*float64(a)/float64(binnedLocations-1)
+		for bl := range binnedScales {
+			for br := range binnedScales {
+				sl, sr := scale(bl), scale(br)
+				cdf := func(x float64) float64 {
+					if x < mu {
+						return 2 * sl / (sl + sr) * distuv.UnitNormal.CDF((x-mu)/sl)
+					}
+					return sl/(sl+sr) + 2*sr/(sl+sr)*(distuv.UnitNormal.CDF((x-mu)/sr)-0.5)
+				}
+				pmf := make([]float64, d)
+				prev := 0.0
+				for i := range d {
+					c := 1.0
+					if i < d-1 {
+						c = cdf(cuts[i])
+					}
+					pmf[i] = max(c-prev, 1e-300)
+					prev = c
+				}
+				atoms = append(atoms, pmf)
+			}
+		}
+	}
+	m := len(atoms)
+	counts := make([][]float64, p.Len())
+	for k, obs := range p.Obs {
+		counts[k] = make([]float64, d)
+		for _, x := range obs {
+			counts[k][nearest(sup, x)]++
+		}
+	}
+	logp := make([][]float64, m)
+	for j, a := range atoms {
+		logp[j] = make([]float64, d)
+		for i, v := range a {
+			logp[j][i] = math.Log(v)
+		}
+	}
+	loglik := func(k int, ll []float64) {
+		for j := range m {
+			s := 0.0
+			for i, c := range counts[k] {
+				if c > 0 {
+					s += c * logp[j][i]
+				}
+			}
+			ll[j] = s
+		}
+	}
+	w, _, _ := em(newBandLik(p.Len(), m, loglik), e.iterations())
+	q := make([]float64, p.Len())
+	parallelFor(p.Len(), func(lo, hi int) {
+		ll := make([]float64, m)
+		pred := make([]float64, d)
+		for k := lo; k < hi; k++ {
+			loglik(k, ll)
+			idx, post := posterior(w, ll)
+			clear(pred)
+			for i, j := range idx {
+				for s, v := range atoms[j] {
+					pred[s] += post[i] * v
+				}
+			}
+			c, g := 0.0, d-1
+			for s, v := range pred {
+				c += v
+				if c >= p.Ratios[k]-probTol {
+					g = s
+					break
+				}
+			}
+			q[k] = sup[g]
+		}
+	})
+	return q, nil
 }
