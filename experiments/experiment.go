@@ -229,7 +229,7 @@ func Shard(cells []Cell, i, n int) []Cell {
 
 // All lists the experiments in order.
 func All() []*Experiment {
-	baselines := []string{"saa", "pooled-saa", "shrunken-saa", "eb", "eb-log", "npmle"}
+	baselines := []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle"}
 	return []*Experiment{
 		{
 			Name: "E1", Title: "In-prior regret against K (normal-normal prior, its pretrained model)",
@@ -243,10 +243,10 @@ func All() []*Experiment {
 			Name: "E2", Title: "Misspecified truth (heavy-tailed demand): pretrained only, scratch, pretrain+finetune and baselines against K",
 			Truth: "truth-heavy-tail", Model: "default", Metric: Regret, X: "K", Theory: TheoryBound,
 			Full: Grid{Instances: []int{10, 30, 100, 300, 1000}, Obs: []int{5},
-				Methods: []string{"saa", "shrunken-saa", "eb", "eb-log", "npmle", "transformer", "transformer-scratch", "transformer-finetuned"},
+				Methods: []string{"saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle", "transformer", "transformer-scratch", "transformer-finetuned"},
 				Seeds:   3, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{10, 30, 100}, Obs: []int{5},
-				Methods: []string{"saa", "shrunken-saa", "eb", "eb-log", "npmle", "transformer", "transformer-scratch", "transformer-finetuned"},
+				Methods: []string{"saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle", "transformer", "transformer-scratch", "transformer-finetuned"},
 				Seeds:   2, FinetuneSteps: 10},
 		},
 		{

@@ -64,7 +64,7 @@ func CheckDecisions(method string, p *data.Portfolio, q []float64) error {
 var ErrUnknownMethod = errors.New("unknown method")
 
 // Methods lists the data-driven policies selectable by name.
-var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "eb-log", "npmle", "npmle-poisson"}
+var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "shrunken-saa-additive", "eb", "eb-log", "npmle", "npmle-poisson"}
 
 // ByName returns the data-driven policy of that name with default settings.
 func ByName(name string) (Policy, error) {
@@ -77,6 +77,8 @@ func ByName(name string) (Policy, error) {
 		return &ShrunkenSAA{}, nil
 	case "shrunken-saa-uniform":
 		return &ShrunkenSAA{Anchor: UniformAnchor}, nil
+	case "shrunken-saa-additive":
+		return &ShrunkenSAA{Additive: true}, nil
 	case "eb", "eb-normal":
 		return EmpiricalBayes{Family: NormalFamily}, nil
 	case "eb-gamma-poisson":
@@ -214,7 +216,12 @@ func (PooledSAA) Decide(p *data.Portfolio) ([]float64, error) {
 }
 
 // Oracle decides the optimal quantity under each instance's true
-// distribution: the zero of relative regret.
+// distribution, its rho-quantile, floored at zero: an order cannot be
+// negative, and the cost is convex in the order, so the floored quantile
+// is the best feasible order. Relative regret is measured against the
+// unconstrained quantile's cost (problem.Evaluate), so the oracle's own
+// regret is zero except where a true quantile lies below zero (normal
+// truths near zero), where it is the small price of feasibility.
 type Oracle struct {
 	Truth []dist.Distribution
 }
@@ -227,7 +234,7 @@ func (o Oracle) Decide(p *data.Portfolio) ([]float64, error) {
 	}
 	q := make([]float64, p.Len())
 	for k, d := range o.Truth {
-		q[k] = d.Quantile(p.Ratios[k])
+		q[k] = max(0, d.Quantile(p.Ratios[k]))
 	}
 	return q, nil
 }

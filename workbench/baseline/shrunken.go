@@ -63,13 +63,23 @@ type ShrunkenSAA struct {
 	Bins int
 	// Problem scores the leave-one-out cost (nil: the newsvendor).
 	Problem problem.Problem
+	// Additive builds the continuous common support from the observations
+	// as they are, without dividing each instance by its scale: one grid
+	// in the data's units for all instances, which fits additive
+	// heterogeneity (normal-normal) where the scaled support fits
+	// multiplicative heterogeneity.
+	Additive bool
 }
 
 func (s *ShrunkenSAA) Name() string {
-	if s.Anchor == UniformAnchor {
-		return "shrunken-saa-uniform"
+	name := "shrunken-saa"
+	if s.Additive {
+		name += "-additive"
 	}
-	return "shrunken-saa"
+	if s.Anchor == UniformAnchor {
+		name += "-uniform"
+	}
+	return name
 }
 
 // ShrunkenFit is the outcome of fitting Shrunken-SAA to a portfolio.
@@ -295,6 +305,14 @@ func (s *ShrunkenSAA) commonSupport(p *data.Portfolio) ([]pooledInstance, []floa
 			return nil, nil, fmt.Errorf("shrunken-saa: %d bins", d)
 		}
 		scale, pooled := scaledPool(p)
+		if s.Additive {
+			pooled = pooled[:0]
+			for k, obs := range p.Obs {
+				scale[k] = 1
+				pooled = append(pooled, obs...)
+			}
+			slices.Sort(pooled)
+		}
 		grid := make([]float64, d)
 		for g := range grid {
 			grid[g] = pooled[min(len(pooled)-1, int((float64(g)+0.5)/float64(d)*float64(len(pooled))))]
