@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ptft-lab/ptft/experiments"
 )
 
 // TestSlurmArrayMatchesUnshardedRun starts a single-node Slurm on this
@@ -98,8 +100,12 @@ func TestSlurmArrayMatchesUnshardedRun(t *testing.T) {
 	}
 	// The merged raw results hold the same cells with the same values.
 	ra, rb := rawValues(t, filepath.Join(sharded, "results", "raw", "E2-quick.jsonl")), rawValues(t, filepath.Join(whole, "results", "raw", "E2-quick.jsonl"))
-	if len(ra) != 36 || len(ra) != len(rb) {
-		t.Fatalf("%d merged cells, %d unsharded, want 36 each", len(ra), len(rb))
+	e2, err := experiments.Lookup("E2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(e2.Cells(true, 0, 1)); len(ra) != want || len(rb) != want {
+		t.Fatalf("%d merged cells, %d unsharded, want %d each", len(ra), len(rb), want)
 	}
 	for k, v := range rb {
 		if ra[k] != v {

@@ -325,16 +325,7 @@ func TestEmpiricalBayesRejectsBadInput(t *testing.T) {
 func TestPooledSAAIsScaleEquivariant(t *testing.T) {
 	p := randomPortfolio(4, 100, 6, false, 0.8)
 	q := mustDecide(t, PooledSAA{}, p)
-	p2 := *p
-	p2.Obs = nil
-	for _, o := range p.Obs {
-		s := make([]float64, len(o))
-		for i, x := range o {
-			s[i] = 3 * x
-		}
-		p2.Obs = append(p2.Obs, s)
-	}
-	q2 := mustDecide(t, PooledSAA{}, &p2)
+	q2 := mustDecide(t, PooledSAA{}, scaledCopy(p, 3))
 	for k := range q {
 		if math.Abs(q2[k]-3*q[k]) > 1e-9*q2[k] {
 			t.Fatalf("pooled SAA not scale equivariant at %d: %v vs 3*%v", k, q2[k], q[k])
@@ -377,16 +368,7 @@ func TestEmpiricalBayesOnHugeValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		big := *p
-		big.Obs = nil
-		for _, o := range p.Obs {
-			s := make([]float64, len(o))
-			for i, x := range o {
-				s[i] = x * 1e295
-			}
-			big.Obs = append(big.Obs, s)
-		}
-		q, err := Decide(eb, &big)
+		q, err := Decide(eb, scaledCopy(p, 1e295))
 		if err != nil {
 			t.Fatalf("%s: %v", eb.Name(), err)
 		}
@@ -435,4 +417,17 @@ func TestAdditiveShrunkenSAANeverMuchWorseThanSAA(t *testing.T) {
 			t.Errorf("seed %d: additive S-SAA regret %.4f, SAA %.4f", seed, add.Regret, saa.Regret)
 		}
 	}
+}
+
+// scaledCopy returns p with every observation multiplied by c.
+func scaledCopy(p *data.Portfolio, c float64) *data.Portfolio {
+	out := *p
+	out.Obs = make([][]float64, len(p.Obs))
+	for k, o := range p.Obs {
+		out.Obs[k] = make([]float64, len(o))
+		for i, x := range o {
+			out.Obs[k][i] = c * x
+		}
+	}
+	return &out
 }

@@ -182,16 +182,7 @@ func TestLogEBIsScaleEquivariantAndHandlesZeros(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := *p
-	big.Obs = nil
-	for _, o := range p.Obs {
-		s := make([]float64, len(o))
-		for i, x := range o {
-			s[i] = 7 * x
-		}
-		big.Obs = append(big.Obs, s)
-	}
-	q7 := mustDecide(t, LogEB{}, &big)
+	q7 := mustDecide(t, LogEB{}, scaledCopy(p, 7))
 	for k := range q {
 		if math.Abs(q7[k]-7*q[k]) > 1e-9*q7[k] {
 			t.Fatalf("instance %d: %v at scale 7, %v at 1", k, q7[k], q[k])

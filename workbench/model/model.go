@@ -158,6 +158,19 @@ func layerNorm(ctx *context.Context, x *Node) *Node {
 // kv [B,S,W], with keyMask [B,S] (1 = attend) or nil; logits are scaled by
 // 1/sqrt(d) for head dimension d.
 func (b *builder) attention(ctx *context.Context, q, kv, keyMask *Node) *Node {
+	logits, vh := b.attentionLogits(ctx, q, kv, keyMask)
+	bsz, nq, w := q.Shape().Dimensions[0], q.Shape().Dimensions[1], b.cfg.Width
+	probs := Softmax(logits, -1)
+	// [B,H,Q,S]·[B,S,H,d] -> [B,H,Q,d]
+	ctxv := DotGeneral(probs, []int{3}, []int{0, 1}, vh, []int{1}, []int{0, 2})
+	ctxv = Reshape(TransposeAllAxes(ctxv, 0, 2, 1, 3), bsz, nq, w)
+	return b.dense(ctx.In("output"), ctxv, w, false)
+}
+
+// attentionLogits projects queries q [B,Q,W] and keys/values kv [B,S,W]
+// into heads and returns the scaled, masked logits [B,H,Q,S] (keyMask
+// [B,S], 1 = attend, or nil) and the values [B,S,H,d].
+func (b *builder) attentionLogits(ctx *context.Context, q, kv, keyMask *Node) (logits, vh *Node) {
 	dims := q.Shape().Dimensions
 	bsz, nq, w := dims[0], dims[1], dims[2]
 	ns := kv.Shape().Dimensions[1]
@@ -168,18 +181,14 @@ func (b *builder) attention(ctx *context.Context, q, kv, keyMask *Node) *Node {
 	}
 	qh, kh, vh := split("query", q, nq), split("key", kv, ns), split("value", kv, ns)
 	// [B,Q,H,d]·[B,S,H,d] -> [B,H,Q,S]
-	logits := DotGeneral(qh, []int{3}, []int{0, 2}, kh, []int{3}, []int{0, 2})
+	logits = DotGeneral(qh, []int{3}, []int{0, 2}, kh, []int{3}, []int{0, 2})
 	logits = MulScalar(logits, 1/math.Sqrt(float64(d)))
 	if keyMask != nil {
 		// Additive mask: -1e9 on padded keys.
 		m := Reshape(keyMask, bsz, 1, 1, ns)
 		logits = Add(logits, BroadcastToDims(MulScalar(AddScalar(m, -1), 1e9), bsz, h, nq, ns))
 	}
-	probs := Softmax(logits, -1)
-	// [B,H,Q,S]·[B,S,H,d] -> [B,H,Q,d]
-	ctxv := DotGeneral(probs, []int{3}, []int{0, 1}, vh, []int{1}, []int{0, 2})
-	ctxv = Reshape(TransposeAllAxes(ctxv, 0, 2, 1, 3), bsz, nq, w)
-	return b.dense(ctx.In("output"), ctxv, w, false)
+	return logits, vh
 }
 
 // Inputs are the graph inputs of one batch, shaped as Batch describes.
@@ -266,20 +275,10 @@ func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
 // then gives what block computes over all instances at once.
 func (b *builder) summaryPartial(blk *context.Context, h, inst *Node) (mx, s, acc *Node) {
 	a := layerNorm(blk.In("norm_attn"), h)
-	actx := blk.In("attn_summarise")
 	q := b.inducingPoints(blk, h)
-	bsz, nq, w := q.Shape().Dimensions[0], q.Shape().Dimensions[1], b.cfg.Width
-	ns := a.Shape().Dimensions[1]
-	hh := b.cfg.Heads
-	d := w / hh
-	split := func(name string, x *Node, n int) *Node {
-		return Reshape(b.dense(actx.In(name), x, w, false), bsz, n, hh, d)
-	}
-	qh, kh, vh := split("query", q, nq), split("key", a, ns), split("value", a, ns)
-	logits := DotGeneral(qh, []int{3}, []int{0, 2}, kh, []int{3}, []int{0, 2})
-	logits = MulScalar(logits, 1/math.Sqrt(float64(d)))
-	m := Reshape(inst, bsz, 1, 1, ns)
-	logits = Add(logits, BroadcastToDims(MulScalar(AddScalar(m, -1), 1e9), bsz, hh, nq, ns))
+	logits, vh := b.attentionLogits(blk.In("attn_summarise"), q, a, inst)
+	dims := logits.Shape().Dimensions
+	bsz, hh, nq, ns := dims[0], dims[1], dims[2], dims[3]
 	mx = ReduceMax(logits, -1)
 	e := Exp(Sub(logits, BroadcastToDims(InsertAxes(mx, -1), bsz, hh, nq, ns)))
 	s = ReduceSum(e, -1)

@@ -162,7 +162,7 @@ func Matmul(lhs, rhs Operand, out []float32) {
 		workers = min(runtime.GOMAXPROCS(0), items)
 	}
 	lhsUnitK, rhsUnitK := unitStride(lhs.Contracting), unitStride(rhs.Contracting)
-	rhsUnitN := unitStride(rhs.Cross)
+	lhsUnitM, rhsUnitN := unitStride(lhs.Cross), unitStride(rhs.Cross)
 	run := func(ws *workspace, item int) {
 		b, rb := item/rowBlocks, item%rowBlocks
 		m0 := rb * mChunk
@@ -173,7 +173,7 @@ func Matmul(lhs, rhs Operand, out []float32) {
 			for k0 := 0; k0 < k; k0 += kc {
 				k1 := min(k, k0+kc)
 				packB(ws.b, rhs, b, j0, j1, k0, k1, rhsUnitK, rhsUnitN)
-				packA(ws.a, lhs, b, m0, m1, k0, k1, lhsUnitK)
+				packA(ws.a, lhs, b, m0, m1, k0, k1, lhsUnitK, lhsUnitM)
 				macro(ws, outB, n, m0, m1, j0, j1, k1-k0)
 			}
 		}
@@ -223,73 +223,51 @@ func getWorkspace() *workspace  { return workspaces.Get().(*workspace) }
 func putWorkspace(w *workspace) { workspaces.Put(w) }
 
 // packA lays rows [m0, m1) and contracting [k0, k1) of batch b out as
-// panels of mr rows: panel p holds, for each k, its mr values; rows past
-// m1 are zero.
-func packA(dst []float32, a Operand, b, m0, m1, k0, k1 int, unitK bool) {
-	depth := k1 - k0
-	base := a.Batch[b]
-	kOff := a.Contracting[k0:k1]
-	for p0 := m0; p0 < m1; p0 += mr {
-		panel := dst[(p0-m0)*depth : (p0-m0)*depth+mr*depth]
-		for r := range mr {
-			i := p0 + r
-			if i >= m1 {
-				for kk := range depth {
-					panel[kk*mr+r] = 0
-				}
-				continue
-			}
-			row := base + a.Cross[i]
-			if unitK {
-				src := a.Data[row+kOff[0] : row+kOff[0]+depth]
-				for kk, v := range src {
-					panel[kk*mr+r] = v
-				}
-				continue
-			}
-			for kk, o := range kOff {
-				panel[kk*mr+r] = a.Data[row+o]
-			}
-		}
-	}
+// panels of mr rows; packB lays columns out as panels of nr columns.
+func packA(dst []float32, a Operand, b, m0, m1, k0, k1 int, unitK, unitM bool) {
+	pack(dst, a, b, m0, m1, k0, k1, mr, unitK, unitM)
 }
 
-// packB lays columns [j0, j1) and contracting [k0, k1) of batch b out as
-// panels of nr columns: panel q holds, for each k, its nr values; columns
-// past j1 are zero.
 func packB(dst []float32, o Operand, b, j0, j1, k0, k1 int, unitK, unitN bool) {
+	pack(dst, o, b, j0, j1, k0, k1, nr, unitK, unitN)
+}
+
+// pack lays cross indices [c0, c1) and contracting [k0, k1) of batch b out
+// as panels of w cross values: panel p holds, for each k, its w values;
+// indices past c1 are zero. unitK and unitC say that the contracting or
+// cross offsets are contiguous, for the copying fast paths.
+func pack(dst []float32, o Operand, b, c0, c1, k0, k1, w int, unitK, unitC bool) {
 	depth := k1 - k0
 	base := o.Batch[b]
 	kOff := o.Contracting[k0:k1]
-	for q0 := j0; q0 < j1; q0 += nr {
-		panel := dst[(q0-j0)*depth : (q0-j0)*depth+nr*depth]
-		width := min(nr, j1-q0)
-		if unitN && width == nr {
-			// Each k's nr values are contiguous (weights [K, N]).
-			c0 := base + o.Cross[q0]
+	for p0 := c0; p0 < c1; p0 += w {
+		panel := dst[(p0-c0)*depth : (p0-c0)*depth+w*depth]
+		width := min(w, c1-p0)
+		if unitC && width == w {
+			// Each k's w values are contiguous (weights [K, N]).
+			first := base + o.Cross[p0]
 			for kk, ko := range kOff {
-				copy(panel[kk*nr:kk*nr+nr], o.Data[c0+ko:c0+ko+nr])
+				copy(panel[kk*w:kk*w+w], o.Data[first+ko:first+ko+w])
 			}
 			continue
 		}
-		for c := range nr {
-			j := q0 + c
+		for c := range w {
 			if c >= width {
 				for kk := range depth {
-					panel[kk*nr+c] = 0
+					panel[kk*w+c] = 0
 				}
 				continue
 			}
-			col := base + o.Cross[j]
+			at := base + o.Cross[p0+c]
 			if unitK {
-				src := o.Data[col+kOff[0] : col+kOff[0]+depth]
+				src := o.Data[at+kOff[0] : at+kOff[0]+depth]
 				for kk, v := range src {
-					panel[kk*nr+c] = v
+					panel[kk*w+c] = v
 				}
 				continue
 			}
 			for kk, ko := range kOff {
-				panel[kk*nr+c] = o.Data[col+ko]
+				panel[kk*w+c] = o.Data[at+ko]
 			}
 		}
 	}

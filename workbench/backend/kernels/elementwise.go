@@ -6,6 +6,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // The element-wise executors below replace simplego's per-element
@@ -89,6 +90,19 @@ func broadcastStrides(dims, target []int) []int {
 		stride *= dims[a]
 	}
 	return s
+}
+
+// operandStrides returns a binary op's operand strides over the output's
+// dims: all 0 for a scalar (or size-1) operand, broadcast strides for one of
+// the output's rank; false for anything else (the stock executor's case).
+func operandStrides(s shapes.Shape, dims []int) ([]int, bool) {
+	switch {
+	case s.Size() == 1:
+		return make([]int, len(dims)), true
+	case s.Rank() == len(dims):
+		return broadcastStrides(s.Dimensions, dims), true
+	}
+	return nil, false
 }
 
 type binaryOp int
@@ -210,21 +224,9 @@ func binaryExecutor(opType backends.OpType, stock executor) executor {
 		}
 		lf, rf = lf[:ls.Size()], rf[:rs.Size()]
 		dims := outShape.Dimensions
-		var sl, sr []int
-		switch {
-		case ls.Size() == 1:
-			sl = make([]int, len(dims))
-		case ls.Rank() == len(dims):
-			sl = broadcastStrides(ls.Dimensions, dims)
-		default:
-			return stock(b, node, inputs, owned)
-		}
-		switch {
-		case rs.Size() == 1:
-			sr = make([]int, len(dims))
-		case rs.Rank() == len(dims):
-			sr = broadcastStrides(rs.Dimensions, dims)
-		default:
+		sl, okl := operandStrides(ls, dims)
+		sr, okr := operandStrides(rs, dims)
+		if !okl || !okr {
 			return stock(b, node, inputs, owned)
 		}
 		// Reuse an owned input of the output's shape, as the stock
@@ -250,18 +252,27 @@ func binaryExecutor(opType backends.OpType, stock executor) executor {
 	}
 }
 
+// axesOp reads a one-input float32 node whose data are axes (broadcast,
+// reductions): output and input shapes, the axes and the input's values;
+// false when ptft's kernels are off or the node is not of that kind.
+func axesOp(node *simplego.Node, inputs []*simplego.Buffer) (out, is shapes.Shape, axes []int, in []float32, ok bool) {
+	if !active.Load() || len(inputs) != 1 {
+		return out, is, nil, nil, false
+	}
+	out, is = nodeShape(node), bufShape(inputs[0])
+	axes, ok1 := nodeData(node).([]int)
+	in, ok2 := bufFlat(inputs[0]).([]float32)
+	if !ok1 || !ok2 || out.DType != dtypes.Float32 || is.DType != dtypes.Float32 || len(in) < is.Size() {
+		return out, is, nil, nil, false
+	}
+	return out, is, axes, in[:is.Size()], true
+}
+
 // execBroadcastInDim broadcasts a float32 operand into the node's shape.
 func execBroadcastInDim(b *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer, owned []bool) (*simplego.Buffer, error) {
 	stock := stockExecutors[backends.OpTypeBroadcastInDim]
-	if !active.Load() || len(inputs) != 1 {
-		return stock(b, node, inputs, owned)
-	}
-	outShape := nodeShape(node)
-	is := bufShape(inputs[0])
-	axes, ok := nodeData(node).([]int)
-	in, ok2 := bufFlat(inputs[0]).([]float32)
-	if !ok || !ok2 || outShape.DType != dtypes.Float32 || is.DType != dtypes.Float32 ||
-		len(axes) != is.Rank() || len(in) < is.Size() {
+	outShape, is, axes, in, ok := axesOp(node, inputs)
+	if !ok || len(axes) != is.Rank() {
 		return stock(b, node, inputs, owned)
 	}
 	// The operand's dimensions placed on the output axes, 1 elsewhere.
@@ -308,14 +319,8 @@ func reduceExecutor(opType backends.OpType, stock executor) executor {
 	isMax := opType == backends.OpTypeReduceMax
 	lowest := dtypes.Float32.LowestValue().(float32)
 	return func(b *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer, owned []bool) (*simplego.Buffer, error) {
-		if !active.Load() || len(inputs) != 1 {
-			return stock(b, node, inputs, owned)
-		}
-		outShape := nodeShape(node)
-		is := bufShape(inputs[0])
-		axes, ok := nodeData(node).([]int)
-		in, ok2 := bufFlat(inputs[0]).([]float32)
-		if !ok || !ok2 || len(axes) == 0 || outShape.DType != dtypes.Float32 || is.DType != dtypes.Float32 || len(in) < is.Size() {
+		outShape, is, axes, in, ok := axesOp(node, inputs)
+		if !ok || len(axes) == 0 {
 			return stock(b, node, inputs, owned)
 		}
 		dims := is.Dimensions
@@ -348,7 +353,6 @@ func reduceExecutor(opType backends.OpType, stock executor) executor {
 		for i := range of {
 			of[i] = init
 		}
-		in = in[:is.Size()]
 		st := collapse(dims, so, make([]int, len(dims)))
 		inner := st.dims[len(st.dims)-1]
 		sOut := st.s[0][len(st.dims)-1]
