@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdcontext "context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -399,5 +400,44 @@ func TestConcurrentRunsOnOneFileAreRefused(t *testing.T) {
 	unlock()
 	if s, err := Run(stdcontext.Background(), e, RunOptions{Quick: true, Dir: dir, MaxCells: 1}); err != nil || s.Ran != 1 {
 		t.Errorf("run after the first finished: %+v %v", s, err)
+	}
+}
+
+// TestSuiteRunsEveryFamily: a small run of the benchmark suite covers
+// every family with every method; SAA returns a constant product's
+// constant exactly; the oracle's regret is zero where no true quantile is
+// below zero; methods that cannot apply say why.
+func TestSuiteRunsEveryFamily(t *testing.T) {
+	res, err := RunSuite(SuiteOptions{Instances: []int{40}, Seeds: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cells) != len(Suite()) {
+		t.Fatalf("%d cells for %d families", len(res.Cells), len(Suite()))
+	}
+	for _, c := range res.Cells {
+		for _, m := range []string{"saa", "shrunken-saa", "transformer"} {
+			if r := c.Regret[m]; len(r) != 1 || !(r[0] >= 0) {
+				t.Errorf("%s: %s regret %v (%s)", c.Family, m, r, c.Errors[m])
+			}
+		}
+		if r := c.Regret["oracle"][0]; !(r >= 0 && r < 0.05) {
+			t.Errorf("%s: oracle regret %v", c.Family, r)
+		}
+		if strings.Contains(c.Family, "constant") && c.ConstantDeviation["saa"] != 0 {
+			t.Errorf("%s: SAA moved a constant product by %v", c.Family, c.ConstantDeviation["saa"])
+		}
+		if math.IsNaN(c.Regret["bayes"][0]) && c.Errors["bayes"] == "" {
+			t.Errorf("%s: no Bayes and no reason", c.Family)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteSuite(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Benchmark suite v" + SuiteVersion, "best classical", "default - Bayes", "Constant products", "Averaged over"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("suite table lacks %q", want)
+		}
 	}
 }

@@ -51,6 +51,7 @@ var commands = []command{
 	{"compare", "simulate a portfolio and print every method's regret (the main job)", runCompare},
 	{"quality", "regret and excess over Bayes and EB on a grid of K and n (in-prior quality table)", runQuality},
 	{"rossmann", "Gupta & Kallus's Rossmann data-pooling benchmark for the classical methods", runRossmann},
+	{"suite", "the benchmark suite: every method on named portfolio families (normal, counts, intermittent, heavy tails, mixtures, gross errors, constants)", runSuite},
 	{"run", "run an experiment sweep (E1 to E6), resumable and shardable", runRun},
 	{"report", "turn raw experiment results into tables and figures", runReport},
 	{"kernel", "register the GoNB Jupyter kernel wired to this repository (kernel install)", runKernel},

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ptft-lab/ptft/experiments"
+)
+
+func runSuite(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
+	out := fs.String("out", "", "write the table to this file (default: standard output)")
+	seeds := fs.Int("seeds", 3, "environments per family and K")
+	seed := fs.Uint64("seed", 1, "base seed")
+	ks := fs.String("instances", "100,1000", "values of K")
+	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var kv []int
+	for _, f := range splitList(*ks) {
+		var k int
+		if _, err := fmt.Sscan(f, &k); err != nil || k < 2 {
+			return fmt.Errorf("%w: --instances: %q is not a K of at least 2", errUsage, f)
+		}
+		kv = append(kv, k)
+	}
+	if *seeds < 1 {
+		return fmt.Errorf("%w: --seeds %d must be at least 1", errUsage, *seeds)
+	}
+	var log io.Writer = os.Stderr
+	if *quiet {
+		log = nil
+	}
+	res, err := experiments.RunSuite(experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed}, log)
+	if err != nil {
+		return err
+	}
+	return emit(*out, stdout, func(w io.Writer) error { return experiments.WriteSuite(w, res) })
+}

@@ -1,0 +1,365 @@
+package experiments
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/dist"
+	"github.com/ptft-lab/ptft/workbench/model"
+	"github.com/ptft-lab/ptft/workbench/prior"
+	"github.com/ptft-lab/ptft/workbench/problem"
+	"github.com/ptft-lab/ptft/workbench/provenance"
+)
+
+// SuiteVersion names the benchmark suite's families and grid; it changes
+// whenever they do, so that a table says which suite it is.
+const SuiteVersion = "1"
+
+// SuiteFamily is one kind of portfolio of the benchmark suite: a prior
+// with its options fixed, and optional changes after drawing (gross
+// errors, constant products, products that never sell).
+type SuiteFamily struct {
+	Name, Description string
+	Prior             *prior.Prior
+	Obs               prior.IntRange
+	Ratio             float64
+	// Contaminate sets one observation in 5,000 (at least one) to 50
+	// times the portfolio's mean: gross errors in the data, truths kept.
+	Contaminate bool
+	// ConstantShare of the products sell exactly their mean every day.
+	ConstantShare float64
+	// ZeroShare of the products never sell (intermittent demand).
+	ZeroShare float64
+}
+
+// SuiteMethods are the methods every suite cell runs: the classical peers,
+// the shipped models, and Bayes-optimal and the oracle where they exist.
+var SuiteMethods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log",
+	"eb-gamma-poisson", "npmle", "npmle-poisson", "transformer", "transformer@normal-normal", "transformer@retail-daily", "bayes", "oracle"}
+
+// suiteClassical are the classical methods whose best a model is compared with.
+var suiteClassical = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "eb-gamma-poisson", "npmle", "npmle-poisson"}
+
+func fixedPrior(name, kind string, families []string, level, spread, cv float64) *prior.Prior {
+	return &prior.Prior{Name: name, Version: SuiteVersion, Kind: kind, Families: families,
+		Level: prior.Fixed(level), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Range{Min: 0.5, Max: 0.95}}
+}
+
+// Suite returns the families of the benchmark suite (version SuiteVersion).
+func Suite() []SuiteFamily {
+	nn := func(spread, cv float64) *prior.Prior {
+		return fixedPrior("suite-normal-normal", prior.NormalNormal, nil, 200, spread, cv)
+	}
+	n := func(k int) prior.IntRange { return prior.IntRange{Min: k, Max: k} }
+	gp := fixedPrior("suite-gamma-poisson", prior.GammaPoisson, nil, 3, 0.6, 0)
+	return []SuiteFamily{
+		{Name: "normal tight n=5 rho=0.9", Prior: nn(0.2, 0.2), Obs: n(5), Ratio: 0.9},
+		{Name: "normal wide n=5 rho=0.9", Prior: nn(0.6, 0.2), Obs: n(5), Ratio: 0.9},
+		{Name: "normal n=1 rho=0.8", Prior: nn(0.2, 0.2), Obs: n(1), Ratio: 0.8},
+		{Name: "normal n=2 rho=0.8", Prior: nn(0.2, 0.2), Obs: n(2), Ratio: 0.8},
+		{Name: "normal n=3 rho=0.95", Prior: nn(0.2, 0.2), Obs: n(3), Ratio: 0.95},
+		{Name: "normal n=10 rho=0.7", Prior: nn(0.2, 0.3), Obs: n(10), Ratio: 0.7},
+		{Name: "normal n_k 1-10 rho=0.9", Prior: nn(0.2, 0.2), Obs: prior.IntRange{Min: 1, Max: 10}, Ratio: 0.9},
+		{Name: "normal n=5 rho=0.5", Prior: nn(0.2, 0.2), Obs: n(5), Ratio: 0.5},
+		{Name: "normal n=5 rho=0.99", Prior: nn(0.2, 0.2), Obs: n(5), Ratio: 0.99},
+		{Name: "gamma-Poisson mean 3 n=5", Prior: gp, Obs: n(5), Ratio: 0.8},
+		{Name: "gamma-Poisson mean 3 n=10", Prior: gp, Obs: n(10), Ratio: 0.8},
+		{Name: "negative binomial n=5", Prior: fixedPrior("suite-negbinomial", prior.Managerial, []string{"negbinomial"}, 20, 0.6, 1), Obs: n(5), Ratio: 0.8},
+		{Name: "intermittent (40% never sell) n=6", Prior: gp, Obs: n(6), Ratio: 0.6, ZeroShare: 0.4},
+		{Name: "lognormal heavy-tailed n=5", Prior: fixedPrior("suite-lognormal", prior.Managerial, []string{"lognormal"}, 100, 1, 1.2), Obs: n(5), Ratio: 0.9},
+		{Name: "bimodal mixtures n=5", Prior: fixedPrior("suite-bimodal", prior.Managerial, []string{"mixture"}, 100, 0.5, 0.3), Obs: n(5), Ratio: 0.8},
+		{Name: "normal, gross errors n=5", Prior: nn(0.2, 0.2), Obs: n(5), Ratio: 0.9, Contaminate: true},
+		{Name: "normal, 10% constant products n=5", Prior: nn(0.2, 0.2), Obs: n(5), Ratio: 0.9, ConstantShare: 0.1},
+	}
+}
+
+// Generate draws the family's environment of K instances from seed.
+func (f SuiteFamily) Generate(seed uint64, k int) (*prior.Environment, error) {
+	env, err := f.Prior.Generate(seed, prior.Options{Instances: k, Obs: f.Obs, Ratio: f.Ratio})
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5717e))
+	p := env.Portfolio
+	for i := range p.Obs {
+		switch u := rng.Float64(); {
+		case u < f.ZeroShare:
+			env.Truth[i] = pointMass(0)
+			p.Obs[i] = make([]float64, len(p.Obs[i]))
+		case u < f.ZeroShare+f.ConstantShare:
+			m := math.Round(env.Truth[i].Mean())
+			env.Truth[i] = pointMass(m)
+			for j := range p.Obs[i] {
+				p.Obs[i][j] = m
+			}
+		}
+	}
+	if f.Contaminate {
+		mean, total := 0.0, 0
+		for _, o := range p.Obs {
+			for _, x := range o {
+				mean += x
+				total++
+			}
+		}
+		mean /= float64(total)
+		for range max(1, total/5000) {
+			i := rng.IntN(p.Len())
+			p.Obs[i][rng.IntN(len(p.Obs[i]))] = 50 * mean
+		}
+	}
+	return env, nil
+}
+
+func pointMass(v float64) dist.Distribution {
+	d, err := dist.NewDiscrete([]float64{v}, []float64{1})
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// SuiteOptions configure a suite run.
+type SuiteOptions struct {
+	Instances []int // K values (default 100 and 1,000)
+	Seeds     int   // environments per cell (default 3)
+	Seed      uint64
+	Methods   []string // default SuiteMethods
+}
+
+// SuiteCell is one family at one K: each method's regret per seed.
+type SuiteCell struct {
+	Family string
+	K      int
+	// Regret[method] lists the relative regret per seed (NaN where the
+	// method does not apply, e.g. Bayes without a known prior, count
+	// models on non-integer data); Errors says why.
+	Regret map[string][]float64
+	Errors map[string]string
+	// ConstantDeviation is, on families with constant products, the
+	// largest relative deviation of a method's order from the constant.
+	ConstantDeviation map[string]float64
+}
+
+// SuiteResult is a whole suite run.
+type SuiteResult struct {
+	Provenance provenance.Record
+	Options    SuiteOptions
+	Cells      []SuiteCell
+}
+
+// RunSuite runs every family at every K with every method.
+func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
+	if o.Instances == nil {
+		o.Instances = []int{100, 1000}
+	}
+	if o.Seeds == 0 {
+		o.Seeds = 3
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Methods == nil {
+		o.Methods = SuiteMethods
+	}
+	res := &SuiteResult{Provenance: provenance.New("suite", o.Seed, "go"), Options: o}
+	models := map[string]*model.Model{}
+	for fi, f := range Suite() {
+		for _, k := range o.Instances {
+			cell := SuiteCell{Family: f.Name, K: k, Regret: map[string][]float64{}, Errors: map[string]string{},
+				ConstantDeviation: map[string]float64{}}
+			for s := range o.Seeds {
+				seed := o.Seed*1_000_003 + uint64(fi)*10_007 + uint64(s)
+				env, err := f.Generate(seed, k)
+				if err != nil {
+					return nil, fmt.Errorf("suite %s K=%d: %w", f.Name, k, err)
+				}
+				for _, name := range o.Methods {
+					r := math.NaN()
+					if name == "bayes" && (f.Contaminate || f.ZeroShare > 0 || f.ConstantShare > 0) {
+						cell.Regret[name] = append(cell.Regret[name], r)
+						cell.Errors[name] = "Bayes-optimal is not computed for families changed after drawing (gross errors, constant or never-selling products)"
+						continue
+					}
+					pol, err := Method(name, MethodOptions{Env: env, Models: models, Seed: seed})
+					var q []float64
+					if err == nil {
+						q, err = baseline.Decide(pol, env.Portfolio)
+					}
+					if err == nil {
+						var rep problem.Report
+						if rep, err = problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q); err == nil {
+							r = rep.Regret
+						}
+					}
+					if err != nil {
+						cell.Errors[name] = firstLine(err.Error())
+					}
+					cell.Regret[name] = append(cell.Regret[name], r)
+					if f.ConstantShare > 0 && q != nil {
+						for i, d := range env.Truth {
+							if v, ok := d.(*dist.Discrete); ok && len(v.Support()) == 1 && v.Support()[0] > 0 {
+								c := v.Support()[0]
+								cell.ConstantDeviation[name] = max(cell.ConstantDeviation[name], math.Abs(q[i]-c)/c)
+							}
+						}
+					}
+				}
+			}
+			if log != nil {
+				fmt.Fprintf(log, "%s, K = %d: done\n", f.Name, k)
+			}
+			res.Cells = append(res.Cells, cell)
+		}
+	}
+	return res, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// meanSE is the mean over seeds and its standard error (NaN if any seed
+// is NaN).
+func suiteMean(x []float64) (float64, float64) {
+	for _, v := range x {
+		if math.IsNaN(v) {
+			return math.NaN(), math.NaN()
+		}
+	}
+	if len(x) < 2 {
+		return x[0], 0
+	}
+	m, sd := stat.MeanStdDev(x, nil)
+	return m, sd / math.Sqrt(float64(len(x)))
+}
+
+// WriteSuite writes the suite's table: each family and K, every method's
+// regret (percent, mean ± s.e. over seeds), the best classical method,
+// and the default model's gaps to it and to Bayes-optimal; then the
+// averages and the constant-product check.
+func WriteSuite(w io.Writer, r *SuiteResult) error {
+	fmt.Fprintf(w, "# Benchmark suite v%s\n\n", SuiteVersion)
+	fmt.Fprintf(w, "Generated by `ptft suite` (seed %d, %d environments per cell, ptft %s, backend %s). Relative regret, (cost - oracle cost) / oracle cost, in percent, mean ± standard error over environments; exact expected cost. \"—\": the method does not apply (see the notes below the table). Gap columns: the default model's regret minus the best classical method's, and minus Bayes-optimal's, in points.\n\n",
+		r.Options.Seed, r.Options.Seeds, provenance.CodeVersion(), r.Provenance.Backend)
+	header := append([]string{"family", "K"}, r.Options.Methods...)
+	header = append(header, "best classical", "default - best classical", "default - Bayes")
+	t := NewTable(header...)
+	var gapsBest, gapsBayes []float64
+	var defaults, bests []float64
+	for _, c := range r.Cells {
+		row := []string{c.Family, fmt.Sprint(c.K)}
+		for _, m := range r.Options.Methods {
+			mean, se := suiteMean(c.Regret[m])
+			if math.IsNaN(mean) {
+				row = append(row, "—")
+			} else {
+				row = append(row, fmt.Sprintf("%.2f ± %.2f", 100*mean, 100*se))
+			}
+		}
+		best, bestName := math.Inf(1), ""
+		for _, m := range suiteClassical {
+			if mean, _ := suiteMean(c.Regret[m]); mean < best {
+				best, bestName = mean, m
+			}
+		}
+		def, _ := suiteMean(c.Regret["transformer"])
+		bayes, _ := suiteMean(c.Regret["bayes"])
+		row = append(row, fmt.Sprintf("%s %.2f", bestName, 100*best))
+		row = append(row, signed(100*(def-best)))
+		if math.IsNaN(bayes) {
+			row = append(row, "—")
+		} else {
+			row = append(row, signed(100*(def-bayes)))
+			gapsBayes = append(gapsBayes, def-bayes)
+		}
+		if !math.IsNaN(def) && !math.IsInf(best, 1) {
+			gapsBest = append(gapsBest, def-best)
+			defaults, bests = append(defaults, def), append(bests, best)
+		}
+		t.Row(row...)
+	}
+	if err := t.Write(w); err != nil {
+		return err
+	}
+	if len(gapsBest) > 0 {
+		fmt.Fprintf(w, "\nAveraged over the %d cells: default model %.2f%%, best classical method per cell %.2f%%; the default model's gap to the best classical method %+.2f points on average (worst %+.2f), to Bayes-optimal %+.2f points on average over the %d cells where Bayes is known (worst %+.2f).\n",
+			len(gapsBest), 100*stat.Mean(defaults, nil), 100*stat.Mean(bests, nil), 100*stat.Mean(gapsBest, nil), 100*slices.Max(gapsBest),
+			100*meanOr(gapsBayes), len(gapsBayes), 100*maxOr(gapsBayes))
+	}
+	fmt.Fprint(w, "\nConstant products (they sell exactly their mean every day): the largest relative deviation of an order from the constant:\n\n")
+	ct := NewTable(append([]string{"family", "K"}, r.Options.Methods...)...)
+	for _, c := range r.Cells {
+		if len(c.ConstantDeviation) == 0 {
+			continue
+		}
+		row := []string{c.Family, fmt.Sprint(c.K)}
+		for _, m := range r.Options.Methods {
+			if d, ok := c.ConstantDeviation[m]; ok {
+				row = append(row, fmt.Sprintf("%.2f%%", 100*d))
+			} else {
+				row = append(row, "—")
+			}
+		}
+		ct.Row(row...)
+	}
+	if err := ct.Write(w); err != nil {
+		return err
+	}
+	// Why methods do not apply, by method and family.
+	notes := map[string]string{}
+	for _, c := range r.Cells {
+		for m, e := range c.Errors {
+			line := fmt.Sprintf("%s (%s)", e, c.Family)
+			if !strings.Contains(notes[m], c.Family) && strings.Count(notes[m], "\n") < 4 {
+				notes[m] += "\n  - " + line
+			}
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprint(w, "\nWhere a method does not apply (at most 4 families each):\n\n")
+		for _, m := range sortedKeysOf(notes) {
+			fmt.Fprintf(w, "- `%s`:%s\n", m, notes[m])
+		}
+	}
+	return nil
+}
+
+func signed(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%+.2f", v)
+}
+
+func meanOr(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	return stat.Mean(x, nil)
+}
+
+func maxOr(x []float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	return slices.Max(x)
+}
+
+func sortedKeysOf(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
