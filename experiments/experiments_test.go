@@ -14,6 +14,7 @@ import (
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/model"
 	"github.com/ptft-lab/ptft/workbench/prior"
+	"github.com/ptft-lab/ptft/workbench/problem"
 	"github.com/ptft-lab/ptft/workbench/train"
 )
 
@@ -439,5 +440,46 @@ func TestSuiteRunsEveryFamily(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("suite table lacks %q", want)
 		}
+	}
+}
+
+// TestZeroInflatedBayesAndNPMLE: on the suite's intermittent family
+// (40% of products never sell) the zero-inflated gamma-Poisson Bayes policy
+// beats every data-driven method, and the Poisson NPMLE, which can put
+// mass on lambda = 0, is within 2 points of it.
+func TestZeroInflatedBayesAndNPMLE(t *testing.T) {
+	var fam SuiteFamily
+	for _, f := range Suite() {
+		if f.ZeroShare > 0 {
+			fam = f
+		}
+	}
+	env, err := fam.Generate(3, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regret := func(name string) float64 {
+		pol, err := Method(name, MethodOptions{Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := baseline.Decide(pol, env.Portfolio)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := problem.Evaluate(problem.Newsvendor{}, env.Truth, env.Portfolio.Ratios, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Regret
+	}
+	bayes := regret("bayes")
+	for _, m := range []string{"saa", "eb-gamma-poisson", "npmle-poisson", "shrunken-saa"} {
+		if r := regret(m); r < bayes-0.002 {
+			t.Errorf("%s regret %.4f below Bayes-optimal %.4f", m, r, bayes)
+		}
+	}
+	if r := regret("npmle-poisson"); r > bayes+0.02 {
+		t.Errorf("npmle-poisson regret %.4f, more than 2 points above Bayes %.4f", r, bayes)
 	}
 }

@@ -89,6 +89,9 @@ func (f SuiteFamily) Generate(seed uint64, k int) (*prior.Environment, error) {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5717e))
 	p := env.Portfolio
+	if f.ZeroShare > 0 {
+		env.Hyper["zero_share"] = f.ZeroShare // Bayes-optimal knows it
+	}
 	for i := range p.Obs {
 		switch u := rng.Float64(); {
 		case u < f.ZeroShare:
@@ -184,9 +187,9 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 				}
 				for _, name := range o.Methods {
 					r := math.NaN()
-					if name == "bayes" && (f.Contaminate || f.ZeroShare > 0 || f.ConstantShare > 0) {
+					if name == "bayes" && (f.Contaminate || f.ConstantShare > 0) {
 						cell.Regret[name] = append(cell.Regret[name], r)
-						cell.Errors[name] = "Bayes-optimal is not computed for families changed after drawing (gross errors, constant or never-selling products)"
+						cell.Errors[name] = "Bayes-optimal is not computed for families changed after drawing (gross errors, constant products)"
 						continue
 					}
 					pol, err := Method(name, MethodOptions{Env: env, Models: models, Seed: seed})

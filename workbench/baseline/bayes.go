@@ -85,6 +85,9 @@ func (h Hyper) decide(p *data.Portfolio) []float64 {
 type Bayes struct {
 	Hyper Hyper
 	Log   bool
+	// Zero is, for gamma-Poisson, the share of products that never sell
+	// (lambda = 0): intermittent demand, zero-inflated counts.
+	Zero float64
 }
 
 // BayesFromPrior builds the Bayes policy from an environment's drawn
@@ -113,7 +116,8 @@ func BayesFromPrior(kind string, hyper map[string]float64) (Bayes, error) {
 		if err != nil {
 			return Bayes{}, err
 		}
-		return Bayes{Hyper: Hyper{Family: GammaPoissonFamily, Shape: v[0], Rate: v[1]}}, nil
+		// An optional share of products that never sell (zero inflation).
+		return Bayes{Hyper: Hyper{Family: GammaPoissonFamily, Shape: v[0], Rate: v[1]}, Zero: hyper["zero_share"]}, nil
 	case "managerial":
 		// Lognormal demand (mean m_k, cv) around lognormal means m_k (mean
 		// level, cv spread), without observation noise: log demand is
@@ -137,6 +141,9 @@ func (b Bayes) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if b.Zero > 0 {
+		return b.decideZeroInflated(p), nil
+	}
 	if !b.Log {
 		return b.Hyper.decide(p), nil
 	}
@@ -152,6 +159,36 @@ func (b Bayes) Decide(p *data.Portfolio) ([]float64, error) {
 		q[k] = math.Exp(b.Hyper.Predictive(y).Quantile(p.Ratios[k]))
 	}
 	return q, nil
+}
+
+// decideZeroInflated is the Bayes decision for zero-inflated gamma-Poisson
+// demand: lambda = 0 with probability Zero, else Gamma(Shape, Rate). An
+// instance that sold S units in n days is a never-seller with posterior
+// weight Zero 1[S = 0] against (1 - Zero) P(S | gamma), P(0) = (b/(b+n))^a;
+// its predictive is that mixture of a point mass at 0 and the negative
+// binomial of a seller, and the order is the mixture's rho-quantile.
+func (b Bayes) decideZeroInflated(p *data.Portfolio) []float64 {
+	q := make([]float64, p.Len())
+	a, r := b.Hyper.Shape, b.Hyper.Rate
+	for k, o := range p.Obs {
+		n, sum := float64(len(o)), 0.0
+		for _, x := range o {
+			sum += x
+		}
+		seller := dist.NegBinomial{R: a + sum, P: (r + n) / (r + n + 1)}
+		w0, w1 := 0.0, 1-b.Zero
+		if sum == 0 {
+			w0, w1 = b.Zero, (1-b.Zero)*math.Pow(r/(r+n), a)
+		}
+		z := w0 / (w0 + w1)
+		rho := p.Ratios[k]
+		if z >= rho-probTol {
+			continue // order nothing
+		}
+		// The smallest integer with z + (1 - z) F(x) >= rho.
+		q[k] = seller.Quantile((rho - z) / (1 - z))
+	}
+	return q
 }
 
 // lognormalFamilyIndex is the index of "lognormal" in the managerial
