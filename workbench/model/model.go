@@ -125,6 +125,57 @@ func (b *builder) dense(ctx *context.Context, x *Node, out int, zero bool) *Node
 	return Reshape(y, append(slices.Clone(lead), out)...)
 }
 
+// Group is the part of the model a variable belongs to, for choosing what
+// finetuning trains.
+type Group int
+
+const (
+	// NotModel: an optimizer's or the training loop's variable.
+	NotModel Group = iota
+	// Encoder: the per-instance set encoder and feature embedding.
+	Encoder
+	// Block: a cross-instance block other than the last.
+	Block
+	// LastBlock: the last cross-instance block.
+	LastBlock
+	// Head: the decision head.
+	Head
+	// Adapter: a low-rank adapter (either factor).
+	Adapter
+)
+
+// GroupOf names the group of a variable (by scope and name, as
+// context.Variable.ScopeAndName gives it).
+func (m *Model) GroupOf(scopeAndName string) Group {
+	if !IsModelVariable(scopeAndName) {
+		return NotModel
+	}
+	if strings.HasSuffix(scopeAndName, "/"+AdapterA) || strings.HasSuffix(scopeAndName, "/"+AdapterB) {
+		return Adapter
+	}
+	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
+	switch top {
+	case "norm_head", "head_1", "head_2":
+		return Head
+	case "obs_embed", "set_rho", "feat_embed":
+		return Encoder
+	}
+	if top == fmt.Sprintf("block_%d", m.Config.Blocks-1) {
+		return LastBlock
+	}
+	return Block
+}
+
+// NumInputs is the number of batch inputs the model's graph takes
+// (InputTensors and InputsOf); a graph built on the model takes its own
+// inputs after them.
+const NumInputs = 7
+
+// SplitInputs separates the model's batch inputs from those that follow.
+func SplitInputs(x []*Node) (Inputs, []*Node) {
+	return InputsOf(x[:NumInputs]), x[NumInputs:]
+}
+
 // IsModelVariable reports whether a variable (by scope and name, as
 // context.Variable.ScopeAndName gives it) is one of the model's own, rather
 // than an optimizer's (learning rate, step counters, Adam's moments) or

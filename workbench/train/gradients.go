@@ -40,8 +40,9 @@ func newGradientPass(m *model.Model, loss func(q *Node, extra []*Node) *Node) (*
 	p := &gradientPass{}
 	var err error
 	p.exec, err = context.NewExec(m.Backend(), m.Context(), func(ctx *context.Context, x []*Node) []*Node {
-		q := m.Graph(ctx, model.InputsOf(x[:7]))
-		l := loss(q, x[7:])
+		in, extra := model.SplitInputs(x)
+		q := m.Graph(ctx, in)
+		l := loss(q, extra)
 		var vars []*context.Variable
 		var wrt []*Node
 		for v := range ctx.IterVariables() {
