@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/ptft-lab/ptft/experiments"
+	"github.com/ptft-lab/ptft/workbench/baseline"
 )
 
 func runSuite(args []string, stdout io.Writer) error {
@@ -16,6 +19,7 @@ func runSuite(args []string, stdout io.Writer) error {
 	seed := fs.Uint64("seed", 1, "base seed")
 	ks := fs.String("instances", "100,1000", "values of K")
 	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
+	add := fs.String("add", "", "more methods to run beside the suite's own, e.g. transformer@./my-model (a candidate model)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,7 +38,11 @@ func runSuite(args []string, stdout io.Writer) error {
 	if *quiet {
 		log = nil
 	}
-	res, err := experiments.RunSuite(experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed}, log)
+	methods := append(slices.Clone(experiments.SuiteMethods), splitList(*add)...)
+	if _, err := experiments.Methods(splitList(*add), experiments.MethodOptions{}); errors.Is(err, baseline.ErrUnknownMethod) {
+		return fmt.Errorf("%w: --add: %v", errUsage, err)
+	}
+	res, err := experiments.RunSuite(experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods}, log)
 	if err != nil {
 		return err
 	}
