@@ -158,7 +158,7 @@ func method(spec MethodSpec, o MethodOptions) (baseline.Policy, error) {
 		if spec.Base == "oracle" {
 			return baseline.Oracle{Truth: o.Env.Truth}, nil
 		}
-		return baseline.BayesFromPrior(o.Env.Prior.Kind, o.Env.Hyper)
+		return baseline.BayesPolicy(o.Env.Prior.Kind, o.Env.Hyper)
 	}
 	if i := slices.Index(rossmann.KnownShapeNames, spec.Base); i >= 0 {
 		if o.Rossmann == nil {

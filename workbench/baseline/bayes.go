@@ -3,11 +3,14 @@ package baseline
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/optimize"
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/dist"
+	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
 // Family is the parametric model an empirical-Bayes or Bayes policy assumes.
@@ -192,8 +195,8 @@ func (b Bayes) decideZeroInflated(p *data.Portfolio) []float64 {
 }
 
 // lognormalFamilyIndex is the index of "lognormal" in the managerial
-// priors' family list (prior.Families), as environments record it.
-const lognormalFamilyIndex = 1
+// priors' family list, as environments record it.
+var lognormalFamilyIndex = slices.Index(prior.Families, "lognormal")
 
 // EmpiricalBayes estimates a Family's hyperparameters across instances and
 // decides each instance's posterior-predictive rho-quantile.
@@ -485,4 +488,117 @@ func (l LogEB) Decide(p *data.Portfolio) ([]float64, error) {
 		q[k] = max(0, math.Exp(h.Predictive(lp.Obs[k]).Quantile(p.Ratios[k]))-c)
 	}
 	return q, nil
+}
+
+// ManagerialBayes is the Bayes-optimal policy of a managerial environment
+// without observation noise, by quadrature on its known prior: product
+// means m ~ lognormal (mean Level, cv Spread), demand FamilyDist(Family, m,
+// CV) given m. The prior is represented by its quantiles at 400
+// equal-probability levels; each instance's posterior weights them by the
+// likelihood of its observations, and it orders the rho-quantile of the
+// posterior-predictive mixture.
+type ManagerialBayes struct {
+	Family            string
+	Level, Spread, CV float64
+	MixWeight, MixGap float64
+	Demand            func(fam string, m, cv, mixWeight, mixGap float64) dist.Distribution
+	quadraturePoints  int
+}
+
+const managerialQuadrature = 400
+
+func (ManagerialBayes) Name() string { return "bayes" }
+
+// BayesPolicy returns the Bayes-optimal policy of an environment's prior
+// kind and drawn hyperparameters: BayesFromPrior's closed forms, else, for
+// a managerial environment without observation noise, ManagerialBayes by
+// quadrature.
+func BayesPolicy(kind string, hyper map[string]float64) (Policy, error) {
+	b, err := BayesFromPrior(kind, hyper)
+	if err == nil || kind != "managerial" {
+		return b, err
+	}
+	fi, ok := hyper["family_index"]
+	if !ok || int(fi) < 0 || int(fi) >= len(prior.Families) || hyper["noise"] != 0 {
+		return nil, err
+	}
+	return ManagerialBayes{Family: prior.Families[int(fi)], Level: hyper["level"], Spread: hyper["spread"], CV: hyper["cv"],
+		MixWeight: hyper["mix_weight"], MixGap: hyper["mix_gap"]}, nil
+}
+
+func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	means := dist.LogNormalMeanCV(b.Level, b.Spread)
+	n := managerialQuadrature
+	atoms := make([]dist.LogDensity, n)
+	for i := range atoms {
+		m := means.Quantile((float64(i) + 0.5) / float64(n))
+		ld, ok := prior.FamilyDist(b.Family, m, b.CV, b.MixWeight, b.MixGap).(dist.LogDensity)
+		if !ok {
+			return nil, fmt.Errorf("bayes: family %q has no density to integrate", b.Family)
+		}
+		atoms[i] = ld
+	}
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = 1 / float64(n)
+	}
+	q := make([]float64, p.Len())
+	var mu sync.Mutex
+	var err error
+	parallelFor(p.Len(), func(lo, hi int) {
+		ll := make([]float64, n)
+		for k := lo; k < hi; k++ {
+			for i, a := range atoms {
+				s := 0.0
+				for _, x := range p.Obs[k] {
+					s += a.LogProb(x)
+				}
+				ll[i] = s
+			}
+			idx, post := posterior(w, ll)
+			if len(idx) == 0 {
+				mu.Lock()
+				err = fmt.Errorf("%s: instance %q: its observations have no likelihood under the prior", p.Source, p.IDs[k])
+				mu.Unlock()
+				return
+			}
+			cdf := func(x float64) float64 {
+				c := 0.0
+				for i, j := range idx {
+					c += post[i] * atoms[j].CDF(x)
+				}
+				return c
+			}
+			rho := p.Ratios[k]
+			// Between the posterior atoms' own quantiles.
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, j := range idx {
+				lo, hi = min(lo, atoms[j].Quantile(rho)), max(hi, atoms[j].Quantile(rho))
+			}
+			if b.Family == "poisson" || b.Family == "negbinomial" {
+				x := lo
+				for x < hi && cdf(x) < rho-probTol {
+					x++
+				}
+				q[k] = max(0, x)
+				continue
+			}
+			for range 100 {
+				if hi-lo <= 1e-10*max(1, math.Abs(lo)) {
+					break
+				}
+				mid := (lo + hi) / 2
+				if cdf(mid) >= rho {
+					hi = mid
+				} else {
+					lo = mid
+				}
+			}
+			q[k] = max(0, hi)
+		}
+	})
+	return q, err
 }

@@ -242,3 +242,30 @@ func BenchmarkMixtureQuantile(b *testing.B) {
 		m.Quantile(0.9)
 	}
 }
+
+// TestLogProbIntegratesToTheCDF: each log density, exponentiated and
+// summed (counts) or integrated (continuous), gives the CDF.
+func TestLogProbIntegratesToTheCDF(t *testing.T) {
+	mix, _ := NewMixture([]float64{0.3, 0.7}, GammaMeanCV(5, 0.3), GammaMeanCV(12, 0.2))
+	nb, _ := NegBinomialMeanVar(6, 20)
+	for name, d := range map[string]LogDensity{
+		"normal": Normal{Mu: 3, Sigma: 2}, "lognormal": LogNormalMeanCV(4, 0.6), "gamma": GammaMeanCV(7, 0.5), "mixture": mix,
+	} {
+		x, h, total := d.Quantile(0.001), 1e-3, 0.0
+		for ; x < d.Quantile(0.7); x += h {
+			total += h * (math.Exp(d.LogProb(x)) + math.Exp(d.LogProb(x+h))) / 2
+		}
+		if want := d.CDF(x) - d.CDF(d.Quantile(0.001)); math.Abs(total-want) > 1e-4 {
+			t.Errorf("%s: integral %v, CDF difference %v", name, total, want)
+		}
+	}
+	for name, d := range map[string]LogDensity{"poisson": Poisson{Lambda: 4.5}, "negbinomial": nb} {
+		total := 0.0
+		for k := 0.0; k <= 9; k++ {
+			total += math.Exp(d.LogProb(k))
+		}
+		if math.Abs(total-d.CDF(9)) > 1e-12 || !math.IsInf(d.LogProb(2.5), -1) {
+			t.Errorf("%s: pmf sum %v, CDF %v", name, total, d.CDF(9))
+		}
+	}
+}

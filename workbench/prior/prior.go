@@ -284,9 +284,10 @@ func (p *Prior) Generate(seed uint64, o Options) (*Environment, error) {
 		env.Hyper["family_index"] = float64(slices.Index(Families, fam))
 		means := productMeans(level, spread)
 		mixWeight, mixGap := 0.3+0.4*rng.Float64(), 0.4+0.4*rng.Float64()
+		env.Hyper["mix_weight"], env.Hyper["mix_gap"] = mixWeight, mixGap
 		instance = func(int) (dist.Distribution, float64) {
 			m := means(rng)
-			return familyDist(fam, m, cv, mixWeight, mixGap), m
+			return FamilyDist(fam, m, cv, mixWeight, mixGap), m
 		}
 	}
 	pf := &data.Portfolio{
@@ -326,9 +327,10 @@ func productMeans(level, spread float64) func(*rand.Rand) float64 {
 	return func(rng *rand.Rand) float64 { return ln.Rand(rng) }
 }
 
-// familyDist returns the demand distribution of family fam with mean m and
-// coefficient of variation cv.
-func familyDist(fam string, m, cv, mixWeight, mixGap float64) dist.Distribution {
+// FamilyDist returns the demand distribution of a managerial family with
+// mean m and coefficient of variation cv (mixWeight and mixGap shape the
+// two-mode mixture), as environments draw it.
+func FamilyDist(fam string, m, cv, mixWeight, mixGap float64) dist.Distribution {
 	switch fam {
 	case "normal":
 		return dist.Normal{Mu: m, Sigma: cv * m}
