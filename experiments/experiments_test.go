@@ -433,10 +433,13 @@ func TestSuiteRunsEveryFamily(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := WriteSuite(&buf, res); err != nil {
+	if err := WriteSuite(&buf, res, "figures/suite-gap.png"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Benchmark suite v" + SuiteVersion, "best classical", "default - Bayes", "Constant products", "Averaged over"} {
+	if img, err := SuiteFigure(res, "png"); err != nil || len(img) < 1000 {
+		t.Errorf("suite figure: %d bytes, %v", len(img), err)
+	}
+	for _, want := range []string{"Benchmark suite v" + SuiteVersion, "best classical", "default - Bayes", "Constant products", "Averaged over", "suite-gap.png"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("suite table lacks %q", want)
 		}

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/ptft-lab/ptft/experiments"
 	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/data"
 )
 
 func runSuite(args []string, stdout io.Writer) error {
@@ -20,6 +23,8 @@ func runSuite(args []string, stdout io.Writer) error {
 	ks := fs.String("instances", "100,1000", "values of K")
 	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
 	add := fs.String("add", "", "more methods to run beside the suite's own, e.g. transformer@./my-model (a candidate model)")
+	finetuned := fs.Bool("finetuned", false, "also finetune the default model on every portfolio (transformer-finetuned; slow: minutes per K = 1,000 cell)")
+	ftSteps := fs.Int("finetune-steps", 100, "finetuning steps of --finetuned")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -39,12 +44,38 @@ func runSuite(args []string, stdout io.Writer) error {
 		log = nil
 	}
 	methods := append(slices.Clone(experiments.SuiteMethods), splitList(*add)...)
+	if *finetuned {
+		methods = append(methods, "transformer-finetuned")
+	}
+	if *ftSteps < 1 {
+		return fmt.Errorf("%w: --finetune-steps %d must be at least 1", errUsage, *ftSteps)
+	}
 	if _, err := experiments.Methods(splitList(*add), experiments.MethodOptions{}); errors.Is(err, baseline.ErrUnknownMethod) {
 		return fmt.Errorf("%w: --add: %v", errUsage, err)
 	}
-	res, err := experiments.RunSuite(experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods}, log)
+	res, err := experiments.RunSuite(experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods, FinetuneSteps: *ftSteps}, log)
 	if err != nil {
 		return err
 	}
-	return emit(*out, stdout, func(w io.Writer) error { return experiments.WriteSuite(w, res) })
+	// With --out, the figure goes to figures/ beside the table (SVG and PNG).
+	figure := ""
+	if *out != "" {
+		base := strings.TrimSuffix(filepath.Base(*out), filepath.Ext(*out))
+		dir := filepath.Join(filepath.Dir(*out), "figures")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for _, format := range []string{"svg", "png"} {
+			img, err := experiments.SuiteFigure(res, format)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(dir, base+"-gap."+format)
+			if err := data.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(img); return err }); err != nil {
+				return err
+			}
+		}
+		figure = "figures/" + base + "-gap.png"
+	}
+	return emit(*out, stdout, func(w io.Writer) error { return experiments.WriteSuite(w, res, figure) })
 }
