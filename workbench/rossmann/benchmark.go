@@ -104,12 +104,15 @@ func Run(d *Data, cfg Config, policies []baseline.Policy) (*Result, error) {
 			start := time.Now()
 			var q []float64
 			var err error
-			if s, ok := pol.(*baseline.ShrunkenSAA); ok && s.Anchor == baseline.GrandMeanAnchor {
+			// The plain grand-mean Shrunken-SAA reports its alpha (not its
+			// uniform-anchor or additive variants).
+			if s, ok := pol.(*baseline.ShrunkenSAA); ok && s.Name() == "shrunken-saa" {
 				var fit *baseline.ShrunkenFit
 				fit, err = s.Fit(pf)
 				if err == nil {
 					q = fit.Decisions
 					alphaSum += fit.Alpha
+					err = baseline.CheckDecisions(pol.Name(), pf, q)
 				}
 			} else {
 				q, err = baseline.Decide(pol, pf)
