@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -239,8 +240,21 @@ func firstLine(s string) string {
 	return s
 }
 
-// meanSE is the mean over seeds and its standard error (NaN if any seed
-// is NaN).
+// defaultAndBest returns the default model's mean regret, and the best
+// classical method's mean regret and name (+Inf and "" if none applies).
+func (c SuiteCell) defaultAndBest() (def, best float64, bestName string) {
+	best = math.Inf(1)
+	for _, m := range suiteClassical {
+		if mean, _ := suiteMean(c.Regret[m]); mean < best {
+			best, bestName = mean, m
+		}
+	}
+	def, _ = suiteMean(c.Regret["transformer"])
+	return def, best, bestName
+}
+
+// suiteMean is the mean over seeds and its standard error (NaN if any
+// seed is NaN).
 func suiteMean(x []float64) (float64, float64) {
 	for _, v := range x {
 		if math.IsNaN(v) {
@@ -278,13 +292,7 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 				row = append(row, fmt.Sprintf("%.2f ± %.2f", 100*mean, 100*se))
 			}
 		}
-		best, bestName := math.Inf(1), ""
-		for _, m := range suiteClassical {
-			if mean, _ := suiteMean(c.Regret[m]); mean < best {
-				best, bestName = mean, m
-			}
-		}
-		def, _ := suiteMean(c.Regret["transformer"])
+		def, best, bestName := c.defaultAndBest()
 		bayes, _ := suiteMean(c.Regret["bayes"])
 		row = append(row, fmt.Sprintf("%s %.2f", bestName, 100*best))
 		row = append(row, signed(100*(def-best)))
@@ -342,7 +350,7 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 	}
 	if len(notes) > 0 {
 		fmt.Fprint(w, "\nWhere a method does not apply (at most 4 families each):\n\n")
-		for _, m := range sortedKeysOf(notes) {
+		for _, m := range slices.Sorted(maps.Keys(notes)) {
 			fmt.Fprintf(w, "- `%s`:%s\n", m, notes[m])
 		}
 	}
@@ -370,15 +378,6 @@ func maxOr(x []float64) float64 {
 	return slices.Max(x)
 }
 
-func sortedKeysOf(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // SuiteFigure draws, for every family, the default model's gap to the best
 // classical method (points of regret; above zero a classical method wins)
 // at each K, as grouped bars ("svg" or "png").
@@ -389,13 +388,7 @@ func SuiteFigure(r *SuiteResult, format string) ([]byte, error) {
 		if !slices.Contains(families, c.Family) {
 			families = append(families, c.Family)
 		}
-		best := math.Inf(1)
-		for _, m := range suiteClassical {
-			if mean, _ := suiteMean(c.Regret[m]); mean < best {
-				best = mean
-			}
-		}
-		def, _ := suiteMean(c.Regret["transformer"])
+		def, best, _ := c.defaultAndBest()
 		if gaps[c.K] == nil {
 			gaps[c.K] = map[string]float64{}
 		}

@@ -28,13 +28,12 @@ func runSuite(args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var kv []int
-	for _, f := range splitList(*ks) {
-		var k int
-		if _, err := fmt.Sscan(f, &k); err != nil || k < 2 {
-			return fmt.Errorf("%w: --instances: %q is not a K of at least 2", errUsage, f)
-		}
-		kv = append(kv, k)
+	kv, err := parseInts(*ks)
+	if err != nil {
+		return fmt.Errorf("%w: --instances: %v", errUsage, err)
+	}
+	if slices.Min(kv) < 2 {
+		return fmt.Errorf("%w: --instances: K = %d; a portfolio needs at least 2 instances", errUsage, slices.Min(kv))
 	}
 	if *seeds < 1 {
 		return fmt.Errorf("%w: --seeds %d must be at least 1", errUsage, *seeds)

@@ -54,7 +54,7 @@ var (
 	nodeShapeOff, nodeDataOff, nodeInputsOff uintptr
 	bufShapeOff, bufFlatOff                  uintptr
 
-	dgTypeName                                                 string // reflect name of the *dotGeneralNodeData type
+	dgType                                                     reflect.Type // the *dotGeneralNodeData type
 	dgLhsContracting, dgLhsBatch, dgRhsContracting, dgRhsBatch uintptr
 	dgBatchSize, dgLhsCross, dgRhsCross, dgContracting         uintptr
 )
@@ -86,7 +86,7 @@ type eface struct {
 
 func readDotParams(n *simplego.Node) (dotParams, bool) {
 	d := nodeData(n)
-	if d == nil || reflect.TypeOf(d).String() != dgTypeName {
+	if d == nil || reflect.TypeOf(d) != dgType {
 		return dotParams{}, false
 	}
 	p := (*eface)(unsafe.Pointer(&d)).data
@@ -197,7 +197,7 @@ func verifyInternals() (err error) {
 	if dt.Kind() != reflect.Pointer || dt.Elem().Kind() != reflect.Struct || dt.Elem().Name() != "dotGeneralNodeData" || dt.Elem().PkgPath() != simplegoPkgPath {
 		return fmt.Errorf("DotGeneral node data is %s, want *simplego.dotGeneralNodeData", dt)
 	}
-	dgTypeName = dt.String()
+	dgType = dt
 	st := dt.Elem()
 	for _, f := range []struct {
 		name string
