@@ -94,47 +94,12 @@ func (f SuiteFamily) Generate(seed uint64, k int) (*prior.Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x5717e))
-	p := env.Portfolio
-	if f.ZeroShare > 0 {
-		env.Hyper["zero_share"] = f.ZeroShare // Bayes-optimal knows it
-	}
-	for i := range p.Obs {
-		switch u := rng.Float64(); {
-		case u < f.ZeroShare:
-			env.Truth[i] = pointMass(0)
-			p.Obs[i] = make([]float64, len(p.Obs[i]))
-		case u < f.ZeroShare+f.ConstantShare:
-			m := math.Round(env.Truth[i].Mean())
-			env.Truth[i] = pointMass(m)
-			for j := range p.Obs[i] {
-				p.Obs[i][j] = m
-			}
-		}
-	}
+	grossRate, grossFactor := 0.0, 0.0
 	if f.Contaminate {
-		mean, total := 0.0, 0
-		for _, o := range p.Obs {
-			for _, x := range o {
-				mean += x
-				total++
-			}
-		}
-		mean /= float64(total)
-		for range max(1, total/5000) {
-			i := rng.IntN(p.Len())
-			p.Obs[i][rng.IntN(len(p.Obs[i]))] = 50 * mean
-		}
+		grossRate, grossFactor = 1.0/5000, 50
 	}
+	prior.Alter(env, rand.New(rand.NewPCG(seed, 0x5717e)), f.ZeroShare, f.ConstantShare, grossRate, grossFactor)
 	return env, nil
-}
-
-func pointMass(v float64) dist.Distribution {
-	d, err := dist.NewDiscrete([]float64{v}, []float64{1})
-	if err != nil {
-		panic(err)
-	}
-	return d
 }
 
 // SuiteOptions configure a suite run.
@@ -159,6 +124,17 @@ type SuiteCell struct {
 	// ConstantDeviation is, on families with constant products, the
 	// largest relative deviation of a method's order from the constant.
 	ConstantDeviation map[string]float64
+	// ErrorShift is, on families with gross errors, per seed, how much
+	// the gross errors change the relative regret of the products whose
+	// data they leave alone: that regret on the contaminated portfolio
+	// minus on the same portfolio without the errors.
+	ErrorShift map[string][]float64
+	// Nested is, on cells whose K exceeds the suite's smallest K0, per
+	// seed, the relative regret over the first K0 products: the products
+	// of the K0 cell (environments draw products in order), so that it
+	// compares deciding those products with K rather than K0 products'
+	// data, free of the difference between product samples.
+	Nested map[string][]float64
 }
 
 // SuiteResult is a whole suite run.
@@ -187,12 +163,26 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 	for fi, f := range Suite() {
 		for _, k := range o.Instances {
 			cell := SuiteCell{Family: f.Name, K: k, Regret: map[string][]float64{}, Errors: map[string]string{},
-				ConstantDeviation: map[string]float64{}}
+				ConstantDeviation: map[string]float64{}, ErrorShift: map[string][]float64{}, Nested: map[string][]float64{}}
+			k0 := slices.Min(o.Instances)
 			for s := range o.Seeds {
 				seed := o.Seed*1_000_003 + uint64(fi)*10_007 + uint64(s)
 				env, err := f.Generate(seed, k)
 				if err != nil {
 					return nil, fmt.Errorf("suite %s K=%d: %w", f.Name, k, err)
+				}
+				var clean *prior.Environment
+				var untouched []bool
+				if f.Contaminate {
+					cf := f
+					cf.Contaminate = false
+					if clean, err = cf.Generate(seed, k); err != nil {
+						return nil, fmt.Errorf("suite %s K=%d: %w", f.Name, k, err)
+					}
+					untouched = make([]bool, k)
+					for i := range untouched {
+						untouched[i] = slices.Equal(clean.Portfolio.Obs[i], env.Portfolio.Obs[i])
+					}
 				}
 				for _, name := range o.Methods {
 					r := math.NaN()
@@ -216,6 +206,20 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 						cell.Errors[name] = firstLine(err.Error())
 					}
 					cell.Regret[name] = append(cell.Regret[name], r)
+					if k > k0 && q != nil {
+						rep, err := problem.Evaluate(problem.Newsvendor{}, env.Truth[:k0], env.Portfolio.Ratios[:k0], q[:k0])
+						if err != nil {
+							return nil, fmt.Errorf("suite %s K=%d: %s: %w", f.Name, k, name, err)
+						}
+						cell.Nested[name] = append(cell.Nested[name], rep.Regret)
+					}
+					if clean != nil && q != nil && name != "bayes" {
+						shift, err := errorShift(name, o, models, seed, env, clean, q, untouched)
+						if err != nil {
+							return nil, fmt.Errorf("suite %s K=%d: %s on the clean portfolio: %w", f.Name, k, name, err)
+						}
+						cell.ErrorShift[name] = append(cell.ErrorShift[name], shift)
+					}
 					if f.ConstantShare > 0 && q != nil {
 						for i, d := range env.Truth {
 							if v, ok := d.(*dist.Discrete); ok && len(v.Support()) == 1 && v.Support()[0] > 0 {
@@ -233,6 +237,37 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// errorShift is the change in the untouched products' relative regret
+// that the gross errors cause: method name's decisions q on env against
+// its decisions on clean, the same portfolio without the errors.
+func errorShift(name string, o SuiteOptions, models map[string]*model.Model, seed uint64, env, clean *prior.Environment, q []float64, untouched []bool) (float64, error) {
+	pol, err := Method(name, MethodOptions{Env: clean, Models: models, Seed: seed, FinetuneSteps: o.FinetuneSteps})
+	if err != nil {
+		return 0, err
+	}
+	cq, err := baseline.Decide(pol, clean.Portfolio)
+	if err != nil {
+		return 0, err
+	}
+	regret := func(q []float64) (float64, error) {
+		var truths []dist.Distribution
+		var ratios, qs []float64
+		for i, ok := range untouched {
+			if ok {
+				truths, ratios, qs = append(truths, env.Truth[i]), append(ratios, env.Portfolio.Ratios[i]), append(qs, q[i])
+			}
+		}
+		rep, err := problem.Evaluate(problem.Newsvendor{}, truths, ratios, qs)
+		return rep.Regret, err
+	}
+	dirty, err := regret(q)
+	if err != nil {
+		return 0, err
+	}
+	base, err := regret(cq)
+	return dirty - base, err
 }
 
 func firstLine(s string) string {
@@ -338,6 +373,29 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 	if err := ct.Write(w); err != nil {
 		return err
 	}
+	if err := writeNested(w, r); err != nil {
+		return err
+	}
+	fmt.Fprint(w, "\nGross errors (one observation in 5,000 set to 50 times the portfolio's mean): how much they change the relative regret of the products whose data they leave alone, in points (regret on the contaminated portfolio minus on the same portfolio without the errors, mean ± s.e. over environments):\n\n")
+	gt := NewTable(append([]string{"family", "K"}, r.Options.Methods...)...)
+	for _, c := range r.Cells {
+		if len(c.ErrorShift) == 0 {
+			continue
+		}
+		row := []string{c.Family, fmt.Sprint(c.K)}
+		for _, m := range r.Options.Methods {
+			if x, ok := c.ErrorShift[m]; ok {
+				mean, se := suiteMean(x)
+				row = append(row, fmt.Sprintf("%+.2f ± %.2f", 100*mean, 100*se))
+			} else {
+				row = append(row, "—")
+			}
+		}
+		gt.Row(row...)
+	}
+	if err := gt.Write(w); err != nil {
+		return err
+	}
 	// Why methods do not apply, by method and family.
 	notes := map[string]string{}
 	for _, c := range r.Cells {
@@ -355,6 +413,48 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 		}
 	}
 	return nil
+}
+
+// writeNested writes the scaling check: each method's regret at the
+// smallest K against its regret on the same products at each larger K.
+func writeNested(w io.Writer, r *SuiteResult) error {
+	k0 := slices.Min(r.Options.Instances)
+	byKey := map[string]SuiteCell{}
+	for _, c := range r.Cells {
+		byKey[fmt.Sprint(c.Family, "|", c.K)] = c
+	}
+	fmt.Fprintf(w, "\nScaling: on the same %d products, regret when deciding them from K products' data minus from %d products' data, in points (mean ± s.e. over environments; negative: more products help). A smaller portfolio is the first products of a larger one, so this is free of the difference between product samples that the table's K rows carry.\n\n", k0, k0)
+	t := NewTable(append([]string{"family", "K"}, r.Options.Methods...)...)
+	rows := 0
+	for _, c := range r.Cells {
+		if c.K == k0 {
+			continue
+		}
+		small, ok := byKey[fmt.Sprint(c.Family, "|", k0)]
+		if !ok {
+			continue
+		}
+		row := []string{c.Family, fmt.Sprint(c.K)}
+		for _, m := range r.Options.Methods {
+			big, a := c.Nested[m], small.Regret[m]
+			if len(big) != len(a) || len(big) == 0 || math.IsNaN(a[0]) {
+				row = append(row, "—")
+				continue
+			}
+			d := make([]float64, len(big))
+			for i := range d {
+				d[i] = big[i] - a[i]
+			}
+			mean, se := suiteMean(d)
+			row = append(row, fmt.Sprintf("%+.2f ± %.2f", 100*mean, 100*se))
+		}
+		t.Row(row...)
+		rows++
+	}
+	if rows == 0 {
+		return nil
+	}
+	return t.Write(w)
 }
 
 func signed(v float64) string {

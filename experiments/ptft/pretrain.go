@@ -35,6 +35,7 @@ func runPretrain(args []string, stdout io.Writer) error {
 	blocks := fs.Int("blocks", def.Blocks, "cross-instance blocks")
 	heads := fs.Int("heads", def.Heads, "attention heads")
 	inducing := fs.Int("inducing", 0, "inducing points per block (0: full attention)")
+	experts := fs.Bool("experts", false, "the experts layout: robust statistics, and a head mixing classical decisions")
 	quiet := fs.Bool("quiet", false, "no progress display")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -61,7 +62,8 @@ func runPretrain(args []string, stdout io.Writer) error {
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if err := (model.Config{Width: *width, Blocks: *blocks, Heads: *heads, MLPRatio: def.MLPRatio, Inducing: *inducing}).Validate(); err != nil {
+	cfg := model.Config{Width: *width, Blocks: *blocks, Heads: *heads, MLPRatio: def.MLPRatio, Inducing: *inducing, Experts: *experts}
+	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if !*quiet {
@@ -81,7 +83,6 @@ func runPretrain(args []string, stdout io.Writer) error {
 	case statErr == nil:
 		return fmt.Errorf("%s already holds a model: pass --resume to continue it, or choose another --out", *out)
 	default:
-		cfg := model.Config{Width: *width, Blocks: *blocks, Heads: *heads, MLPRatio: def.MLPRatio, Inducing: *inducing}
 		if m, err = model.New(cfg, *seed); err != nil {
 			return err
 		}

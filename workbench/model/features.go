@@ -10,21 +10,36 @@ import (
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
-// NumFeatures is the number of per-instance summary features.
+// NumFeatures is the number of per-instance summary features of the
+// legacy layout (NumExpertFeatures: the experts layout's).
 const NumFeatures = 12
+
+// legacyHeadWidth is the legacy head input: instance mean, portfolio
+// spread, z_rho.
+const legacyHeadWidth = 3
 
 // Batch is B portfolios laid out for the model: K instances and N
 // observations per instance, padded and masked. All values are divided by
 // their portfolio's scale; decisions come back multiplied by it.
 type Batch struct {
 	B, K, N int
+	// F is the feature width (NumFeatures, or NumExpertFeatures for the
+	// experts layout) and H the head-input width.
+	F, H    int
 	Obs     []float32 // [B,K,N,2]: scaled observation, and minus the instance mean
 	ObsMask []float32 // [B,K,N]: 1 for a real observation
 	Inst    []float32 // [B,K]: 1 for a real instance
-	Feats   []float32 // [B,K,NumFeatures]
-	Base    []float32 // [B,K]: instance mean (scaled)
-	Spread  []float32 // [B,K]: the portfolio's pooled within-instance std (scaled)
-	Z       []float32 // [B,K]: standard normal quantile of the ratio
+	Feats   []float32 // [B,K,F]
+	// Head [B,K,H] is what the head reads besides the network's state:
+	// legacy, the instance mean, the portfolio's pooled within-instance
+	// std and z_rho (scaled); experts layout, the correction scale, z_rho,
+	// two constant-instance flags and the NumExperts expert decisions. An
+	// instance whose two or more observations are all equal is flagged
+	// "certain" in a portfolio with non-integer data, where repeated equal
+	// values of a continuous demand mean the demand is that constant, and
+	// "possible" in an integer portfolio, where equal counts are common
+	// and the model learns how far to trust them.
+	Head []float32
 	// Scale [B*K] is what each instance's values were divided by: its
 	// portfolio's scale, or (a model without cross-instance attention)
 	// the instance's own; decision i in the data's units is q_i Scale[i].
@@ -65,34 +80,40 @@ func portfolioScale(p *data.Portfolio) float64 {
 // NewBatch lays out portfolios, padding every one to k instances and n
 // observations (0: the largest present), with portfolio-level scale and
 // statistics. Portfolios must be valid.
-func NewBatch(ps []*data.Portfolio, k, n int) *Batch { return newBatchOf(ps, k, n, false) }
+func NewBatch(ps []*data.Portfolio, k, n int) *Batch { return newBatchOf(ps, k, n, layout{}) }
+
+// layout is how a model wants its batches: each instance alone (no
+// cross-instance attention), and with the experts features.
+type layout struct{ isolated, experts bool }
+
+func (c Config) layout() layout { return layout{isolated: c.NoCrossAttention, experts: c.Experts} }
 
 // NewBatch lays out portfolios for m: as the package's NewBatch, except
 // that a model without cross-instance attention sees each instance alone
 // (its own scale and statistics), so that it decides each instance from
 // that instance's data only.
 func (m *Model) NewBatch(ps []*data.Portfolio, k, n int) *Batch {
-	return newBatchOf(ps, k, n, m.Config.NoCrossAttention)
+	return newBatchOf(ps, k, n, m.Config.layout())
 }
 
-func newBatchOf(ps []*data.Portfolio, k, n int, isolated bool) *Batch {
+func newBatchOf(ps []*data.Portfolio, k, n int, lay layout) *Batch {
 	for _, p := range ps {
 		k = max(k, p.Len())
 		for _, o := range p.Obs {
 			n = max(n, len(o))
 		}
 	}
-	b := newBatch(len(ps), k, n)
+	b := newBatch(len(ps), k, n, lay.experts)
 	for bi, p := range ps {
 		b.Sizes[bi] = p.Len()
-		if isolated {
+		if lay.isolated {
 			for ki := range p.Obs {
-				one, st := alone(p, ki)
+				one, st := alone(p, ki, lay.experts)
 				b.setRow(bi*k+ki, one, 0, &st)
 			}
 			continue
 		}
-		st := newPortfolioStats(p)
+		st := newPortfolioStats(p, lay.experts)
 		for ki := range p.Obs {
 			b.setRow(bi*k+ki, p, ki, &st)
 		}
@@ -101,21 +122,21 @@ func newBatchOf(ps []*data.Portfolio, k, n int, isolated bool) *Batch {
 }
 
 // alone returns instance ki of p as a portfolio of its own, and its stats.
-func alone(p *data.Portfolio, ki int) (*data.Portfolio, portfolioStats) {
+func alone(p *data.Portfolio, ki int, experts bool) (*data.Portfolio, portfolioStats) {
 	one := &data.Portfolio{Source: p.Source, IDs: p.IDs[ki : ki+1], Obs: p.Obs[ki : ki+1], Ratios: p.Ratios[ki : ki+1]}
-	return one, newPortfolioStats(one)
+	return one, newPortfolioStats(one, experts)
 }
 
 // newRowsBatch lays out instances idx of p (a chunk of a large portfolio)
 // as one portfolio of rows instances and n observations, with p's
 // portfolio-level statistics st (nil: each instance alone), so that each
 // row holds exactly what NewBatch would give that instance.
-func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int) *Batch {
-	b := newBatch(1, rows, n)
+func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int, experts bool) *Batch {
+	b := newBatch(1, rows, n, experts)
 	b.Sizes[0] = len(idx)
 	for r, ki := range idx {
 		if st == nil {
-			one, own := alone(p, ki)
+			one, own := alone(p, ki, experts)
 			b.setRow(r, one, 0, &own)
 			continue
 		}
@@ -124,11 +145,15 @@ func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int)
 	return b
 }
 
-func newBatch(bsz, k, n int) *Batch {
-	b := &Batch{B: bsz, K: k, N: n,
+func newBatch(bsz, k, n int, experts bool) *Batch {
+	f, h := NumFeatures, legacyHeadWidth
+	if experts {
+		f, h = NumExpertFeatures, expertHeadWidth
+	}
+	b := &Batch{B: bsz, K: k, N: n, F: f, H: h,
 		Obs: make([]float32, bsz*k*n*2), ObsMask: make([]float32, bsz*k*n), Inst: make([]float32, bsz*k),
-		Feats: make([]float32, bsz*k*NumFeatures), Base: make([]float32, bsz*k), Spread: make([]float32, bsz*k),
-		Z: make([]float32, bsz*k), Scale: make([]float64, bsz*k), Sizes: make([]int, bsz)}
+		Feats: make([]float32, bsz*k*f), Head: make([]float32, bsz*k*h),
+		Scale: make([]float64, bsz*k), Sizes: make([]int, bsz)}
 	for i := range b.Scale {
 		b.Scale[i] = 1 // padding rows
 	}
@@ -141,9 +166,10 @@ func newBatch(bsz, k, n int) *Batch {
 type portfolioStats struct {
 	scale, grand, pooledSD, between, spread float64
 	means                                   []float64
+	ex                                      *expertStats // experts layout only
 }
 
-func newPortfolioStats(p *data.Portfolio) portfolioStats {
+func newPortfolioStats(p *data.Portfolio, experts bool) portfolioStats {
 	s := portfolioScale(p)
 	ssw, dfw, grand := 0.0, 0.0, 0.0
 	means := make([]float64, p.Len())
@@ -174,7 +200,11 @@ func newPortfolioStats(p *data.Portfolio) portfolioStats {
 	if spread == 0 {
 		spread = max(between, 1e-3)
 	}
-	return portfolioStats{scale: s, grand: grand, pooledSD: pooledSD, between: between, spread: spread, means: means}
+	st := portfolioStats{scale: s, grand: grand, pooledSD: pooledSD, between: between, spread: spread, means: means}
+	if experts {
+		st.ex = newExpertStats(p, s, means)
+	}
+	return st
 }
 
 // setRow fills row i of b with instance ki of p.
@@ -208,8 +238,8 @@ func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
 		b.ObsMask[i*n+j] = 1
 	}
 	b.Inst[i], b.Scale[i] = 1, st.scale
-	b.Base[i], b.Spread[i], b.Z[i] = float32(m), float32(st.spread), float32(z)
-	f := b.Feats[i*NumFeatures : (i+1)*NumFeatures]
+	f := b.Feats[i*b.F : (i+1)*b.F]
+	hd := b.Head[i*b.H : (i+1)*b.H]
 	f[0], f[1], f[2], f[3], f[4] = float32(m), float32(sd), float32(sorted[0]), float32(sorted[nk-1]), float32(med)
 	f[5] = float32(math.Log(float64(nk)))
 	f[6] = float32(math.Log(rho / (1 - rho)))
@@ -218,4 +248,28 @@ func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
 	f[9] = float32(st.grand)
 	f[10] = float32(st.pooledSD)
 	f[11] = float32(st.between)
+	if st.ex == nil {
+		hd[0], hd[1], hd[2] = float32(m), float32(st.spread), float32(z)
+		return
+	}
+	var ex [NumExperts]float64
+	corr := st.ex.experts(ex[:], o, st.ex.logMeans[ki], st.scale, m, saa, rho, z)
+	allEqual := nk > 1 && sorted[0] == sorted[nk-1]
+	zeros := 0
+	for _, x := range sorted {
+		if x == 0 {
+			zeros++
+		}
+	}
+	st.ex.features(f, ki, nk, m, allEqual, float64(zeros)/float64(nk), ex[:])
+	hd[0], hd[1] = float32(max(corr, 1e-6)), float32(z)
+	switch {
+	case allEqual && st.ex.integer:
+		hd[2] = 1
+	case allEqual:
+		hd[3] = 1
+	}
+	for j, v := range ex {
+		hd[4+j] = float32(v)
+	}
 }

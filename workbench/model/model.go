@@ -18,6 +18,15 @@
 //   - The head outputs q = mean_k + s (z_rho + f(h_k)), s the portfolio's
 //     pooled within-instance std, with the last layer initialised at zero:
 //     at initialisation the model is the normal plug-in quantile.
+//   - With Config.Experts (the shipped default), the features are robust
+//     portfolio statistics (outlying instances left out of the pooled
+//     estimates) and the head mixes six classical decisions computed from
+//     them (SAA; normal empirical Bayes; the same on log demand, on
+//     observations capped at the grand mean plus six predictive
+//     standard deviations, and with the portfolio's pooled relative
+//     residuals; gamma-Poisson for counts) with learned per-instance
+//     weights, corrects the mixture, and returns the constant of an
+//     instance whose non-integer observations are all equal (experts.go).
 //
 // The attention is ours: GoMLX v0.26.0's layers.MultiHeadAttention scales
 // logits by 1/d instead of 1/sqrt(d) and drops a [batch,q,k] mask.
@@ -54,6 +63,11 @@ type Config struct {
 	// NoCrossAttention drops the attention across instances (an ablation:
 	// each instance is decided from its own data alone).
 	NoCrossAttention bool `json:"no_cross_attention,omitempty"`
+	// Experts selects the experts layout (experts.go): robust portfolio
+	// statistics in the features, and a head that mixes classical
+	// decisions (SAA, normal and log-normal empirical Bayes,
+	// gamma-Poisson) with learned weights and corrects the mixture.
+	Experts bool `json:"experts,omitempty"`
 }
 
 // DefaultConfig is a 2-block, width-64, 4-head model.
@@ -155,7 +169,7 @@ func (m *Model) GroupOf(scopeAndName string) Group {
 	}
 	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
 	switch top {
-	case "norm_head", "head_1", "head_2":
+	case "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const":
 		return Head
 	case "obs_embed", "set_rho", "feat_embed":
 		return Encoder
@@ -169,7 +183,7 @@ func (m *Model) GroupOf(scopeAndName string) Group {
 // NumInputs is the number of batch inputs the model's graph takes
 // (InputTensors and InputsOf); a graph built on the model takes its own
 // inputs after them.
-const NumInputs = 7
+const NumInputs = 5
 
 // SplitInputs separates the model's batch inputs from those that follow.
 func SplitInputs(x []*Node) (Inputs, []*Node) {
@@ -183,7 +197,7 @@ func SplitInputs(x []*Node) (Inputs, []*Node) {
 func IsModelVariable(scopeAndName string) bool {
 	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
 	switch top {
-	case "obs_embed", "set_rho", "feat_embed", "norm_head", "head_1", "head_2":
+	case "obs_embed", "set_rho", "feat_embed", "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const":
 		return true
 	}
 	return strings.HasPrefix(top, "block_")
@@ -244,7 +258,7 @@ func (b *builder) attentionLogits(ctx *context.Context, q, kv, keyMask *Node) (l
 
 // Inputs are the graph inputs of one batch, shaped as Batch describes.
 type Inputs struct {
-	Obs, ObsMask, Inst, Feats, Base, Spread, Z *Node
+	Obs, ObsMask, Inst, Feats, Head *Node
 }
 
 // graph builds q [B,K] in scaled units.
@@ -306,16 +320,46 @@ func (b *builder) mlp(blk *context.Context, h *Node) *Node {
 	return Add(h, b.dense(blk.In("mlp_2"), activations.Gelu(a), w, false))
 }
 
-// head turns h [B,K,W] into q [B,K] = base + spread (z + f(h)).
+// head turns h [B,K,W] into q [B,K]. Legacy: q = base + spread (z +
+// f(h)). Experts layout: the experts mixed by softmax weights g(h),
+// corrected as mix exp(f1(h)) + s f2(h) (s the normal fit's predictive
+// std), and, for an instance whose observations are all equal, set to
+// that value (a "certain" constant) or pulled to it by a learned gate
+// c(h) (a "possible" one, in integer data): q = c saa + (1-c) q'.
+// The last layer starts at zero: an untrained experts model orders the
+// plain average of the experts, an untrained legacy model the normal
+// plug-in quantile.
 func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
 	ctx = ctx.Checked(false)
 	w := b.cfg.Width
 	dims := h.Shape().Dimensions
 	bsz, k := dims[0], dims[1]
+	hw := in.Head.Shape().Dimensions[2]
+	// Columns are taken by products with constant selectors: the pure-Go
+	// backend lacks Pad, the gradient of Slice.
+	flatHead := Reshape(in.Head, -1, hw)
+	cols := func(from, n int) *Node {
+		sel := make([]float32, hw*n)
+		for j := range n {
+			sel[(from+j)*n+j] = 1
+		}
+		return Reshape(Dot(flatHead, Const(h.Graph(), tensors.FromFlatDataAndDimensions(sel, hw, n))), bsz, k, n)
+	}
+	col := func(j int) *Node { return Reshape(cols(j, 1), bsz, k) }
 	out := layerNorm(ctx.In("norm_head"), h)
 	out = activations.Gelu(b.dense(ctx.In("head_1"), out, w, false))
-	out = Reshape(b.dense(ctx.In("head_2"), out, 1, true), bsz, k)
-	return Add(in.Base, Mul(in.Spread, Add(in.Z, out)))
+	if !b.cfg.Experts {
+		f := Reshape(b.dense(ctx.In("head_2"), out, 1, true), bsz, k)
+		return Add(col(0), Mul(col(1), Add(col(2), f)))
+	}
+	experts := cols(4, NumExperts)
+	gate := Softmax(b.dense(ctx.In("head_2"), out, NumExperts, true), -1)
+	mix := ReduceSum(Mul(gate, experts), -1)
+	one := func(name string) *Node { return Reshape(b.dense(ctx.In(name), out, 1, true), bsz, k) }
+	q := Add(Mul(mix, Exp(ClipScalar(one("head_scale"), -3, 3))), Mul(col(0), one("head_shift")))
+	// c = certain + possible * sigmoid(logit), the sigmoid written with tanh.
+	c := Add(col(3), Mul(col(2), MulScalar(AddScalar(Tanh(MulScalar(one("head_const"), 0.5)), 1), 0.5)))
+	return Add(q, Mul(c, Sub(col(4), q)))
 }
 
 // summaryPartial is the inducing-point summary attention of one block over
@@ -355,11 +399,11 @@ func (bt *Batch) InputTensors() []any {
 	f := func(x []float32, dims ...int) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(x, dims...) }
 	return []any{
 		f(bt.Obs, bt.B, bt.K, bt.N, 2), f(bt.ObsMask, bt.B, bt.K, bt.N), f(bt.Inst, bt.B, bt.K),
-		f(bt.Feats, bt.B, bt.K, NumFeatures), f(bt.Base, bt.B, bt.K), f(bt.Spread, bt.B, bt.K), f(bt.Z, bt.B, bt.K),
+		f(bt.Feats, bt.B, bt.K, bt.F), f(bt.Head, bt.B, bt.K, bt.H),
 	}
 }
 
-// InputsOf names the seven batch inputs in InputTensors order.
+// InputsOf names the five batch inputs in InputTensors order.
 func InputsOf(x []*Node) Inputs {
-	return Inputs{Obs: x[0], ObsMask: x[1], Inst: x[2], Feats: x[3], Base: x[4], Spread: x[5], Z: x[6]}
+	return Inputs{Obs: x[0], ObsMask: x[1], Inst: x[2], Feats: x[3], Head: x[4]}
 }

@@ -78,7 +78,9 @@ func configs() map[string]Config {
 	full := DefaultConfig()
 	ind := DefaultConfig()
 	ind.Inducing = 8
-	return map[string]Config{"full": full, "inducing": ind}
+	ex := ind
+	ex.Experts = true
+	return map[string]Config{"full": full, "inducing": ind, "experts": ex}
 }
 
 func TestPermutingInstancesPermutesDecisions(t *testing.T) {
@@ -146,7 +148,7 @@ func TestPaddingDoesNotChangeDecisions(t *testing.T) {
 		p := testPortfolio(5, 20, 5)
 		q := decide(t, m, p)
 		// The same portfolio padded to K=64, N=12 inside a batch beside another.
-		bt := NewBatch([]*data.Portfolio{testPortfolio(6, 50, 12), p}, 64, 12)
+		bt := m.NewBatch([]*data.Portfolio{testPortfolio(6, 50, 12), p}, 64, 12)
 		out, err := m.Predict(bt)
 		if err != nil {
 			t.Fatal(err)
@@ -171,9 +173,42 @@ func TestHeadStartsAtNormalPlugIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range p.IDs {
-		want := bt.Base[i] + bt.Spread[i]*bt.Z[i]
+		want := bt.Head[3*i] + bt.Head[3*i+1]*bt.Head[3*i+2]
 		if math.Abs(float64(q[i]-want)) > 1e-5 {
 			t.Fatalf("instance %d at init: %v, plug-in %v", i, q[i], want)
+		}
+	}
+}
+
+// An untrained experts model orders the average of the six experts, and
+// an instance with equal observations in non-integer data exactly that
+// value.
+func TestExpertsHeadStartsAtTheMean(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Experts, cfg.Inducing = true, 4
+	m, err := New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPortfolio(7, 25, 6)
+	p.Obs[3] = []float64{5, 5, 5, 5}
+	bt := m.NewBatch([]*data.Portfolio{p}, 0, 0)
+	q, err := m.Predict(bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.IDs {
+		hd := bt.Head[i*bt.H : (i+1)*bt.H]
+		mix := (hd[4] + hd[5] + hd[6] + hd[7] + hd[8] + hd[9]) / 6
+		want := mix + (hd[3]+hd[2]*0.5)*(hd[4]-mix)
+		if math.Abs(float64(q[i]-want)) > 1e-5*max(1, math.Abs(float64(want))) {
+			t.Fatalf("instance %d at init: %v, want %v (head %v)", i, q[i], want, hd)
+		}
+		if (i == 3) != (hd[3] == 1) || hd[2] != 0 {
+			t.Fatalf("instance %d: constant flags %v", i, hd[2:4])
+		}
+		if i == 3 && math.Abs(float64(q[i])*bt.Scale[i]-5) > 1e-4 {
+			t.Fatalf("constant instance ordered %v, want 5", float64(q[i])*bt.Scale[i])
 		}
 	}
 }

@@ -44,7 +44,7 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	// executions concurrently, which GoMLX v0.26.0 allows only once no
 	// variable awaits initialisation (an execution initialises pending
 	// variables itself, unguarded).
-	if _, err := m.Predict(probeBatch()); err != nil {
+	if _, err := m.Predict(m.probeBatch()); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -67,9 +67,9 @@ func newModel(cfg Config, seed uint64) (*Model, error) {
 
 // probeBatch is a tiny valid batch: two instances, one with one
 // observation.
-func probeBatch() *Batch {
+func (m *Model) probeBatch() *Batch {
 	p := &data.Portfolio{IDs: []string{"a", "b"}, Obs: [][]float64{{1, 2}, {3}}, Ratios: []float64{0.5, 0.5}}
-	return NewBatch([]*data.Portfolio{p}, 0, 0)
+	return m.NewBatch([]*data.Portfolio{p}, 0, 0)
 }
 
 // EnableAdapters adds low-rank adapters of rank r to the model (see
@@ -109,6 +109,10 @@ func (m *Model) Predict(bt *Batch) ([]float32, error) {
 	})
 	if m.err != nil {
 		return nil, m.err
+	}
+	if want := newBatch(0, 0, 0, m.Config.Experts); bt.F != want.F || bt.H != want.H {
+		return nil, fmt.Errorf("model: batch laid out with %d features and %d head inputs, the model takes %d and %d (lay out batches with the model's NewBatch)",
+			bt.F, bt.H, want.F, want.H)
 	}
 	out, err := m.forward.Exec(bt.InputTensors()...)
 	if err != nil {

@@ -258,7 +258,7 @@ func (m *Model) checkArchitecture() (err error) {
 	for range m.ctx.IterVariables() {
 		before++
 	}
-	q, err := m.Predict(probeBatch())
+	q, err := m.Predict(m.probeBatch())
 	after := 0
 	for range m.ctx.IterVariables() {
 		after++

@@ -102,8 +102,8 @@ type streamExecs struct {
 	encode  *context.Exec   // Obs, ObsMask, Feats -> h [1,C,W]
 	partial []*context.Exec // per block: h, Inst -> mx, s, acc
 	apply   []*context.Exec // per block: h, ctxv (inducing) or h (no attention) -> h
-	head    *context.Exec   // h, Base, Spread, Z -> q
-	rest    *context.Exec   // full attention: h, Inst, Base, Spread, Z -> q
+	head    *context.Exec   // h, Head -> q
+	rest    *context.Exec   // full attention: h, Inst, Head -> q
 }
 
 func (m *Model) streamPieces() (*streamExecs, error) {
@@ -126,7 +126,7 @@ func (m *Model) streamPieces() (*streamExecs, error) {
 			return []*Node{b.encode(ctx, Inputs{Obs: x[0], ObsMask: x[1], Feats: x[2]})}
 		})
 		head := func(ctx *context.Context, h *Node, x []*Node) *Node {
-			return b.head(ctx, h, Inputs{Base: x[0], Spread: x[1], Z: x[2]})
+			return b.head(ctx, h, Inputs{Head: x[0]})
 		}
 		if m.Config.Inducing == 0 && !m.Config.NoCrossAttention {
 			se.rest = newExec(func(ctx *context.Context, x []*Node) []*Node {
@@ -175,7 +175,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 	}
 	var st *portfolioStats // nil: each instance alone
 	if !m.Config.NoCrossAttention {
-		s := newPortfolioStats(p)
+		s := newPortfolioStats(p, m.Config.Experts)
 		st = &s
 	}
 	cs := chunks(p, maxRows)
@@ -240,15 +240,15 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 
 	err = forChunks(func(ci int) error {
 		c := cs[ci]
-		bt := newRowsBatch(p, st, c.idx, c.rows, c.n)
+		bt := newRowsBatch(p, st, c.idx, c.rows, c.n, m.Config.Experts)
 		out, err := se.encode.Exec(tensor(bt.Obs, 1, c.rows, c.n, 2), tensor(bt.ObsMask, 1, c.rows, c.n),
-			tensor(bt.Feats, 1, c.rows, NumFeatures))
+			tensor(bt.Feats, 1, c.rows, bt.F))
 		if err != nil {
 			return err
 		}
 		scatter(c, out[0])
 		// Only what the blocks and head read is kept.
-		batches[ci] = &Batch{Inst: bt.Inst, Base: bt.Base, Spread: bt.Spread, Z: bt.Z, Scale: bt.Scale}
+		batches[ci] = &Batch{H: bt.H, Inst: bt.Inst, Head: bt.Head, Scale: bt.Scale}
 		return nil
 	})
 	if err != nil {
@@ -257,14 +257,16 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 
 	if se.rest != nil {
 		// Full attention: blocks and head over the whole portfolio.
-		inst, base, spread, z := make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)
+		hw := batches[0].H
+		inst, head := make([]float32, k), make([]float32, k*hw)
 		for ci, c := range cs {
 			for r, ki := range c.idx {
 				bt := batches[ci]
-				inst[ki], base[ki], spread[ki], z[ki] = bt.Inst[r], bt.Base[r], bt.Spread[r], bt.Z[r]
+				inst[ki] = bt.Inst[r]
+				copy(head[ki*hw:(ki+1)*hw], bt.Head[r*hw:(r+1)*hw])
 			}
 		}
-		out, err := se.rest.Exec(tensor(h, 1, k, w), tensor(inst, 1, k), tensor(base, 1, k), tensor(spread, 1, k), tensor(z, 1, k))
+		out, err := se.rest.Exec(tensor(h, 1, k, w), tensor(inst, 1, k), tensor(head, 1, k, hw))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -309,7 +311,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 	q := make([]float32, k)
 	err = forChunks(func(ci int) error {
 		c, bt := cs[ci], batches[ci]
-		out, err := se.head.Exec(hChunk(c), tensor(bt.Base, 1, c.rows), tensor(bt.Spread, 1, c.rows), tensor(bt.Z, 1, c.rows))
+		out, err := se.head.Exec(hChunk(c), tensor(bt.Head, 1, c.rows, bt.H))
 		if err != nil {
 			return err
 		}

@@ -47,6 +47,7 @@ func Builtin() []*Prior {
 			CV: Range{Min: 0.1, Max: 0.45}, Noise: Fixed(0),
 			Instances: IntRange{Min: 100, Max: 1000}, Obs: IntRange{Min: 3, Max: 20}, Ratio: Range{Min: 0.8, Max: 0.98},
 		},
+		broad(),
 		{
 			Name: "truth-heavy-tail", Version: "1", Kind: Managerial, Families: []string{"lognormal"},
 			Description: "true environment: heavy-tailed lognormal demand (cv 1 to 2.5)",
@@ -75,5 +76,45 @@ func Builtin() []*Prior {
 			CV: Range{Min: 0.2, Max: 0.6}, Noise: Range{Min: 0.2, Max: 0.5},
 			Instances: IntRange{Min: 100, Max: 1000}, Obs: IntRange{Min: 3, Max: 10}, Ratio: broadRatio,
 		},
+	}
+}
+
+// broad is the default model's pretraining prior: every kind of ordinary
+// portfolio the benchmark suite names, over ranges wider than any one
+// benchmark's. A quarter of the environments are normal-normal (constant
+// within-product spread), a quarter gamma-Poisson counts (low counts
+// included), half managerial portfolios of any family; n_k from 1 to 20,
+// ratios from 0.5 to 0.99; and, each in 15% of the environments, products
+// that never sell, products with constant demand, and gross errors (up to
+// one observation in 200, 10 to 100 times the portfolio's mean).
+func broad() *Prior {
+	ratio := Range{Min: 0.5, Max: 0.99}
+	instances, obs := IntRange{Min: 20, Max: 500}, IntRange{Min: 1, Max: 20}
+	managerial := &Prior{
+		Name: "broad-managerial", Version: "1", Kind: Managerial, Families: Families,
+		Level: Range{Min: 1, Max: 1000, Log: true}, Spread: Range{Min: 0.05, Max: 1.5},
+		CV: Range{Min: 0.1, Max: 1.5}, Noise: Range{Min: 0, Max: 0.2},
+		Instances: instances, Obs: obs, Ratio: ratio,
+	}
+	return &Prior{
+		Name: "broad", Version: "1", Kind: Blend,
+		Description: "the default model's prior: normal-normal, gamma-Poisson and managerial portfolios of every family, n_k 1-20, rho 0.5-0.99, with never-selling products, constant products and gross errors",
+		Instances:   instances, Obs: obs, Ratio: ratio,
+		Components: []*Prior{
+			{
+				Name: "broad-normal-normal", Version: "1", Kind: NormalNormal,
+				Level: Range{Min: 3, Max: 2000, Log: true}, Spread: Range{Min: 0.02, Max: 1},
+				CV: Range{Min: 0.05, Max: 1}, Noise: Fixed(0), Instances: instances, Obs: obs, Ratio: ratio,
+			},
+			{
+				Name: "broad-gamma-poisson", Version: "1", Kind: GammaPoisson,
+				Level: Range{Min: 0.3, Max: 50, Log: true}, Spread: Range{Min: 0.2, Max: 2},
+				CV: Fixed(0), Noise: Fixed(0), Instances: instances, Obs: obs, Ratio: ratio,
+			},
+			managerial, managerial,
+		},
+		Zeros:       &Alteration{Chance: 0.15, Share: Range{Min: 0.05, Max: 0.5}},
+		Constants:   &Alteration{Chance: 0.15, Share: Range{Min: 0.02, Max: 0.2}},
+		GrossErrors: &Alteration{Chance: 0.15, Share: Range{Min: 0.0002, Max: 0.005}, Factor: Range{Min: 10, Max: 100, Log: true}},
 	}
 }

@@ -87,6 +87,8 @@ const (
 	// Families, mean m_k, within-product coefficient of variation CV;
 	// observations carry additive noise of standard deviation Noise*m_k.
 	Managerial = "managerial"
+	// Blend: each environment comes from one of Components.
+	Blend = "blend"
 )
 
 // Families a Managerial prior may draw.
@@ -116,6 +118,52 @@ type Prior struct {
 	Obs IntRange `json:"obs"`
 	// Ratio is the range of the critical ratio, drawn per environment.
 	Ratio Range `json:"ratio"`
+	// Components are the priors a Blend prior draws from, one chosen
+	// uniformly per environment (list one twice to weight it). The
+	// blend's Instances, Obs and Ratio apply to every component; its
+	// other ranges are unused.
+	Components []*Prior `json:"components,omitempty"`
+	// Zeros, Constants and GrossErrors change some environments after
+	// drawing (see Alter): products that never sell, products that sell
+	// exactly their mean every day, and gross errors in the observations.
+	Zeros       *Alteration `json:"zeros,omitempty"`
+	Constants   *Alteration `json:"constants,omitempty"`
+	GrossErrors *Alteration `json:"gross_errors,omitempty"`
+}
+
+// Alteration is a change applied to an environment with probability
+// Chance: Share is drawn per environment (the share of products, or for
+// gross errors of observations) and Factor, for gross errors, is the
+// multiple of the portfolio's mean an erroneous observation takes.
+type Alteration struct {
+	Chance float64 `json:"chance"`
+	Share  Range   `json:"share"`
+	Factor Range   `json:"factor,omitzero"`
+}
+
+func (a *Alteration) check(name string, gross bool) error {
+	if a == nil {
+		return nil
+	}
+	if !(a.Chance >= 0 && a.Chance <= 1) {
+		return fmt.Errorf("%s: chance %v outside [0, 1]", name, a.Chance)
+	}
+	if err := a.Share.check(name+" share", 0, 1, false); err != nil {
+		return err
+	}
+	if gross {
+		return a.Factor.check(name+" factor", 1, 1e6, false)
+	}
+	return nil
+}
+
+// draw returns the share (and factor) for one environment, zero when the
+// alteration does not apply to it.
+func (a *Alteration) draw(rng *rand.Rand) (share, factor float64) {
+	if a == nil || rng.Float64() >= a.Chance {
+		return 0, 0
+	}
+	return a.Share.draw(rng), a.Factor.draw(rng)
 }
 
 // Validate checks the configuration.
@@ -126,6 +174,19 @@ func (p *Prior) Validate() error {
 	}
 	switch p.Kind {
 	case NormalNormal, GammaPoisson:
+	case Blend:
+		if len(p.Components) == 0 {
+			return wrap(fmt.Errorf("blend prior lists no components"))
+		}
+		for i, c := range p.Components {
+			if c == nil {
+				return wrap(fmt.Errorf("component %d is empty", i))
+			}
+			if err := c.Validate(); err != nil {
+				return wrap(fmt.Errorf("component %d: %w", i, err))
+			}
+		}
+		return p.validateShared(wrap)
 	case Managerial:
 		if len(p.Families) == 0 {
 			return wrap(fmt.Errorf("managerial prior lists no families"))
@@ -157,11 +218,29 @@ func (p *Prior) Validate() error {
 	if p.Kind == GammaPoisson && p.Spread.Min <= 0 {
 		return wrap(fmt.Errorf("gamma-poisson needs spread > 0"))
 	}
+	return p.validateShared(wrap)
+}
+
+// validateShared checks what every kind has: instances, observations,
+// ratio and the alterations.
+func (p *Prior) validateShared(wrap func(error) error) error {
+	if err := p.Ratio.check("ratio", 0, 1, true); err != nil {
+		return wrap(err)
+	}
 	if p.Instances.Min < 1 || p.Instances.Max < p.Instances.Min {
 		return wrap(fmt.Errorf("instances range [%d, %d] invalid", p.Instances.Min, p.Instances.Max))
 	}
 	if p.Obs.Min < 1 || p.Obs.Max < p.Obs.Min {
 		return wrap(fmt.Errorf("obs range [%d, %d] invalid", p.Obs.Min, p.Obs.Max))
+	}
+	for _, a := range []struct {
+		name  string
+		alt   *Alteration
+		gross bool
+	}{{"zeros", p.Zeros, false}, {"constants", p.Constants, false}, {"gross_errors", p.GrossErrors, true}} {
+		if err := a.alt.check(a.name, a.gross); err != nil {
+			return wrap(err)
+		}
 	}
 	return nil
 }
@@ -255,6 +334,16 @@ func (p *Prior) Generate(seed uint64, o Options) (*Environment, error) {
 	if ratio == 0 {
 		ratio = p.Ratio.draw(rng)
 	}
+	if p.Kind == Blend {
+		i := rng.IntN(len(p.Components))
+		env, err := p.Components[i].Generate(rng.Uint64(), Options{Instances: k, Obs: obs, Ratio: ratio})
+		if err != nil {
+			return nil, fmt.Errorf("prior %q: %w", p.Name, err)
+		}
+		env.Hyper["component"] = float64(i)
+		p.alter(env, seed, rng)
+		return env, nil
+	}
 	level, spread, cv, noise := p.Level.draw(rng), p.Spread.draw(rng), p.CV.draw(rng), p.Noise.draw(rng)
 	env := &Environment{Prior: p, Seed: seed, Hyper: map[string]float64{
 		"level": level, "spread": spread, "cv": cv, "noise": noise, "critical_ratio": ratio,
@@ -314,7 +403,81 @@ func (p *Prior) Generate(seed uint64, o Options) (*Environment, error) {
 		env.Truth[i] = d
 	}
 	env.Portfolio = pf
+	p.alter(env, seed, rng)
 	return env, nil
+}
+
+// alter applies the prior's alterations to env, drawing whether and how
+// much from rng; Alter's own draws come from a stream of seed.
+func (p *Prior) alter(env *Environment, seed uint64, rng *rand.Rand) {
+	if p.Zeros == nil && p.Constants == nil && p.GrossErrors == nil {
+		return
+	}
+	zeros, _ := p.Zeros.draw(rng)
+	constants, _ := p.Constants.draw(rng)
+	rate, factor := p.GrossErrors.draw(rng)
+	Alter(env, rand.New(rand.NewPCG(seed, 0x5717e)), zeros, constants, rate, factor)
+}
+
+// Alter changes a drawn environment: each product is, with probability
+// zeroShare, one that never sells, else with probability constantShare
+// one that sells exactly its (rounded) mean every day; then a share
+// grossRate of all observations (at least one when grossRate > 0) is set
+// to grossFactor times the portfolio's mean observation, gross errors in
+// the data with the truths kept. Hyper records zero_share (Bayes-optimal
+// for zero-inflated counts knows it), constant_share and gross_rate.
+func Alter(env *Environment, rng *rand.Rand, zeroShare, constantShare, grossRate, grossFactor float64) {
+	p := env.Portfolio
+	if zeroShare > 0 {
+		env.Hyper["zero_share"] = zeroShare
+	}
+	if constantShare > 0 {
+		env.Hyper["constant_share"] = constantShare
+	}
+	for i := range p.Obs {
+		switch u := rng.Float64(); {
+		case u < zeroShare:
+			env.Truth[i] = pointMass(0)
+			p.Obs[i] = make([]float64, len(p.Obs[i]))
+		case u < zeroShare+constantShare:
+			m := max(0, math.Round(env.Truth[i].Mean()))
+			env.Truth[i] = pointMass(m)
+			for j := range p.Obs[i] {
+				p.Obs[i][j] = m
+			}
+		}
+	}
+	if grossRate <= 0 {
+		return
+	}
+	env.Hyper["gross_rate"] = grossRate
+	mean, total := 0.0, 0
+	for _, o := range p.Obs {
+		for _, x := range o {
+			mean += x
+			total++
+		}
+	}
+	mean /= float64(total)
+	for range max(1, int(math.Floor(float64(total)*grossRate+1e-9))) {
+		i := rng.IntN(p.Len())
+		p.Obs[i][rng.IntN(len(p.Obs[i]))] = grossFactor * mean
+	}
+}
+
+// Altered reports whether env was changed after drawing in a way no
+// Bayes-optimal policy of its kind models (constant products, gross
+// errors).
+func (e *Environment) Altered() bool {
+	return e.Hyper["constant_share"] > 0 || e.Hyper["gross_rate"] > 0
+}
+
+func pointMass(v float64) dist.Distribution {
+	d, err := dist.NewDiscrete([]float64{v}, []float64{1})
+	if err != nil {
+		panic(err)
+	}
+	return d
 }
 
 // productMeans returns a sampler of product mean demands: lognormal with mean

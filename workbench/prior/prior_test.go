@@ -107,3 +107,72 @@ func TestPriorFileRoundTripAndValidation(t *testing.T) {
 		t.Error("ratio override outside (0,1) accepted")
 	}
 }
+
+func TestBlendAndAlterationsValidate(t *testing.T) {
+	b, err := Lookup("broad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(p *Prior)
+	}{
+		{"no components", func(p *Prior) { p.Components = nil }},
+		{"bad component", func(p *Prior) { p.Components = []*Prior{{Name: "x", Version: "1", Kind: "nope"}} }},
+		{"chance above 1", func(p *Prior) { p.Zeros = &Alteration{Chance: 1.5, Share: Fixed(0.1)} }},
+		{"share above 1", func(p *Prior) { p.Constants = &Alteration{Chance: 1, Share: Fixed(1.5)} }},
+		{"gross factor below 1", func(p *Prior) { p.GrossErrors = &Alteration{Chance: 1, Share: Fixed(0.01), Factor: Fixed(0.5)} }},
+	} {
+		p := *b
+		c.edit(&p)
+		if err := p.Validate(); err == nil {
+			t.Errorf("%s: validated", c.name)
+		}
+	}
+}
+
+// Every blend environment comes from one of its components, and the
+// alterations do what they say: products that never sell observe zeros
+// and have a point mass at zero, constant products observe their
+// constant, gross errors are the stated multiple of the mean.
+func TestBlendAlterations(t *testing.T) {
+	comp, err := Lookup("normal-normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Prior{Name: "b", Version: "1", Kind: Blend, Components: []*Prior{comp},
+		Instances: IntRange{Min: 400, Max: 400}, Obs: IntRange{Min: 5, Max: 5}, Ratio: Fixed(0.9),
+		Zeros:       &Alteration{Chance: 1, Share: Fixed(0.2)},
+		Constants:   &Alteration{Chance: 1, Share: Fixed(0.1)},
+		GrossErrors: &Alteration{Chance: 1, Share: Fixed(0.005), Factor: Fixed(50)},
+	}
+	env, err := p.Generate(7, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Prior != comp || env.Hyper["zero_share"] != 0.2 || env.Hyper["constant_share"] != 0.1 || !env.Altered() {
+		t.Fatalf("environment: prior %q, hyper %v", env.Prior.Name, env.Hyper)
+	}
+	zeros, consts, gross := 0, 0, 0
+	for i, o := range env.Portfolio.Obs {
+		sup := env.Truth[i].Quantile(0.01) == env.Truth[i].Quantile(0.99)
+		allEqual := true
+		for _, x := range o {
+			allEqual = allEqual && x == o[0]
+			if x > 10*env.Hyper["mu0"] {
+				gross++
+			}
+		}
+		switch {
+		case sup && env.Truth[i].Mean() == 0:
+			zeros++
+		case sup && allEqual:
+			consts++
+		}
+	}
+	// 400 products: about 80 never sell and 32 are constant; 10 gross
+	// errors among 2,000 observations.
+	if zeros < 50 || zeros > 110 || consts < 15 || consts > 50 || gross != 10 {
+		t.Fatalf("zeros %d, constants %d, gross errors %d", zeros, consts, gross)
+	}
+}

@@ -239,6 +239,14 @@ func (t *Trainer) prepare(envs []*prior.Environment, lr float64, padK, padN int)
 					oracle += t.nv.ExpectedCost(d, d.Quantile(rho), rho)
 					grad[b*bt.K+i] = float32(sc * (d.CDF(qi) - rho))
 				}
+				if !(oracle > 0) {
+					// Every product is deterministic (never sells, or
+					// constant): the relative cost is undefined, so the
+					// environment counts as solved and teaches nothing.
+					clear(grad[b*bt.K : b*bt.K+bt.Sizes[b]])
+					envLoss[r[0]+b] = 1
+					return
+				}
 				// d(loss_b)/d(q) = (F - rho) s / oracle_total; batch loss averages b.
 				norm := 1 / (oracle * float64(len(envs)))
 				for i := range bt.Sizes[b] {

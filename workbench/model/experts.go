@@ -1,0 +1,439 @@
+package model
+
+import (
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+// The experts layout (Config.Experts) gives the model robust portfolio
+// statistics and, per instance, the decisions of four classical rules
+// computed from them: the SAA quantile, the normal empirical-Bayes
+// posterior-predictive quantile, the same on log demand, (for integer
+// data) the gamma-Poisson one, and the normal one on the instance's
+// observations capped at winsorSDs predictive standard deviations above
+// the grand mean (so that a gross error in an instance's own data does not
+// decide for it), and the normal fit's posterior mean times the
+// rho-quantile of the portfolio's pooled relative residuals (demand whose
+// shape, skewed or two-mode, is common to the portfolio's products). The head mixes the four with learned
+// per-instance weights and corrects the mixture, so an untrained model
+// already pools like empirical Bayes, and training learns which rule a
+// portfolio calls for and what none of them gets right.
+//
+// The statistics are robust so that a few gross errors cannot move every
+// product's decision: instances whose mean lies more than outlierMADs
+// robust standard deviations from the median mean are left out of the
+// pooled estimates, as are instances whose variance exceeds
+// varianceOutlier times the median instance variance.
+const (
+	// NumExperts is the number of expert decisions the head mixes.
+	NumExperts = 6
+	// NumExpertFeatures is the feature count of the experts layout.
+	NumExpertFeatures = 28 + 2*NumExperts
+	// cvInstances bounds the instances the cross-validation visits.
+	cvInstances     = 1000
+	outlierMADs     = 8
+	varianceOutlier = 50
+	winsorSDs       = 6
+)
+
+// expertHeadWidth is the experts layout's head input: the correction
+// scale, z_rho, the two constant-instance flags (see Batch.Head), then
+// the experts.
+const expertHeadWidth = 4 + NumExperts
+
+// normalFit is a normal-normal fit of instance means: the grand mean
+// Mu0, the between-instance variance Tau2 and the within-instance
+// variance S2 (Within false: no instance had two observations, and S2 is
+// a guess, half the variance of the means).
+type normalFit struct {
+	Mu0, Tau2, S2 float64
+	Within        bool
+}
+
+// predictive is the fit's posterior-predictive mean and standard
+// deviation for an instance with n observations of mean m.
+func (f normalFit) predictive(m float64, n int) (mean, sd float64) {
+	if f.Tau2 <= 0 {
+		return f.Mu0, math.Sqrt(f.S2)
+	}
+	prec := 1/f.Tau2 + float64(n)/f.S2
+	mean = (f.Mu0/f.Tau2 + float64(n)*m/f.S2) / prec
+	return mean, math.Sqrt(f.S2 + 1/prec)
+}
+
+// shrinkage is the weight the fit puts on the grand mean for n observations.
+func (f normalFit) shrinkage(n int) float64 {
+	if f.Tau2 <= 0 {
+		return 1
+	}
+	v := f.S2 / float64(n)
+	return v / (v + f.Tau2)
+}
+
+// median returns the median of xs (reordered in place); 0 for none.
+func median(xs []float64) float64 {
+	m := len(xs)
+	if m == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	if m%2 == 1 {
+		return xs[m/2]
+	}
+	return (xs[m/2-1] + xs[m/2]) / 2
+}
+
+// keepMask marks the instances whose mean is not an outlier: within
+// outlierMADs robust standard deviations (1.4826 MAD) of the median mean.
+// A MAD of zero keeps every instance.
+func keepMask(means []float64) []bool {
+	med := median(slices.Clone(means))
+	dev := make([]float64, len(means))
+	for i, m := range means {
+		dev[i] = math.Abs(m - med)
+	}
+	mad := 1.4826 * median(dev)
+	keep := make([]bool, len(means))
+	for i, m := range means {
+		keep[i] = mad == 0 || math.Abs(m-med) <= outlierMADs*mad
+	}
+	return keep
+}
+
+// fitNormal fits a normal-normal model by moments to instance means m,
+// within sums of squares ss and counts n, over the kept instances, and
+// without instances of outlying variance.
+func fitNormal(m, ss []float64, n []int, keep []bool) normalFit {
+	var vars []float64
+	for i := range m {
+		if keep[i] && n[i] > 1 {
+			vars = append(vars, ss[i]/float64(n[i]-1))
+		}
+	}
+	cut := math.Inf(1)
+	if med := median(vars); med > 0 {
+		cut = varianceOutlier * med
+	}
+	ssw, dfw := 0.0, 0.0
+	mu0, cnt := 0.0, 0.0
+	for i := range m {
+		if !keep[i] {
+			continue
+		}
+		mu0 += m[i]
+		cnt++
+		if n[i] > 1 && ss[i]/float64(n[i]-1) <= cut {
+			ssw += ss[i]
+			dfw += float64(n[i] - 1)
+		}
+	}
+	mu0 /= cnt
+	v := 0.0
+	for i := range m {
+		if keep[i] {
+			v += (m[i] - mu0) * (m[i] - mu0)
+		}
+	}
+	if cnt > 1 {
+		v /= cnt - 1
+	}
+	f := normalFit{Mu0: mu0}
+	if dfw > 0 {
+		f.S2, f.Within = ssw/dfw, true
+	} else {
+		f.S2 = v / 2
+	}
+	noise := 0.0
+	for i := range m {
+		if keep[i] {
+			noise += f.S2 / float64(n[i])
+		}
+	}
+	f.Tau2 = max(0, v-noise/cnt)
+	if f.S2 <= 0 {
+		// Every kept instance is constant (or there is one instance):
+		// a tiny within variance keeps the fit defined and trusts the data.
+		f.S2 = max(1e-12, 1e-6*v)
+	}
+	return f
+}
+
+// expertStats are the experts layout's portfolio-level statistics.
+type expertStats struct {
+	normal, log normalFit
+	logOffset   float64 // c in log(x/scale + c)
+	gamma       baseline.Hyper
+	integer     bool // every observation is an integer
+	intShare    float64
+	zeroShare   float64
+	constShare  float64 // share of instances with n_k >= 2 equal observations
+	logScale    float64
+	logMeans    []float64 // per instance, mean of log(x/scale + c)
+	logSS       []float64
+	med, mad    float64 // of the scaled instance means
+	keep        []bool
+	// residuals are the pooled relative residuals, sorted:
+	// (x - mean)/mean sqrt(n/(n-1)) over kept instances with n >= 2.
+	residuals []float64
+	// cv is each expert's leave-one-out cost relative to the best
+	// expert's, log(cost_e / min cost), 0 where there is none (no
+	// instance with two observations): how well each rule predicts held
+	// out observations of this portfolio, the signal for choosing among
+	// them.
+	cv [NumExperts]float64
+}
+
+// newExpertStats computes the statistics on p's observations divided by
+// scale; means are the scaled instance means.
+func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertStats {
+	k := p.Len()
+	es := &expertStats{logScale: math.Log(scale)}
+	ss := make([]float64, k)
+	n := make([]int, k)
+	minPos, total, ints, zeros, consts := math.Inf(1), 0, 0, 0, 0
+	for i, o := range p.Obs {
+		n[i] = len(o)
+		equal := len(o) > 1
+		for _, x := range o {
+			d := x/scale - means[i]
+			ss[i] += d * d
+			if x > 0 {
+				minPos = min(minPos, x/scale)
+			} else {
+				zeros++
+			}
+			if x == math.Trunc(x) {
+				ints++
+			}
+			equal = equal && x == o[0]
+		}
+		total += len(o)
+		if equal {
+			consts++
+		}
+	}
+	es.integer = ints == total
+	if !es.integer {
+		// Continuous demand is scale free: the model sees the level only
+		// of counts, whose noise depends on it, so that decisions on
+		// non-integer data scale exactly with the data.
+		es.logScale = 0
+	}
+	es.intShare, es.zeroShare = float64(ints)/float64(total), float64(zeros)/float64(total)
+	es.constShare = float64(consts) / float64(k)
+	keep := keepMask(means)
+	es.keep = keep
+	es.med = median(slices.Clone(means))
+	dev := make([]float64, k)
+	for i, m := range means {
+		dev[i] = math.Abs(m - es.med)
+	}
+	es.mad = 1.4826 * median(dev)
+	es.normal = fitNormal(means, ss, n, keep)
+	for i, o := range p.Obs {
+		if !keep[i] || len(o) < 2 || !(means[i] > 0) {
+			continue
+		}
+		c := math.Sqrt(float64(len(o))/float64(len(o)-1)) / means[i]
+		for _, x := range o {
+			es.residuals = append(es.residuals, (x/scale-means[i])*c)
+		}
+	}
+	slices.Sort(es.residuals)
+
+	if zeros > 0 && !math.IsInf(minPos, 1) {
+		es.logOffset = minPos / 2
+	} else if math.IsInf(minPos, 1) {
+		es.logOffset = 1 // every observation is zero
+	}
+	es.logMeans, es.logSS = make([]float64, k), make([]float64, k)
+	for i, o := range p.Obs {
+		s := 0.0
+		for _, x := range o {
+			s += math.Log(x/scale + es.logOffset)
+		}
+		lm := s / float64(len(o))
+		for _, x := range o {
+			d := math.Log(x/scale+es.logOffset) - lm
+			es.logSS[i] += d * d
+		}
+		es.logMeans[i] = lm
+	}
+	es.log = fitNormal(es.logMeans, es.logSS, n, keepMask(es.logMeans))
+
+	if es.integer {
+		// Gamma-Poisson by moments in the data's units (counts are not
+		// scale free), over the kept instances.
+		mean, cnt, v, noise := 0.0, 0.0, 0.0, 0.0
+		for i := range means {
+			if keep[i] {
+				mean += means[i] * scale
+				cnt++
+			}
+		}
+		mean /= cnt
+		for i := range means {
+			if keep[i] {
+				d := means[i]*scale - mean
+				v += d * d
+				noise += mean / float64(n[i])
+			}
+		}
+		if cnt > 1 {
+			v /= cnt - 1
+		}
+		varLambda := v - noise/cnt
+		es.gamma = baseline.Hyper{Family: baseline.GammaPoissonFamily, Shape: math.Inf(1), Mean: max(mean, 1e-9)}
+		if varLambda > 0 && mean > 0 {
+			es.gamma.Shape, es.gamma.Rate = mean*mean/varLambda, mean/varLambda
+		}
+	}
+	es.crossValidate(p, scale)
+	return es
+}
+
+// crossValidate sets es.cv: for (about cvInstances at most, chosen by a
+// hash of their observations, so that the choice does not depend on the
+// instances' order) instances with two or more observations, each observation is held out
+// in turn, every expert decides from the others (the portfolio's fits
+// kept), and the held-out observation's newsvendor cost is averaged.
+func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
+	var cost [NumExperts]float64
+	count := 0
+	stride := uint64(max(1, (p.Len()+cvInstances-1)/cvInstances))
+	var e [NumExperts]float64
+	for i, o := range p.Obs {
+		n := len(o)
+		if n < 2 || (stride > 1 && obsHash(o)%stride != 0) {
+			continue
+		}
+		rho := p.Ratios[i]
+		z := distuv.UnitNormal.Quantile(rho)
+		rest := make([]float64, 0, n-1)
+		sorted := make([]float64, 0, n-1)
+		for j := range o {
+			rest, sorted = rest[:0], sorted[:0]
+			mean, logMean := 0.0, 0.0
+			for l, x := range o {
+				if l != j {
+					rest = append(rest, x)
+					sorted = append(sorted, x/scale)
+					mean += x / scale
+					logMean += math.Log(x/scale + es.logOffset)
+				}
+			}
+			mean /= float64(n - 1)
+			logMean /= float64(n - 1)
+			slices.Sort(sorted)
+			saa := sorted[baseline.OrderIndex(n-1, rho)-1]
+			es.experts(e[:], rest, logMean, scale, mean, saa, rho, z)
+			x := o[j] / scale
+			for k, q := range e {
+				cost[k] += rho*max(0, x-q) + (1-rho)*max(0, q-x)
+			}
+			count++
+		}
+	}
+	if count == 0 {
+		return
+	}
+	best := slices.Min(cost[:])
+	if !(best > 0) {
+		return
+	}
+	for k, c := range cost {
+		es.cv[k] = min(5, math.Log(c/best))
+	}
+}
+
+// obsHash is FNV-1a over the observations' bits.
+func obsHash(o []float64) uint64 {
+	h := uint64(14695981039346656037)
+	for _, x := range o {
+		b := math.Float64bits(x)
+		for range 8 {
+			h = (h ^ (b & 0xff)) * 1099511628211
+			b >>= 8
+		}
+	}
+	return h
+}
+
+// experts fills e (NumExperts) with instance ki's expert decisions in
+// scaled units and returns the head's correction scale: the normal fit's
+// predictive standard deviation.
+func (es *expertStats) experts(e, o []float64, logMean, scale, mean, saa, rho, z float64) (corr float64) {
+	n := len(o)
+	e[0] = saa
+	pm, psd := es.normal.predictive(mean, n)
+	e[1] = max(0, pm+z*psd)
+	lm, lsd := es.log.predictive(logMean, n)
+	e[2] = max(0, math.Exp(lm+z*lsd)-es.logOffset)
+	e[3] = e[1]
+	if es.integer {
+		e[3] = es.gamma.Predictive(o).Quantile(rho) / scale
+	}
+	hi := es.normal.Mu0 + winsorSDs*math.Sqrt(es.normal.Tau2+es.normal.S2)
+	wm := 0.0
+	for _, x := range o {
+		wm += min(x/scale, hi)
+	}
+	wm /= float64(n)
+	pm, _ = es.normal.predictive(wm, n)
+	e[4] = max(0, pm+z*psd)
+	e[5] = e[1]
+	if r := len(es.residuals); r > 0 {
+		pm, _ = es.normal.predictive(mean, n)
+		// The posterior mean's own uncertainty widens the residual spread.
+		widen := math.Sqrt(max(1, psd*psd/es.normal.S2))
+		rq := es.residuals[max(0, min(r-1, int(math.Ceil(rho*float64(r)))-1))]
+		e[5] = max(0, pm*(1+rq*widen))
+	}
+	for j := range e {
+		// One wild instance must not give the network a wild input.
+		e[j] = min(e[j], MaxScaled)
+	}
+	return psd
+}
+
+// features fills f (NumExpertFeatures) for instance ki: f[:12] hold
+// the legacy features, whose portfolio-level entries 9-11 become the
+// robust fit's; then portfolio descriptors, the instance's log-scale
+// statistics, shrinkage weights, its outlier score, the experts, and
+// their cross-validated costs.
+func (es *expertStats) features(f []float32, ki, n int, mean float64, allEqual bool, zeroShare float64, experts []float64) {
+	flag := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	lsd := 0.0
+	if n > 1 {
+		lsd = math.Sqrt(es.logSS[ki] / float64(n-1))
+	}
+	outlier := 0.0
+	if es.mad > 0 {
+		outlier = min(20, math.Abs(mean-es.med)/es.mad)
+	}
+	f[9], f[10], f[11] = float32(es.normal.Mu0), float32(math.Sqrt(es.normal.S2)), float32(math.Sqrt(es.normal.Tau2))
+	vals := []float64{
+		es.logScale, es.intShare, es.zeroShare, zeroShare, flag(allEqual), flag(!es.normal.Within), es.constShare,
+		es.logMeans[ki], lsd, es.log.Mu0, math.Sqrt(es.log.S2), math.Sqrt(es.log.Tau2),
+		es.normal.shrinkage(n), es.log.shrinkage(n), outlier, flag(es.keep[ki]),
+	}
+	for j, v := range vals {
+		f[12+j] = float32(v)
+	}
+	for j, v := range experts {
+		f[28+j] = float32(v)
+	}
+	for j, v := range es.cv {
+		f[28+NumExperts+j] = float32(v)
+	}
+}
