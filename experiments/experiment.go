@@ -79,6 +79,9 @@ var ablations = map[string]Variant{
 	"full-attention":     {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2}, Pretrained: true},
 	"no-cross-attention": {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, NoCrossAttention: true}, Pretrained: true},
 	"no-pretraining":     {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, Inducing: 16}},
+	// The shipped default's architecture: inducing points with the
+	// experts layout (robust statistics, a head mixing classical rules).
+	"experts-16": {Config: model.Config{Width: 64, Blocks: 2, Heads: 4, MLPRatio: 2, Inducing: 16, Experts: true}, Pretrained: true},
 }
 
 // Theory overlays of a report.
@@ -261,10 +264,10 @@ func All() []*Experiment {
 			Name: "E4", Title: "Ablations at equal pretraining budget (mixed-managerial prior)",
 			Truth: "mixed-managerial", Model: "default", Metric: Regret, X: "K", Variants: ablations,
 			Full: Grid{Instances: []int{100, 1000}, Obs: []int{5},
-				Methods: []string{"eb", "eb-log", "npmle", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining"},
+				Methods: []string{"eb", "eb-log", "npmle", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining", "experts-16"},
 				Seeds:   3, PretrainSteps: 300, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{50}, Obs: []int{5},
-				Methods: []string{"eb", "eb-log", "npmle", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining"},
+				Methods: []string{"eb", "eb-log", "npmle", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining", "experts-16"},
 				Seeds:   2, PretrainSteps: 3, FinetuneSteps: 5},
 		},
 		{

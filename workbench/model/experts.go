@@ -42,9 +42,16 @@ const (
 )
 
 // expertHeadWidth is the experts layout's head input: the correction
-// scale, z_rho, the two constant-instance flags (see Batch.Head), then
-// the experts.
-const expertHeadWidth = 4 + NumExperts
+// scale, z_rho, the two constant-instance flags (see Batch.Head), the
+// experts, and their cross-validated costs.
+const expertHeadWidth = 4 + 2*NumExperts
+
+// cvGateScale is the initial weight of the experts' cross-validated log
+// costs in the head's mixture logits: at initialisation the mixture
+// leans to the experts that predict held-out observations best (a
+// log-cost gap of 0.1, typical of a rule that is clearly worse, gives a
+// weight e^-3 as large). Training adjusts it.
+const cvGateScale = 30
 
 // normalFit is a normal-normal fit of instance means: the grand mean
 // Mu0, the between-instance variance Tau2 and the within-instance
@@ -299,7 +306,8 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 
 // crossValidate sets es.cv: for (about cvInstances at most, chosen by a
 // hash of their observations, so that the choice does not depend on the
-// instances' order) instances with two or more observations, each observation is held out
+// instances' order) instances with two or more observations whose mean
+// is not an outlier, each observation is held out
 // in turn, every expert decides from the others (the portfolio's fits
 // kept), and the held-out observation's newsvendor cost is averaged.
 func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
@@ -309,7 +317,7 @@ func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	var e [NumExperts]float64
 	for i, o := range p.Obs {
 		n := len(o)
-		if n < 2 || (stride > 1 && obsHash(o)%stride != 0) {
+		if n < 2 || !es.keep[i] || (stride > 1 && obsHash(o)%stride != 0) {
 			continue
 		}
 		rho := p.Ratios[i]

@@ -44,8 +44,9 @@ func TestNormalExpertIsEmpiricalBayesOnCleanData(t *testing.T) {
 }
 
 // One observation in 2,500 set to 50 times the mean moves no other
-// product's features or expert decisions by more than 1%, while plain
-// EB's pooled variance explodes.
+// product's expert decisions by more than 1% (nor the experts'
+// cross-validated costs by more than 0.01), while plain EB's pooled
+// variance explodes.
 func TestOneGrossErrorMovesNoOtherProduct(t *testing.T) {
 	p := normalPortfolio(t, 500, 5, 4)
 	clean := expertsOf(p)
@@ -63,7 +64,13 @@ func TestOneGrossErrorMovesNoOtherProduct(t *testing.T) {
 		}
 		for j := 4; j < clean.H; j++ {
 			a, b := clean.Head[i*clean.H+j], bad.Head[i*bad.H+j]
-			if math.Abs(float64(a-b)) > 0.01*math.Abs(float64(a)) {
+			tol := 0.01 * math.Abs(float64(a))
+			if j >= 4+NumExperts {
+				// Cross-validated log costs: 0.01 moves a mixture weight by 35%
+				// at most (cvGateScale).
+				tol = 0.01
+			}
+			if math.Abs(float64(a-b)) > tol {
 				t.Fatalf("instance %d, head input %d: %v clean, %v with one gross error", i, j, a, b)
 			}
 		}

@@ -33,7 +33,8 @@ type Batch struct {
 	// Head [B,K,H] is what the head reads besides the network's state:
 	// legacy, the instance mean, the portfolio's pooled within-instance
 	// std and z_rho (scaled); experts layout, the correction scale, z_rho,
-	// two constant-instance flags and the NumExperts expert decisions. An
+	// two constant-instance flags, the NumExperts expert decisions and
+	// their cross-validated log costs (experts.go). An
 	// instance whose two or more observations are all equal is flagged
 	// "certain" in a portfolio with non-integer data, where repeated equal
 	// values of a continuous demand mean the demand is that constant, and
@@ -271,5 +272,8 @@ func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
 	}
 	for j, v := range ex {
 		hd[4+j] = float32(v)
+	}
+	for j, v := range st.ex.cv {
+		hd[4+NumExperts+j] = float32(v)
 	}
 }

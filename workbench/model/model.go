@@ -169,7 +169,7 @@ func (m *Model) GroupOf(scopeAndName string) Group {
 	}
 	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
 	switch top {
-	case "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const":
+	case "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const", "head_cv":
 		return Head
 	case "obs_embed", "set_rho", "feat_embed":
 		return Encoder
@@ -197,7 +197,7 @@ func SplitInputs(x []*Node) (Inputs, []*Node) {
 func IsModelVariable(scopeAndName string) bool {
 	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
 	switch top {
-	case "obs_embed", "set_rho", "feat_embed", "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const":
+	case "obs_embed", "set_rho", "feat_embed", "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const", "head_cv":
 		return true
 	}
 	return strings.HasPrefix(top, "block_")
@@ -321,14 +321,15 @@ func (b *builder) mlp(blk *context.Context, h *Node) *Node {
 }
 
 // head turns h [B,K,W] into q [B,K]. Legacy: q = base + spread (z +
-// f(h)). Experts layout: the experts mixed by softmax weights g(h),
+// f(h)). Experts layout: the experts mixed by softmax weights of logits
+// g(h) - beta cv (cv the experts' cross-validated log costs),
 // corrected as mix exp(f1(h)) + s f2(h) (s the normal fit's predictive
 // std), and, for an instance whose observations are all equal, set to
 // that value (a "certain" constant) or pulled to it by a learned gate
 // c(h) (a "possible" one, in integer data): q = c saa + (1-c) q'.
 // The last layer starts at zero: an untrained experts model orders the
-// plain average of the experts, an untrained legacy model the normal
-// plug-in quantile.
+// cross-validation-weighted mixture of the experts, an untrained legacy
+// model the normal plug-in quantile.
 func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
 	ctx = ctx.Checked(false)
 	w := b.cfg.Width
@@ -353,7 +354,12 @@ func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
 		return Add(col(0), Mul(col(1), Add(col(2), f)))
 	}
 	experts := cols(4, NumExperts)
-	gate := Softmax(b.dense(ctx.In("head_2"), out, NumExperts, true), -1)
+	// The mixture logits: learned, minus beta times the experts'
+	// cross-validated log costs, beta = cvGateScale (1 + a learned b).
+	beta := AddScalar(b.param(ctx.In("head_cv"), h.Graph(), "beta", 0, 1), 1)
+	beta = BroadcastToDims(Reshape(MulScalar(beta, cvGateScale), 1, 1, 1), bsz, k, NumExperts)
+	logits := Sub(b.dense(ctx.In("head_2"), out, NumExperts, true), Mul(beta, cols(4+NumExperts, NumExperts)))
+	gate := Softmax(logits, -1)
 	mix := ReduceSum(Mul(gate, experts), -1)
 	one := func(name string) *Node { return Reshape(b.dense(ctx.In(name), out, 1, true), bsz, k) }
 	q := Add(Mul(mix, Exp(ClipScalar(one("head_scale"), -3, 3))), Mul(col(0), one("head_shift")))

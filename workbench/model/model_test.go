@@ -180,7 +180,8 @@ func TestHeadStartsAtNormalPlugIn(t *testing.T) {
 	}
 }
 
-// An untrained experts model orders the average of the six experts, and
+// An untrained experts model orders the experts' mixture weighted by
+// exp(-cvGateScale cv), and
 // an instance with equal observations in non-integer data exactly that
 // value.
 func TestExpertsHeadStartsAtTheMean(t *testing.T) {
@@ -199,7 +200,13 @@ func TestExpertsHeadStartsAtTheMean(t *testing.T) {
 	}
 	for i := range p.IDs {
 		hd := bt.Head[i*bt.H : (i+1)*bt.H]
-		mix := (hd[4] + hd[5] + hd[6] + hd[7] + hd[8] + hd[9]) / 6
+		var mix, sum float32
+		for e := range NumExperts {
+			w := float32(math.Exp(-cvGateScale * float64(hd[4+NumExperts+e])))
+			mix += w * hd[4+e]
+			sum += w
+		}
+		mix /= sum
 		want := mix + (hd[3]+hd[2]*0.5)*(hd[4]-mix)
 		if math.Abs(float64(q[i]-want)) > 1e-5*max(1, math.Abs(float64(want))) {
 			t.Fatalf("instance %d at init: %v, want %v (head %v)", i, q[i], want, hd)

@@ -176,3 +176,31 @@ func TestBlendAlterations(t *testing.T) {
 		t.Fatalf("zeros %d, constants %d, gross errors %d", zeros, consts, gross)
 	}
 }
+
+// A blend prior with alterations written as JSON loads back to the same
+// generator.
+func TestBlendJSONRoundTrip(t *testing.T) {
+	b, err := Lookup("broad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "broad.json")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(20) {
+		x, _ := b.Generate(seed, Options{Instances: 40})
+		y, _ := c.Generate(seed, Options{Instances: 40})
+		if !bytes.Equal(render(t, x), render(t, y)) {
+			t.Fatalf("seed %d: the loaded prior generates differently", seed)
+		}
+	}
+}
