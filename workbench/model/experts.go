@@ -175,7 +175,7 @@ type expertStats struct {
 	normal, log normalFit
 	logOffset   float64 // c in log(x/scale + c)
 	gamma       baseline.Hyper
-	integer     bool // every observation is an integer
+	integer     bool // every observation is an integer below 2^53 (counts)
 	intShare    float64
 	zeroShare   float64
 	constShare  float64 // share of instances with n_k >= 2 equal observations
@@ -214,7 +214,9 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 			} else {
 				zeros++
 			}
-			if x == math.Trunc(x) {
+			// Counts are integers small enough to be exact in float64;
+			// a float64 above 2^53 is always an integer and says nothing.
+			if x == math.Trunc(x) && x < 1<<53 {
 				ints++
 			}
 			equal = equal && x == o[0]
