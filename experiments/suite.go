@@ -186,7 +186,7 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 				}
 				for _, name := range o.Methods {
 					r := math.NaN()
-					if name == "bayes" && (f.Contaminate || f.ConstantShare > 0) {
+					if name == "bayes" && env.Altered() {
 						cell.Regret[name] = append(cell.Regret[name], r)
 						cell.Errors[name] = "Bayes-optimal is not computed for families changed after drawing (gross errors, constant products)"
 						continue
@@ -355,45 +355,26 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 			100*meanOr(gapsBayes), len(gapsBayes), 100*maxOr(gapsBayes))
 	}
 	fmt.Fprint(w, "\nConstant products (they sell exactly their mean every day): the largest relative deviation of an order from the constant:\n\n")
-	ct := NewTable(append([]string{"family", "K"}, r.Options.Methods...)...)
-	for _, c := range r.Cells {
-		if len(c.ConstantDeviation) == 0 {
-			continue
-		}
-		row := []string{c.Family, fmt.Sprint(c.K)}
-		for _, m := range r.Options.Methods {
-			if d, ok := c.ConstantDeviation[m]; ok {
-				row = append(row, fmt.Sprintf("%.2f%%", 100*d))
-			} else {
-				row = append(row, "—")
-			}
-		}
-		ct.Row(row...)
-	}
-	if err := ct.Write(w); err != nil {
+	constants := methodTable(r, func(c SuiteCell) bool { return len(c.ConstantDeviation) > 0 }, func(c SuiteCell, m string) (string, bool) {
+		d, ok := c.ConstantDeviation[m]
+		return fmt.Sprintf("%.2f%%", 100*d), ok
+	})
+	if err := constants.Write(w); err != nil {
 		return err
 	}
 	if err := writeNested(w, r); err != nil {
 		return err
 	}
 	fmt.Fprint(w, "\nGross errors (one observation in 5,000 set to 50 times the portfolio's mean): how much they change the relative regret of the products whose data they leave alone, in points (regret on the contaminated portfolio minus on the same portfolio without the errors, mean ± s.e. over environments):\n\n")
-	gt := NewTable(append([]string{"family", "K"}, r.Options.Methods...)...)
-	for _, c := range r.Cells {
-		if len(c.ErrorShift) == 0 {
-			continue
+	shifts := methodTable(r, func(c SuiteCell) bool { return len(c.ErrorShift) > 0 }, func(c SuiteCell, m string) (string, bool) {
+		x, ok := c.ErrorShift[m]
+		if !ok {
+			return "", false
 		}
-		row := []string{c.Family, fmt.Sprint(c.K)}
-		for _, m := range r.Options.Methods {
-			if x, ok := c.ErrorShift[m]; ok {
-				mean, se := suiteMean(x)
-				row = append(row, fmt.Sprintf("%+.2f ± %.2f", 100*mean, 100*se))
-			} else {
-				row = append(row, "—")
-			}
-		}
-		gt.Row(row...)
-	}
-	if err := gt.Write(w); err != nil {
+		mean, se := suiteMean(x)
+		return fmt.Sprintf("%+.2f ± %.2f", 100*mean, 100*se), true
+	})
+	if err := shifts.Write(w); err != nil {
 		return err
 	}
 	// Why methods do not apply, by method and family.
@@ -415,6 +396,27 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 	return nil
 }
 
+// methodTable is a table of the cells include selects, one column per
+// method, each entry what value gives ("—" where it gives none).
+func methodTable(r *SuiteResult, include func(SuiteCell) bool, value func(c SuiteCell, method string) (string, bool)) *Table {
+	t := NewTable(append([]string{"family", "K"}, r.Options.Methods...)...)
+	for _, c := range r.Cells {
+		if !include(c) {
+			continue
+		}
+		row := []string{c.Family, fmt.Sprint(c.K)}
+		for _, m := range r.Options.Methods {
+			if v, ok := value(c, m); ok {
+				row = append(row, v)
+			} else {
+				row = append(row, "—")
+			}
+		}
+		t.Row(row...)
+	}
+	return t
+}
+
 // writeNested writes the scaling check: each method's regret at the
 // smallest K against its regret on the same products at each larger K.
 func writeNested(w io.Writer, r *SuiteResult) error {
@@ -423,37 +425,26 @@ func writeNested(w io.Writer, r *SuiteResult) error {
 	for _, c := range r.Cells {
 		byKey[fmt.Sprint(c.Family, "|", c.K)] = c
 	}
-	fmt.Fprintf(w, "\nScaling: on the same %d products, regret when deciding them from K products' data minus from %d products' data, in points (mean ± s.e. over environments; negative: more products help). A smaller portfolio is the first products of a larger one, so this is free of the difference between product samples that the table's K rows carry.\n\n", k0, k0)
-	t := NewTable(append([]string{"family", "K"}, r.Options.Methods...)...)
-	rows := 0
-	for _, c := range r.Cells {
-		if c.K == k0 {
-			continue
-		}
-		small, ok := byKey[fmt.Sprint(c.Family, "|", k0)]
-		if !ok {
-			continue
-		}
-		row := []string{c.Family, fmt.Sprint(c.K)}
-		for _, m := range r.Options.Methods {
-			big, a := c.Nested[m], small.Regret[m]
-			if len(big) != len(a) || len(big) == 0 || math.IsNaN(a[0]) {
-				row = append(row, "—")
-				continue
-			}
-			d := make([]float64, len(big))
-			for i := range d {
-				d[i] = big[i] - a[i]
-			}
-			mean, se := suiteMean(d)
-			row = append(row, fmt.Sprintf("%+.2f ± %.2f", 100*mean, 100*se))
-		}
-		t.Row(row...)
-		rows++
+	include := func(c SuiteCell) bool {
+		_, ok := byKey[fmt.Sprint(c.Family, "|", k0)]
+		return c.K != k0 && ok
 	}
-	if rows == 0 {
+	if !slices.ContainsFunc(r.Cells, include) {
 		return nil
 	}
+	fmt.Fprintf(w, "\nScaling: on the same %d products, regret when deciding them from K products' data minus from %d products' data, in points (mean ± s.e. over environments; negative: more products help). A smaller portfolio is the first products of a larger one, so this is free of the difference between product samples that the table's K rows carry.\n\n", k0, k0)
+	t := methodTable(r, include, func(c SuiteCell, m string) (string, bool) {
+		big, a := c.Nested[m], byKey[fmt.Sprint(c.Family, "|", k0)].Regret[m]
+		if len(big) != len(a) || len(big) == 0 || math.IsNaN(a[0]) {
+			return "", false
+		}
+		d := make([]float64, len(big))
+		for i := range d {
+			d[i] = big[i] - a[i]
+		}
+		mean, se := suiteMean(d)
+		return fmt.Sprintf("%+.2f ± %.2f", 100*mean, 100*se), true
+	})
 	return t.Write(w)
 }
 

@@ -11,18 +11,20 @@ import (
 )
 
 // The experts layout (Config.Experts) gives the model robust portfolio
-// statistics and, per instance, the decisions of four classical rules
-// computed from them: the SAA quantile, the normal empirical-Bayes
+// statistics and, per instance, the decisions of NumExperts classical
+// rules computed from them: the SAA quantile, the normal empirical-Bayes
 // posterior-predictive quantile, the same on log demand, (for integer
-// data) the gamma-Poisson one, and the normal one on the instance's
+// data) the gamma-Poisson one, the normal one on the instance's
 // observations capped at winsorSDs predictive standard deviations above
 // the grand mean (so that a gross error in an instance's own data does not
 // decide for it), and the normal fit's posterior mean times the
 // rho-quantile of the portfolio's pooled relative residuals (demand whose
-// shape, skewed or two-mode, is common to the portfolio's products). The head mixes the four with learned
-// per-instance weights and corrects the mixture, so an untrained model
-// already pools like empirical Bayes, and training learns which rule a
-// portfolio calls for and what none of them gets right.
+// shape, skewed or two-mode, is common to the portfolio's products); and
+// each rule's leave-one-out cost on the portfolio. The head mixes the
+// rules with per-instance weights that lean to the lowest leave-one-out
+// cost and corrects the mixture, so an untrained model already picks the
+// rule that predicts held-out data best, and training learns what none
+// of them gets right.
 //
 // The statistics are robust so that a few gross errors cannot move every
 // product's decision: instances whose mean lies more than outlierMADs
@@ -96,20 +98,20 @@ func median(xs []float64) float64 {
 }
 
 // keepMask marks the instances whose mean is not an outlier: within
-// outlierMADs robust standard deviations (1.4826 MAD) of the median mean.
-// A MAD of zero keeps every instance.
-func keepMask(means []float64) []bool {
-	med := median(slices.Clone(means))
+// outlierMADs robust standard deviations (mad, 1.4826 MAD) of the median
+// mean med, which it returns too. A MAD of zero keeps every instance.
+func keepMask(means []float64) (keep []bool, med, mad float64) {
+	med = median(slices.Clone(means))
 	dev := make([]float64, len(means))
 	for i, m := range means {
 		dev[i] = math.Abs(m - med)
 	}
-	mad := 1.4826 * median(dev)
-	keep := make([]bool, len(means))
+	mad = 1.4826 * median(dev)
+	keep = make([]bool, len(means))
 	for i, m := range means {
 		keep[i] = mad == 0 || math.Abs(m-med) <= outlierMADs*mad
 	}
-	return keep
+	return keep, med, mad
 }
 
 // fitNormal fits a normal-normal model by moments to instance means m,
@@ -235,14 +237,8 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 	}
 	es.intShare, es.zeroShare = float64(ints)/float64(total), float64(zeros)/float64(total)
 	es.constShare = float64(consts) / float64(k)
-	keep := keepMask(means)
-	es.keep = keep
-	es.med = median(slices.Clone(means))
-	dev := make([]float64, k)
-	for i, m := range means {
-		dev[i] = math.Abs(m - es.med)
-	}
-	es.mad = 1.4826 * median(dev)
+	es.keep, es.med, es.mad = keepMask(means)
+	keep := es.keep
 	es.normal = fitNormal(means, ss, n, keep)
 	for i, o := range p.Obs {
 		if !keep[i] || len(o) < 2 || !(means[i] > 0) {
@@ -273,7 +269,8 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 		}
 		es.logMeans[i] = lm
 	}
-	es.log = fitNormal(es.logMeans, es.logSS, n, keepMask(es.logMeans))
+	logKeep, _, _ := keepMask(es.logMeans)
+	es.log = fitNormal(es.logMeans, es.logSS, n, logKeep)
 
 	if es.integer {
 		// Gamma-Poisson by moments in the data's units (counts are not
@@ -374,14 +371,15 @@ func obsHash(o []float64) uint64 {
 	return h
 }
 
-// experts fills e (NumExperts) with instance ki's expert decisions in
-// scaled units and returns the head's correction scale: the normal fit's
-// predictive standard deviation.
+// experts fills e (NumExperts) with the expert decisions, in scaled
+// units, for an instance with observations o (data units), scaled mean
+// mean, mean log logMean and SAA quantile saa, and returns the head's
+// correction scale: the normal fit's predictive standard deviation.
 func (es *expertStats) experts(e, o []float64, logMean, scale, mean, saa, rho, z float64) (corr float64) {
 	n := len(o)
 	e[0] = saa
-	pm, psd := es.normal.predictive(mean, n)
-	e[1] = max(0, pm+z*psd)
+	post, psd := es.normal.predictive(mean, n)
+	e[1] = max(0, post+z*psd)
 	lm, lsd := es.log.predictive(logMean, n)
 	e[2] = max(0, math.Exp(lm+z*lsd)-es.logOffset)
 	e[3] = e[1]
@@ -394,15 +392,14 @@ func (es *expertStats) experts(e, o []float64, logMean, scale, mean, saa, rho, z
 		wm += min(x/scale, hi)
 	}
 	wm /= float64(n)
-	pm, _ = es.normal.predictive(wm, n)
-	e[4] = max(0, pm+z*psd)
+	capped, _ := es.normal.predictive(wm, n)
+	e[4] = max(0, capped+z*psd)
 	e[5] = e[1]
 	if r := len(es.residuals); r > 0 {
-		pm, _ = es.normal.predictive(mean, n)
 		// The posterior mean's own uncertainty widens the residual spread.
 		widen := math.Sqrt(max(1, psd*psd/es.normal.S2))
 		rq := es.residuals[max(0, min(r-1, int(math.Ceil(rho*float64(r)))-1))]
-		e[5] = max(0, pm*(1+rq*widen))
+		e[5] = max(0, post*(1+rq*widen))
 	}
 	for j := range e {
 		// One wild instance must not give the network a wild input.

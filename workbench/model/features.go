@@ -63,13 +63,7 @@ func portfolioScale(p *data.Portfolio) float64 {
 		n += len(o)
 		means[k] = s / float64(len(o))
 	}
-	slices.Sort(means)
-	m := len(means)
-	med := means[m/2]
-	if m%2 == 0 {
-		med = (means[m/2-1] + means[m/2]) / 2
-	}
-	if med > 0 {
+	if med := median(means); med > 0 {
 		return med
 	}
 	if all > 0 {
@@ -146,11 +140,16 @@ func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int,
 	return b
 }
 
-func newBatch(bsz, k, n int, experts bool) *Batch {
-	f, h := NumFeatures, legacyHeadWidth
+// widths are a layout's feature and head-input widths.
+func widths(experts bool) (features, head int) {
 	if experts {
-		f, h = NumExpertFeatures, expertHeadWidth
+		return NumExpertFeatures, expertHeadWidth
 	}
+	return NumFeatures, legacyHeadWidth
+}
+
+func newBatch(bsz, k, n int, experts bool) *Batch {
+	f, h := widths(experts)
 	b := &Batch{B: bsz, K: k, N: n, F: f, H: h,
 		Obs: make([]float32, bsz*k*n*2), ObsMask: make([]float32, bsz*k*n), Inst: make([]float32, bsz*k),
 		Feats: make([]float32, bsz*k*f), Head: make([]float32, bsz*k*h),

@@ -167,11 +167,11 @@ func (m *Model) GroupOf(scopeAndName string) Group {
 	if strings.HasSuffix(scopeAndName, "/"+AdapterA) || strings.HasSuffix(scopeAndName, "/"+AdapterB) {
 		return Adapter
 	}
-	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
-	switch top {
-	case "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const", "head_cv":
+	top := topScope(scopeAndName)
+	switch {
+	case slices.Contains(headScopes, top):
 		return Head
-	case "obs_embed", "set_rho", "feat_embed":
+	case slices.Contains(encoderScopes, top):
 		return Encoder
 	}
 	if top == fmt.Sprintf("block_%d", m.Config.Blocks-1) {
@@ -195,12 +195,20 @@ func SplitInputs(x []*Node) (Inputs, []*Node) {
 // than an optimizer's (learning rate, step counters, Adam's moments) or
 // GoMLX's training loop's.
 func IsModelVariable(scopeAndName string) bool {
+	top := topScope(scopeAndName)
+	return slices.Contains(encoderScopes, top) || slices.Contains(headScopes, top) || strings.HasPrefix(top, "block_")
+}
+
+// The model's top-level scopes outside the blocks (block_0, block_1, ...).
+var (
+	encoderScopes = []string{"obs_embed", "set_rho", "feat_embed"}
+	headScopes    = []string{"norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const", "head_cv"}
+)
+
+// topScope is the first scope of a variable's scope and name.
+func topScope(scopeAndName string) string {
 	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
-	switch top {
-	case "obs_embed", "set_rho", "feat_embed", "norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const", "head_cv":
-		return true
-	}
-	return strings.HasPrefix(top, "block_")
+	return top
 }
 
 // Names of the adapter variables.

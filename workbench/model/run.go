@@ -110,9 +110,9 @@ func (m *Model) Predict(bt *Batch) ([]float32, error) {
 	if m.err != nil {
 		return nil, m.err
 	}
-	if want := newBatch(0, 0, 0, m.Config.Experts); bt.F != want.F || bt.H != want.H {
+	if f, h := widths(m.Config.Experts); bt.F != f || bt.H != h {
 		return nil, fmt.Errorf("model: batch laid out with %d features and %d head inputs, the model takes %d and %d (lay out batches with the model's NewBatch)",
-			bt.F, bt.H, want.F, want.H)
+			bt.F, bt.H, f, h)
 	}
 	out, err := m.forward.Exec(bt.InputTensors()...)
 	if err != nil {

@@ -209,7 +209,6 @@ func (p *Prior) Validate() error {
 		{"spread", p.Spread, 0, 10, false},
 		{"cv", p.CV, 0, 10, p.Kind == Managerial},
 		{"noise", p.Noise, 0, 10, false},
-		{"ratio", p.Ratio, 0, 1, true},
 	} {
 		if err := c.r.check(c.name, c.lo, c.hi, c.open); err != nil {
 			return wrap(err)
