@@ -354,6 +354,7 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 			len(gapsBest), 100*stat.Mean(defaults, nil), 100*stat.Mean(bests, nil), 100*stat.Mean(gapsBest, nil), 100*slices.Max(gapsBest),
 			100*meanOr(gapsBayes), len(gapsBayes), 100*maxOr(gapsBayes))
 	}
+	writeMethodAverages(w, r)
 	fmt.Fprint(w, "\nConstant products (they sell exactly their mean every day): the largest relative deviation of an order from the constant:\n\n")
 	constants := methodTable(r, func(c SuiteCell) bool { return len(c.ConstantDeviation) > 0 }, func(c SuiteCell, m string) (string, bool) {
 		d, ok := c.ConstantDeviation[m]
@@ -394,6 +395,29 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 		}
 	}
 	return nil
+}
+
+// writeMethodAverages writes each classical method's average regret over
+// the cells where it applies, beside the default model's over the same
+// cells: the comparison with the best single classical method.
+func writeMethodAverages(w io.Writer, r *SuiteResult) {
+	var parts []string
+	for _, m := range suiteClassical {
+		var own, def []float64
+		for _, c := range r.Cells {
+			x, _ := suiteMean(c.Regret[m])
+			d, _ := suiteMean(c.Regret["transformer"])
+			if len(c.Regret[m]) > 0 && !math.IsNaN(x) && len(c.Regret["transformer"]) > 0 && !math.IsNaN(d) {
+				own, def = append(own, x), append(def, d)
+			}
+		}
+		if len(own) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.2f%% (default %.2f%%, %d cells)", m, 100*stat.Mean(own, nil), 100*stat.Mean(def, nil), len(own)))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "\nEach classical method's average regret over the cells where it applies, and the default model's over the same cells: %s.\n", strings.Join(parts, "; "))
+	}
 }
 
 // methodTable is a table of the cells include selects, one column per
