@@ -39,7 +39,7 @@ func runQuality(args []string, stdout io.Writer) error {
 	ns := fs.String("obs", "3,5,10", "values of n (every instance has n observations)")
 	envs := fs.Int("envs", 20, "environments per (K, n)")
 	seed := fs.Uint64("seed", 1, "random seed")
-	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-additive,eb,eb-log,npmle,transformer", "methods")
+	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-additive,eb,eb-log,npmle,npmle-log,transformer", "methods")
 	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")

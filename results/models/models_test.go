@@ -55,8 +55,10 @@ func TestShippedNormalNormalModel(t *testing.T) {
 
 // TestStreamedDecisionsMatchWhole: the shipped default model streams a
 // 10^4-instance portfolio (chunked summaries, see workbench/model) and its
-// decisions equal the whole-layout ones to 1e-5 relative, on each prior
-// the scale target uses.
+// decisions equal the whole-layout ones to 5e-5 relative, on each prior
+// the scale target uses: float32 sums over 10^4 instances in a
+// different order (the eight-expert default's sharper gate makes its
+// largest difference 2.2e-5; the six-expert one's was below 1e-5).
 func TestStreamedDecisionsMatchWhole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -87,7 +89,7 @@ func TestStreamedDecisionsMatchWhole(t *testing.T) {
 			worst = max(worst, math.Abs(streamed[i]-whole[i])/max(math.Abs(whole[i]), 1e-9))
 		}
 		t.Logf("%s: largest relative difference %.3g", name, worst)
-		if worst > 1e-5 {
+		if worst > 5e-5 {
 			t.Errorf("%s: streamed decisions differ from whole by %.3g relative", name, worst)
 		}
 	}

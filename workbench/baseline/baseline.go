@@ -1,7 +1,9 @@
 // Package baseline holds the classical policies ptft compares against, all
 // behind one Policy interface: SAA, pooled SAA, Shrunken-SAA data pooling
-// (Gupta & Kallus 2022), parametric empirical Bayes, Bayes-optimal with the
-// true hyperparameters, and the oracle.
+// (Gupta & Kallus 2022), parametric empirical Bayes, nonparametric
+// empirical Bayes (NPMLE: normal and Poisson kernels, and on log demand
+// with the noise distribution estimated too), Bayes-optimal with the true
+// hyperparameters, and the oracle.
 //
 // Policies see only a data.Portfolio (observations and critical ratios);
 // Bayes and Oracle are told the truth by construction. Every decision is
@@ -64,7 +66,7 @@ func CheckDecisions(method string, p *data.Portfolio, q []float64) error {
 var ErrUnknownMethod = errors.New("unknown method")
 
 // Methods lists the data-driven policies selectable by name.
-var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "shrunken-saa-additive", "eb", "eb-log", "npmle", "npmle-poisson"}
+var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "shrunken-saa-additive", "eb", "eb-log", "npmle", "npmle-poisson", "npmle-log"}
 
 // ByName returns the data-driven policy of that name with default settings.
 func ByName(name string) (Policy, error) {
@@ -91,6 +93,8 @@ func ByName(name string) (Policy, error) {
 		return NPMLE{}, nil
 	case "npmle-poisson":
 		return NPMLE{Family: PoissonMixture}, nil
+	case "npmle-log":
+		return LogDeconvolution{}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want one of %v, eb-normal or eb-gamma-poisson)", ErrUnknownMethod, name, Methods)
 }

@@ -466,30 +466,56 @@ func (g *MixingDistribution) decidePoisson(p *data.Portfolio, st *poissonStats) 
 	parallelFor(p.Len(), func(lo, hi int) {
 		ll := make([]float64, len(g.Atoms))
 		for k := lo; k < hi; k++ {
-			poissonLogLik(ll, g.Atoms, st.sum[k], st.n[k])
-			idx, post := posterior(g.Weights, ll)
-			cdf := func(x float64) float64 {
-				c := 0.0
-				for i, j := range idx {
-					if a := g.Atoms[j]; a == 0 {
-						c += post[i] // a point mass at 0
-					} else {
-						c += post[i] * dist.Poisson{Lambda: a}.CDF(x)
-					}
-				}
-				return c
-			}
-			if g.Atoms[idx[len(idx)-1]] == 0 {
-				q[k] = 0
-				continue
-			}
-			// Bracket: the largest posterior atom's quantile bounds it.
-			hiQ := dist.Poisson{Lambda: g.Atoms[idx[len(idx)-1]]}.Quantile(p.Ratios[k])
-			n := sort.Search(int(hiQ)+2, func(x int) bool { return cdf(float64(x)) >= p.Ratios[k]-probTol })
-			q[k] = float64(n)
+			q[k] = g.poissonQuantile(ll, st.sum[k], st.n[k], p.Ratios[k])
 		}
 	})
 	return q
+}
+
+// PoissonQuantile is the posterior-predictive rho-quantile of an instance
+// with n counts summing to sum, under a fitted npmle-poisson G.
+func (g *MixingDistribution) PoissonQuantile(sum, n, rho float64) float64 {
+	return g.poissonQuantile(make([]float64, len(g.Atoms)), sum, n, rho)
+}
+
+func (g *MixingDistribution) poissonQuantile(ll []float64, sum, n, rho float64) float64 {
+	poissonLogLik(ll, g.Atoms, sum, n)
+	idx, post := posterior(g.Weights, ll)
+	if g.Atoms[idx[len(idx)-1]] == 0 {
+		return 0
+	}
+	if top := g.Atoms[idx[len(idx)-1]]; top > 500 {
+		// exp(-a) would underflow: bisect the predictive CDF.
+		cdf := func(x float64) float64 {
+			c := 0.0
+			for i, j := range idx {
+				c += post[i] * dist.Poisson{Lambda: g.Atoms[j]}.CDF(x)
+			}
+			return c
+		}
+		hiQ := dist.Poisson{Lambda: top}.Quantile(rho)
+		return float64(sort.Search(int(hiQ)+2, func(x int) bool { return cdf(float64(x)) >= rho-probTol }))
+	}
+	// The predictive probabilities by the recurrence P(x) = P(x-1) a/x per
+	// atom, summed until they reach rho: no CDF calls.
+	terms := make([]float64, len(idx))
+	c := 0.0
+	for i, j := range idx {
+		terms[i] = post[i] * math.Exp(-g.Atoms[j])
+		c += terms[i]
+	}
+	x := 0
+	limit := int(10*g.Atoms[idx[len(idx)-1]]) + 100 // rounding must not loop forever
+	for c < rho-probTol && x < limit {
+		x++
+		step := 0.0
+		for i, j := range idx {
+			terms[i] *= g.Atoms[j] / float64(x)
+			step += terms[i]
+		}
+		c += step
+	}
+	return float64(x)
 }
 
 // commonSupport reports whether every instance of p has the same support

@@ -19,8 +19,10 @@ import (
 // the grand mean (so that a gross error in an instance's own data does not
 // decide for it), and the normal fit's posterior mean times the
 // rho-quantile of the portfolio's pooled relative residuals (demand whose
-// shape, skewed or two-mode, is common to the portfolio's products); and
-// each rule's leave-one-out cost on the portfolio. The head mixes the
+// shape, skewed or two-mode, is common to the portfolio's products), the
+// nonparametric npmle-log (G and F estimated on log demand) and, for
+// integer data, npmle-poisson; and each rule's leave-one-out cost on the
+// portfolio. The head mixes the
 // rules with per-instance weights that lean to the lowest leave-one-out
 // cost and corrects the mixture, so an untrained model already picks the
 // rule that predicts held-out data best, and training learns what none
@@ -33,7 +35,7 @@ import (
 // varianceOutlier times the median instance variance.
 const (
 	// NumExperts is the number of expert decisions the head mixes.
-	NumExperts = 6
+	NumExperts = 8
 	// NumExpertFeatures is the feature count of the experts layout.
 	NumExpertFeatures = 28 + 2*NumExperts
 	// cvInstances bounds the instances the cross-validation visits.
@@ -41,6 +43,18 @@ const (
 	outlierMADs     = 8
 	varianceOutlier = 50
 	winsorSDs       = 6
+	// cvReference is the held-out observation count at which the
+	// cross-validated log costs enter the gate as they are; with more
+	// they are scaled up by sqrt(count/cvReference), as their standard
+	// errors shrink, so that more data choose more firmly.
+	cvReference = 500
+	// The nonparametric experts' fits (npmle-log, npmle-poisson): grid
+	// sizes and EM iterations kept small, as every training batch fits
+	// them afresh; fits on more than logMixLarge instances (never in
+	// training) get npmle-log's default grids instead.
+	logMixAtoms, logMixBins, logMixIterations = 32, 48, 15
+	logMixLarge                               = 256
+	poissonAtoms, poissonIterations           = 60, 100
 )
 
 // expertHeadWidth is the experts layout's head input: the correction
@@ -186,14 +200,27 @@ type expertStats struct {
 	logSS       []float64
 	med, mad    float64 // of the scaled instance means
 	keep        []bool
+	// logKeep marks the instances whose log mean is not an outlier. The
+	// npmle-log fit and the cross-validation use those of them (cvKeep),
+	// not the raw-scale mask, as skewed portfolios' largest products
+	// (which that mask drops) are the ones that cost most; and only those
+	// none of whose observations lies more than outlierMADs of the log
+	// fit's total standard deviations from its grand mean: a gross error,
+	// held out or not, would weigh on every expert's held-out cost and
+	// stretch the fit's grid.
+	logKeep, cvKeep []bool
 	// residuals are the pooled relative residuals, sorted:
 	// (x - mean)/mean sqrt(n/(n-1)) over kept instances with n >= 2.
 	residuals []float64
+	// lmix is the npmle-log fit (of the scaled data), pois the
+	// npmle-poisson one (integer data, in counts); nil where none.
+	lmix *baseline.LogMixture
+	pois *baseline.MixingDistribution
 	// cv is each expert's leave-one-out cost relative to the best
 	// expert's, log(cost_e / min cost), 0 where there is none (no
 	// instance with two observations): how well each rule predicts held
 	// out observations of this portfolio, the signal for choosing among
-	// them.
+	// them (scaled up with the held-out count, capped at 20).
 	cv [NumExperts]float64
 }
 
@@ -269,8 +296,17 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 		}
 		es.logMeans[i] = lm
 	}
-	logKeep, _, _ := keepMask(es.logMeans)
-	es.log = fitNormal(es.logMeans, es.logSS, n, logKeep)
+	es.logKeep, _, _ = keepMask(es.logMeans)
+	es.log = fitNormal(es.logMeans, es.logSS, n, es.logKeep)
+	es.cvKeep = slices.Clone(es.logKeep)
+	bound := outlierMADs * math.Sqrt(es.log.Tau2+es.log.S2)
+	for i, o := range p.Obs {
+		for _, x := range o {
+			if math.Abs(math.Log(x/scale+es.logOffset)-es.log.Mu0) > bound {
+				es.cvKeep[i] = false
+			}
+		}
+	}
 
 	if es.integer {
 		// Gamma-Poisson by moments in the data's units (counts are not
@@ -299,16 +335,53 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 			es.gamma.Shape, es.gamma.Rate = mean*mean/varLambda, mean/varLambda
 		}
 	}
+	es.fitMixtures(p, scale)
 	es.crossValidate(p, scale)
 	return es
 }
 
+// fitMixtures fits the nonparametric experts on about cvInstances at most
+// of the instances the cross-validation may visit (cvKeep), chosen by
+// hash; npmle-poisson only on those of them kept on the raw scale too,
+// as gamma-Poisson is.
+func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64) {
+	stride := uint64(max(1, (p.Len()+cvInstances-1)/cvInstances))
+	var ys [][]float64
+	sub := &data.Portfolio{Source: p.Source}
+	for i, o := range p.Obs {
+		if !es.cvKeep[i] || (stride > 1 && obsHash(o)%stride != 0) {
+			continue
+		}
+		y := make([]float64, len(o))
+		for j, x := range o {
+			y[j] = math.Log(x/scale + es.logOffset)
+		}
+		ys = append(ys, y)
+		if es.keep[i] {
+			sub.IDs, sub.Obs, sub.Ratios = append(sub.IDs, p.IDs[i]), append(sub.Obs, o), append(sub.Ratios, p.Ratios[i])
+		}
+	}
+	atoms, bins, its := logMixAtoms, logMixBins, logMixIterations
+	if len(ys) > logMixLarge {
+		atoms, bins, its = 0, 0, 0
+	}
+	if m, err := baseline.FitLogMixture(ys, es.logOffset, atoms, bins, its); err == nil {
+		es.lmix = m
+	}
+	if es.integer && len(sub.Obs) > 1 {
+		if g, err := (baseline.NPMLE{Family: baseline.PoissonMixture, Atoms: poissonAtoms, Iterations: poissonIterations}).Fit(sub); err == nil {
+			es.pois = g
+		}
+	}
+}
+
 // crossValidate sets es.cv: for (about cvInstances at most, chosen by a
 // hash of their observations, so that the choice does not depend on the
-// instances' order) instances with two or more observations whose mean
-// is not an outlier, each observation is held out
-// in turn, every expert decides from the others (the portfolio's fits
-// kept), and the held-out observation's newsvendor cost is averaged.
+// instances' order) instances with two or more observations that cvKeep
+// marks, each observation is held out in turn, every expert decides from
+// the others (the portfolio's fits kept), and the held-out observation's
+// newsvendor cost is averaged; es.cv is each expert's log cost ratio to
+// the best, scaled by sqrt(held-out count / cvReference).
 func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	var cost [NumExperts]float64
 	count := 0
@@ -316,7 +389,7 @@ func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	var e [NumExperts]float64
 	for i, o := range p.Obs {
 		n := len(o)
-		if n < 2 || !es.keep[i] || (stride > 1 && obsHash(o)%stride != 0) {
+		if n < 2 || !es.cvKeep[i] || (stride > 1 && obsHash(o)%stride != 0) {
 			continue
 		}
 		rho := p.Ratios[i]
@@ -353,8 +426,9 @@ func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	if !(best > 0) {
 		return
 	}
+	sharpen := math.Sqrt(max(1, float64(count)/cvReference))
 	for k, c := range cost {
-		es.cv[k] = min(5, math.Log(c/best))
+		es.cv[k] = min(20, math.Log(c/best)*sharpen)
 	}
 }
 
@@ -400,6 +474,21 @@ func (es *expertStats) experts(e, o []float64, logMean, scale, mean, saa, rho, z
 		widen := math.Sqrt(max(1, psd*psd/es.normal.S2))
 		rq := es.residuals[max(0, min(r-1, int(math.Ceil(rho*float64(r)))-1))]
 		e[5] = max(0, post*(1+rq*widen))
+	}
+	e[6], e[7] = e[2], e[3]
+	if es.lmix != nil {
+		so := make([]float64, n)
+		for j, x := range o {
+			so[j] = x / scale
+		}
+		e[6] = es.lmix.Quantile(so, rho)
+	}
+	if es.pois != nil {
+		sum := 0.0
+		for _, x := range o {
+			sum += x
+		}
+		e[7] = es.pois.PoissonQuantile(sum, float64(n), rho) / scale
 	}
 	for j := range e {
 		// One wild instance must not give the network a wild input.

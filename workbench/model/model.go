@@ -20,12 +20,12 @@
 //     at initialisation the model is the normal plug-in quantile.
 //   - With Config.Experts (the shipped default), the features are robust
 //     portfolio statistics (outlying instances left out of the pooled
-//     estimates) and the head mixes six classical decisions computed from
-//     them (SAA; normal empirical Bayes; the same on log demand, on
+//     estimates) and the head mixes eight classical decisions computed
+//     from them (SAA; normal empirical Bayes; the same on log demand, on
 //     observations capped at the grand mean plus six predictive
 //     standard deviations, and with the portfolio's pooled relative
-//     residuals; gamma-Poisson for counts) with learned per-instance
-//     weights, corrects the mixture, and returns the constant of an
+//     residuals; npmle-log; gamma-Poisson and npmle-poisson for counts)
+//     with per-instance weights led by their leave-one-out costs, corrects the mixture, and returns the constant of an
 //     instance whose non-integer observations are all equal (experts.go).
 //
 // The attention is ours: GoMLX v0.26.0's layers.MultiHeadAttention scales
@@ -330,9 +330,9 @@ func (b *builder) mlp(blk *context.Context, h *Node) *Node {
 
 // head turns h [B,K,W] into q [B,K]. Legacy: q = base + spread (z +
 // f(h)). Experts layout: the experts mixed by softmax weights of logits
-// g(h) - beta cv (cv the experts' cross-validated log costs),
-// corrected as mix exp(f1(h)) + s f2(h) (s the normal fit's predictive
-// std), and, for an instance whose observations are all equal, set to
+// 2 tanh(g(h)/2) - beta cv (cv the experts' cross-validated log costs),
+// corrected as mix exp(0.3 tanh(f1(h)/0.3)) + s 0.5 tanh(f2(h)/0.5) (s
+// the normal fit's predictive std), and, for an instance whose observations are all equal, set to
 // that value (a "certain" constant) or pulled to it by a learned gate
 // c(h) (a "possible" one, in integer data): q = c saa + (1-c) q'.
 // The last layer starts at zero: an untrained experts model orders the
@@ -366,11 +366,16 @@ func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
 	// cross-validated log costs, beta = cvGateScale (1 + a learned b).
 	beta := AddScalar(b.param(ctx.In("head_cv"), h.Graph(), "beta", 0, 1), 1)
 	beta = BroadcastToDims(Reshape(MulScalar(beta, cvGateScale), 1, 1, 1), bsz, k, NumExperts)
-	logits := Sub(b.dense(ctx.In("head_2"), out, NumExperts, true), Mul(beta, cols(4+NumExperts, NumExperts)))
+	// The learned logits are bounded (2 tanh(x/2)), so that they can
+	// reweight experts whose held-out costs are close but cannot
+	// override clear held-out evidence; likewise the corrections.
+	learned := MulScalar(Tanh(MulScalar(b.dense(ctx.In("head_2"), out, NumExperts, true), 0.5)), 2)
+	logits := Sub(learned, Mul(beta, cols(4+NumExperts, NumExperts)))
 	gate := Softmax(logits, -1)
 	mix := ReduceSum(Mul(gate, experts), -1)
 	one := func(name string) *Node { return Reshape(b.dense(ctx.In(name), out, 1, true), bsz, k) }
-	q := Add(Mul(mix, Exp(ClipScalar(one("head_scale"), -3, 3))), Mul(col(0), one("head_shift")))
+	bounded := func(x *Node, limit float64) *Node { return MulScalar(Tanh(MulScalar(x, 1/limit)), limit) }
+	q := Add(Mul(mix, Exp(bounded(one("head_scale"), 0.3))), Mul(col(0), bounded(one("head_shift"), 0.5)))
 	// c = certain + possible * sigmoid(logit), the sigmoid written with tanh.
 	c := Add(col(3), Mul(col(2), MulScalar(AddScalar(Tanh(MulScalar(one("head_const"), 0.5)), 1), 0.5)))
 	return Add(q, Mul(c, Sub(col(4), q)))
