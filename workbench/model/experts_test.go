@@ -118,3 +118,38 @@ func TestExpertsScaleFree(t *testing.T) {
 		}
 	}
 }
+
+// On clean data the nonparametric experts are the baseline methods:
+// npmle-log (default grids above logMixLarge instances) on a lognormal
+// portfolio, npmle-poisson (the experts' grid) on a gamma-Poisson one.
+func TestNonparametricExpertsAreTheBaselines(t *testing.T) {
+	for _, c := range []struct {
+		prior  string
+		column int
+		policy baseline.Policy
+	}{
+		{"lognormal-portfolio", 4 + 6, baseline.LogDeconvolution{}},
+		{"gamma-poisson", 4 + 7, baseline.NPMLE{Family: baseline.PoissonMixture, Atoms: poissonAtoms, Iterations: poissonIterations}},
+	} {
+		pr, err := prior.Lookup(c.prior)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := pr.Generate(6, prior.Options{Instances: 400, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: 0.85})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := env.Portfolio
+		want, err := baseline.Decide(c.policy, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bt := expertsOf(p)
+		for i := range p.Obs {
+			got := float64(bt.Head[i*bt.H+c.column]) * bt.Scale[i]
+			if math.Abs(got-want[i]) > 1e-4*max(1, want[i]) {
+				t.Fatalf("%s, instance %d: expert %v, %s %v", c.prior, i, got, c.policy.Name(), want[i])
+			}
+		}
+	}
+}
