@@ -75,7 +75,7 @@ func (d LogDeconvolution) Fit(p *data.Portfolio) (*LogMixture, error) {
 // fraction of successive bins: the EM steps then read F's table without
 // recomputing positions.
 func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations int) (*LogMixture, error) {
-	atoms, bins, iterations = cmp0(atoms, 50), cmp0(bins, 64), cmp0(iterations, 30)
+	atoms, bins, iterations = orDefault(atoms, 50), orDefault(bins, 64), orDefault(iterations, 30)
 	means := make([]float64, 0, len(ys))
 	var res []float64
 	for _, y := range ys {
@@ -178,7 +178,8 @@ func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations int) (*Log
 	return m, nil
 }
 
-func cmp0(v, def int) int {
+// orDefault is v, or def where v is not positive.
+func orDefault(v, def int) int {
 	if v > 0 {
 		return v
 	}
@@ -252,20 +253,6 @@ func (m *LogMixture) dev(i int, u float64) float64 {
 		return m.logf[b-1]*(1-u) + m.off*u
 	}
 	return m.off
-}
-
-// noiseCDF is F's cumulative at e (linear within bins).
-func (m *LogMixture) noiseCDF(e float64) float64 {
-	t := (e - m.Lo) / m.H
-	b := len(m.F)
-	if t <= 0 {
-		return 0
-	}
-	if t >= float64(b) {
-		return 1
-	}
-	i := int(t)
-	return m.cdf[i] + (t-float64(i))*m.F[i]
 }
 
 // posterior fills ll with the log likelihoods of log observations y at

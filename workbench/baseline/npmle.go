@@ -481,10 +481,11 @@ func (g *MixingDistribution) PoissonQuantile(sum, n, rho float64) float64 {
 func (g *MixingDistribution) poissonQuantile(ll []float64, sum, n, rho float64) float64 {
 	poissonLogLik(ll, g.Atoms, sum, n)
 	idx, post := posterior(g.Weights, ll)
-	if g.Atoms[idx[len(idx)-1]] == 0 {
+	top := g.Atoms[idx[len(idx)-1]] // the largest posterior atom
+	if top == 0 {
 		return 0
 	}
-	if top := g.Atoms[idx[len(idx)-1]]; top > 500 {
+	if top > 500 {
 		// exp(-a) would underflow: bisect the predictive CDF.
 		cdf := func(x float64) float64 {
 			c := 0.0
@@ -505,7 +506,7 @@ func (g *MixingDistribution) poissonQuantile(ll []float64, sum, n, rho float64) 
 		c += terms[i]
 	}
 	x := 0
-	limit := int(10*g.Atoms[idx[len(idx)-1]]) + 100 // rounding must not loop forever
+	limit := int(10*top) + 100 // rounding must not loop forever
 	for c < rho-probTol && x < limit {
 		x++
 		step := 0.0

@@ -284,27 +284,31 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 		es.logOffset = 1 // every observation is zero
 	}
 	es.logMeans, es.logSS = make([]float64, k), make([]float64, k)
+	// Each instance's smallest and largest log observation, for cvKeep.
+	logMin, logMax := make([]float64, k), make([]float64, k)
+	var ys []float64
 	for i, o := range p.Obs {
+		ys = ys[:0]
 		s := 0.0
 		for _, x := range o {
-			s += math.Log(x/scale + es.logOffset)
+			y := math.Log(x/scale + es.logOffset)
+			ys = append(ys, y)
+			s += y
 		}
 		lm := s / float64(len(o))
-		for _, x := range o {
-			d := math.Log(x/scale+es.logOffset) - lm
+		for _, y := range ys {
+			d := y - lm
 			es.logSS[i] += d * d
 		}
-		es.logMeans[i] = lm
+		es.logMeans[i], logMin[i], logMax[i] = lm, slices.Min(ys), slices.Max(ys)
 	}
 	es.logKeep, _, _ = keepMask(es.logMeans)
 	es.log = fitNormal(es.logMeans, es.logSS, n, es.logKeep)
 	es.cvKeep = slices.Clone(es.logKeep)
 	bound := outlierMADs * math.Sqrt(es.log.Tau2+es.log.S2)
-	for i, o := range p.Obs {
-		for _, x := range o {
-			if math.Abs(math.Log(x/scale+es.logOffset)-es.log.Mu0) > bound {
-				es.cvKeep[i] = false
-			}
+	for i := range es.cvKeep {
+		if max(math.Abs(logMin[i]-es.log.Mu0), math.Abs(logMax[i]-es.log.Mu0)) > bound {
+			es.cvKeep[i] = false
 		}
 	}
 

@@ -94,8 +94,8 @@ func TestOneGrossErrorMovesNoOtherProduct(t *testing.T) {
 
 // The experts are equivariant to scaling the data (decisions in scaled
 // units do not change), npmle-log included; on non-integer data the
-// count experts (gamma-Poisson, npmle-poisson) are the normal one; and equal observations in non-integer data flag a certain
-// constant.
+// count experts (gamma-Poisson, npmle-poisson) are the normal one; and
+// equal observations in non-integer data flag a certain constant.
 func TestExpertsScaleFree(t *testing.T) {
 	p := normalPortfolio(t, 100, 4, 5)
 	q := *p

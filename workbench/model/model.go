@@ -25,8 +25,9 @@
 //     observations capped at the grand mean plus six predictive
 //     standard deviations, and with the portfolio's pooled relative
 //     residuals; npmle-log; gamma-Poisson and npmle-poisson for counts)
-//     with per-instance weights led by their leave-one-out costs, corrects the mixture, and returns the constant of an
-//     instance whose non-integer observations are all equal (experts.go).
+//     with per-instance weights led by their leave-one-out costs,
+//     corrects the mixture, and returns the constant of an instance
+//     whose non-integer observations are all equal (experts.go).
 //
 // The attention is ours: GoMLX v0.26.0's layers.MultiHeadAttention scales
 // logits by 1/d instead of 1/sqrt(d) and drops a [batch,q,k] mask.
@@ -332,8 +333,9 @@ func (b *builder) mlp(blk *context.Context, h *Node) *Node {
 // f(h)). Experts layout: the experts mixed by softmax weights of logits
 // 2 tanh(g(h)/2) - beta cv (cv the experts' cross-validated log costs),
 // corrected as mix exp(0.3 tanh(f1(h)/0.3)) + s 0.5 tanh(f2(h)/0.5) (s
-// the normal fit's predictive std), and, for an instance whose observations are all equal, set to
-// that value (a "certain" constant) or pulled to it by a learned gate
+// the normal fit's predictive std), and, for an instance whose
+// observations are all equal, set to that value (a "certain" constant)
+// or pulled to it by a learned gate
 // c(h) (a "possible" one, in integer data): q = c saa + (1-c) q'.
 // The last layer starts at zero: an untrained experts model orders the
 // cross-validation-weighted mixture of the experts, an untrained legacy
@@ -369,12 +371,12 @@ func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
 	// The learned logits are bounded (2 tanh(x/2)), so that they can
 	// reweight experts whose held-out costs are close but cannot
 	// override clear held-out evidence; likewise the corrections.
-	learned := MulScalar(Tanh(MulScalar(b.dense(ctx.In("head_2"), out, NumExperts, true), 0.5)), 2)
+	bounded := func(x *Node, limit float64) *Node { return MulScalar(Tanh(MulScalar(x, 1/limit)), limit) }
+	learned := bounded(b.dense(ctx.In("head_2"), out, NumExperts, true), 2)
 	logits := Sub(learned, Mul(beta, cols(4+NumExperts, NumExperts)))
 	gate := Softmax(logits, -1)
 	mix := ReduceSum(Mul(gate, experts), -1)
 	one := func(name string) *Node { return Reshape(b.dense(ctx.In(name), out, 1, true), bsz, k) }
-	bounded := func(x *Node, limit float64) *Node { return MulScalar(Tanh(MulScalar(x, 1/limit)), limit) }
 	q := Add(Mul(mix, Exp(bounded(one("head_scale"), 0.3))), Mul(col(0), bounded(one("head_shift"), 0.5)))
 	// c = certain + possible * sigmoid(logit), the sigmoid written with tanh.
 	c := Add(col(3), Mul(col(2), MulScalar(AddScalar(Tanh(MulScalar(one("head_const"), 0.5)), 1), 0.5)))
