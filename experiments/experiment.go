@@ -232,7 +232,7 @@ func Shard(cells []Cell, i, n int) []Cell {
 
 // All lists the experiments in order.
 func All() []*Experiment {
-	baselines := []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle"}
+	baselines := []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle", "npmle-log"}
 	return []*Experiment{
 		{
 			Name: "E1", Title: "In-prior regret against K (normal-normal prior, its pretrained model)",
@@ -246,10 +246,10 @@ func All() []*Experiment {
 			Name: "E2", Title: "Misspecified truth (heavy-tailed demand): pretrained only, scratch, pretrain+finetune and baselines against K",
 			Truth: "truth-heavy-tail", Model: "default", Metric: Regret, X: "K", Theory: TheoryBound,
 			Full: Grid{Instances: []int{10, 30, 100, 300, 1000}, Obs: []int{5},
-				Methods: []string{"saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle", "transformer", "transformer-scratch", "transformer-finetuned"},
+				Methods: []string{"saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle", "npmle-log", "transformer", "transformer-scratch", "transformer-finetuned"},
 				Seeds:   3, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{10, 30, 100}, Obs: []int{5},
-				Methods: []string{"saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle", "transformer", "transformer-scratch", "transformer-finetuned"},
+				Methods: []string{"saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-log", "npmle", "npmle-log", "transformer", "transformer-scratch", "transformer-finetuned"},
 				Seeds:   2, FinetuneSteps: 10},
 		},
 		{
@@ -264,10 +264,10 @@ func All() []*Experiment {
 			Name: "E4", Title: "Ablations at equal pretraining budget (mixed-managerial prior)",
 			Truth: "mixed-managerial", Model: "default", Metric: Regret, X: "K", Variants: ablations,
 			Full: Grid{Instances: []int{100, 1000}, Obs: []int{5},
-				Methods: []string{"eb", "eb-log", "npmle", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining", "experts-16"},
+				Methods: []string{"eb", "eb-log", "npmle", "npmle-log", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining", "experts-16"},
 				Seeds:   3, PretrainSteps: 300, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{50}, Obs: []int{5},
-				Methods: []string{"eb", "eb-log", "npmle", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining", "experts-16"},
+				Methods: []string{"eb", "eb-log", "npmle", "npmle-log", "shrunken-saa", "inducing-16", "full-attention", "no-cross-attention", "no-pretraining", "experts-16"},
 				Seeds:   2, PretrainSteps: 3, FinetuneSteps: 5},
 		},
 		{
@@ -282,11 +282,11 @@ func All() []*Experiment {
 			Name: "E6", Title: "Rossmann (Gupta & Kallus): benefit over SAA, s = 0.95",
 			Truth: "rossmann", Model: "default", Metric: Benefit, X: "K",
 			Full: Grid{Instances: []int{100, 1115}, Obs: []int{10}, PoissonObs: []bool{false, true},
-				Methods: []string{"pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "eb-log", "npmle+bins", "transformer", "transformer-finetuned",
+				Methods: []string{"pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "eb", "eb-log", "npmle-log", "npmle+bins", "transformer", "transformer-finetuned",
 					"transformer@retail-daily", "transformer-finetuned@retail-daily", "transformer+bins", "transformer-finetuned+bins"},
 				Seeds: 3, FinetuneSteps: 100},
 			Quick: Grid{Instances: []int{100}, Obs: []int{10},
-				Methods: []string{"pooled-saa", "shrunken-saa", "eb", "eb-log", "npmle+bins", "transformer", "transformer-finetuned",
+				Methods: []string{"pooled-saa", "shrunken-saa", "eb", "eb-log", "npmle-log", "npmle+bins", "transformer", "transformer-finetuned",
 					"transformer@retail-daily", "transformer-finetuned@retail-daily", "transformer+bins", "transformer-finetuned+bins"},
 				Seeds: 2, FinetuneSteps: 5},
 		},

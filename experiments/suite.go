@@ -186,11 +186,6 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 				}
 				for _, name := range o.Methods {
 					r := math.NaN()
-					if name == "bayes" && env.Altered() {
-						cell.Regret[name] = append(cell.Regret[name], r)
-						cell.Errors[name] = "Bayes-optimal is not computed for families changed after drawing (gross errors, constant products)"
-						continue
-					}
 					pol, err := Method(name, MethodOptions{Env: env, Models: models, Seed: seed, FinetuneSteps: o.FinetuneSteps})
 					var q []float64
 					if err == nil {

@@ -28,6 +28,7 @@ func runFinetune(args []string, stdout io.Writer) error {
 	rank := fs.Int("adapter-rank", def.AdapterRank, "rank of the adapters (--params adapters)")
 	steps := fs.Int("steps", def.Steps, "maximum finetuning steps")
 	splits := fs.Int("splits", def.Splits, "random context/held-out splits per step")
+	pool := fs.Int("split-pool", def.SplitPool, "steps' worth of splits drawn once and cycled through (0: fresh splits every step)")
 	loo := fs.Bool("loo", false, "hold out one observation per instance (leave-one-out) instead of 10-40%")
 	lr := fs.Float64("lr", def.LearningRate, "learning rate (Adam)")
 	valFrac := fs.Float64("val-fraction", def.ValFraction, "fraction of instances held out for early stopping")
@@ -43,7 +44,7 @@ func runFinetune(args []string, stdout io.Writer) error {
 	if err := required(fs, "data", "out"); err != nil {
 		return err
 	}
-	o := train.FinetuneOptions{Steps: *steps, Splits: *splits, LeaveOneOut: *loo, Params: *params, AdapterRank: *rank,
+	o := train.FinetuneOptions{Steps: *steps, Splits: *splits, SplitPool: *pool, LeaveOneOut: *loo, Params: *params, AdapterRank: *rank,
 		LearningRate: *lr, ValFraction: *valFrac, EvalEvery: def.EvalEvery, Patience: *patience, Seed: *seed,
 		Dir: *out, CheckpointEvery: *every, Resume: *resume}
 	if err := o.Validate(); err != nil {

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -430,4 +431,61 @@ func scaledCopy(p *data.Portfolio, c float64) *data.Portfolio {
 		}
 	}
 	return &out
+}
+
+// Bayes-optimal with constant products and gross errors: a constant
+// product orders its constant, an instance with a gross error decides as
+// Bayes does from its other observations, and every other instance as
+// plain normal-normal Bayes.
+func TestNormalNormalBayesWithConstantsAndGrossErrors(t *testing.T) {
+	const k, n = 2000, 5
+	clean := normalEnv(t, k, n, 12)
+	env := normalEnv(t, k, n, 12)
+	prior.Alter(env, rand.New(rand.NewPCG(1, 2)), 0, 0.1, 0.002, 50)
+	plain, err := BayesFromPrior(prior.NormalNormal, clean.Hyper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := BayesFromPrior(prior.NormalNormal, env.Hyper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := mustDecide(t, b, env.Portfolio)
+	constants, gross := 0, 0
+	for i, o := range env.Portfolio.Obs {
+		var want float64
+		switch c := clean.Portfolio.Obs[i]; {
+		case env.Truth[i].Quantile(0.01) == env.Truth[i].Quantile(0.99):
+			constants++
+			want = env.Truth[i].Mean()
+		case !slices.Equal(o, c):
+			gross++
+			var rest []float64
+			for j := range o {
+				if o[j] == c[j] {
+					rest = append(rest, o[j])
+				}
+			}
+			want = plain.Hyper.Predictive(rest).Quantile(env.Portfolio.Ratios[i])
+		default:
+			want = plain.Hyper.Predictive(o).Quantile(env.Portfolio.Ratios[i])
+		}
+		if math.Abs(q[i]-want) > 1e-9*math.Abs(want) {
+			t.Fatalf("instance %d (obs %v): Bayes orders %v, want %v", i, o, q[i], want)
+		}
+	}
+	if constants == 0 || gross == 0 {
+		t.Fatalf("%d constant products and %d with gross errors: the test sees neither kind", constants, gross)
+	}
+	// Gross errors too near the demand to be told apart: no Bayes policy.
+	near := maps.Clone(env.Hyper)
+	near["gross_factor"] = 2
+	if _, err := BayesFromPrior(prior.NormalNormal, near); err == nil {
+		t.Error("gross errors at 2x the mean: Bayes policy built")
+	}
+	// Other kinds do not model the alterations.
+	gp := map[string]float64{"shape": 2, "rate": 1, "constant_share": 0.1}
+	if _, err := BayesPolicy(prior.GammaPoisson, gp); err == nil {
+		t.Error("gamma-Poisson with constant products: Bayes policy built")
+	}
 }

@@ -91,7 +91,26 @@ type Bayes struct {
 	// Zero is, for gamma-Poisson, the share of products that never sell
 	// (lambda = 0): intermittent demand, zero-inflated counts.
 	Zero float64
+	// Constant, for normal-normal, is the share of products that sell
+	// exactly a whole number every day. Normal demand is continuous, so
+	// an instance whose observations all equal one whole number is such
+	// a product with posterior probability one, and its order is that
+	// number.
+	Constant float64
+	// GrossAbove, for normal-normal, when positive: observations above it
+	// are gross errors (prior.Alter's, set to a multiple of the
+	// portfolio's mean), which BayesFromPrior places so far above the
+	// demand (GrossAbove at least 20 prior-predictive standard deviations
+	// above the mean, the gross value twice as far) that an observation
+	// beyond it is a gross error with posterior probability 1 - O(e^-200);
+	// the posterior is the normal one given the other observations.
+	GrossAbove float64
 }
+
+// grossSeparation is how many prior-predictive standard deviations above
+// the prior mean gross errors must lie for Bayes to tell them from demand
+// exactly (see Bayes.GrossAbove).
+const grossSeparation = 40
 
 // BayesFromPrior builds the Bayes policy from an environment's drawn
 // hyperparameters (prior kinds normal-normal and gamma-poisson).
@@ -107,13 +126,28 @@ func BayesFromPrior(kind string, hyper map[string]float64) (Bayes, error) {
 		}
 		return v, nil
 	}
+	if kind != "normal-normal" && (hyper["constant_share"] > 0 || hyper["gross_rate"] > 0) {
+		return Bayes{}, fmt.Errorf("bayes: no Bayes-optimal policy for %s environments with constant products or gross errors", kind)
+	}
 	switch kind {
 	case "normal-normal":
 		v, err := get("mu0", "tau", "sigma")
 		if err != nil {
 			return Bayes{}, err
 		}
-		return Bayes{Hyper: Hyper{Family: NormalFamily, Mu0: v[0], Tau: v[1], Sigma: v[2]}}, nil
+		b := Bayes{Hyper: Hyper{Family: NormalFamily, Mu0: v[0], Tau: v[1], Sigma: v[2]}, Constant: hyper["constant_share"]}
+		if hyper["gross_rate"] > 0 {
+			// The gross value is gross_factor times the portfolio's mean
+			// observation, which is mu0 up to sampling error.
+			sd := math.Hypot(v[1], v[2])
+			gross := hyper["gross_factor"] * v[0]
+			if !(gross-v[0] >= grossSeparation*sd) {
+				return Bayes{}, fmt.Errorf("bayes: gross errors %.3g prior-predictive standard deviations above the mean are not told from demand exactly (Bayes-optimal needs %d)",
+					(gross-v[0])/sd, grossSeparation)
+			}
+			b.GrossAbove = (v[0] + gross) / 2
+		}
+		return b, nil
 	case "gamma-poisson":
 		v, err := get("shape", "rate")
 		if err != nil {
@@ -147,6 +181,9 @@ func (b Bayes) Decide(p *data.Portfolio) ([]float64, error) {
 	if b.Zero > 0 {
 		return b.decideZeroInflated(p), nil
 	}
+	if b.Constant > 0 || b.GrossAbove > 0 {
+		return b.decideAltered(p), nil
+	}
 	if !b.Log {
 		return b.Hyper.decide(p), nil
 	}
@@ -162,6 +199,42 @@ func (b Bayes) Decide(p *data.Portfolio) ([]float64, error) {
 		q[k] = math.Exp(b.Hyper.Predictive(y).Quantile(p.Ratios[k]))
 	}
 	return q, nil
+}
+
+// decideAltered is the normal-normal Bayes decision with constant
+// products and gross errors (Bayes.Constant, Bayes.GrossAbove): gross
+// errors are set aside, an instance whose remaining observations all equal
+// one whole number orders it, and any other orders its normal
+// posterior-predictive quantile given the remaining observations (the
+// prior predictive if none remain).
+func (b Bayes) decideAltered(p *data.Portfolio) []float64 {
+	q := make([]float64, p.Len())
+	for k, o := range p.Obs {
+		clean := o
+		if b.GrossAbove > 0 {
+			clean = make([]float64, 0, len(o))
+			for _, x := range o {
+				if x <= b.GrossAbove {
+					clean = append(clean, x)
+				}
+			}
+		}
+		if b.Constant > 0 && len(clean) > 0 && clean[0] == math.Round(clean[0]) && allEqual(clean) {
+			q[k] = clean[0]
+			continue
+		}
+		q[k] = max(0, b.Hyper.Predictive(clean).Quantile(p.Ratios[k]))
+	}
+	return q
+}
+
+func allEqual(xs []float64) bool {
+	for _, x := range xs {
+		if x != xs[0] {
+			return false
+		}
+	}
+	return true
 }
 
 // decideZeroInflated is the Bayes decision for zero-inflated gamma-Poisson
@@ -515,7 +588,7 @@ func (ManagerialBayes) Name() string { return "bayes" }
 // quadrature.
 func BayesPolicy(kind string, hyper map[string]float64) (Policy, error) {
 	b, err := BayesFromPrior(kind, hyper)
-	if err == nil || kind != "managerial" {
+	if err == nil || kind != "managerial" || hyper["constant_share"] > 0 || hyper["gross_rate"] > 0 {
 		return b, err
 	}
 	fi, ok := hyper["family_index"]

@@ -424,7 +424,8 @@ func (p *Prior) alter(env *Environment, seed uint64, rng *rand.Rand) {
 // grossRate of all observations (at least one when grossRate > 0) is set
 // to grossFactor times the portfolio's mean observation, gross errors in
 // the data with the truths kept. Hyper records zero_share (Bayes-optimal
-// for zero-inflated counts knows it), constant_share and gross_rate.
+// for zero-inflated counts knows it), constant_share, gross_rate and
+// gross_factor.
 func Alter(env *Environment, rng *rand.Rand, zeroShare, constantShare, grossRate, grossFactor float64) {
 	p := env.Portfolio
 	if zeroShare > 0 {
@@ -449,7 +450,7 @@ func Alter(env *Environment, rng *rand.Rand, zeroShare, constantShare, grossRate
 	if grossRate <= 0 {
 		return
 	}
-	env.Hyper["gross_rate"] = grossRate
+	env.Hyper["gross_rate"], env.Hyper["gross_factor"] = grossRate, grossFactor
 	mean, total := 0.0, 0
 	for _, o := range p.Obs {
 		for _, x := range o {
@@ -462,13 +463,6 @@ func Alter(env *Environment, rng *rand.Rand, zeroShare, constantShare, grossRate
 		i := rng.IntN(p.Len())
 		p.Obs[i][rng.IntN(len(p.Obs[i]))] = grossFactor * mean
 	}
-}
-
-// Altered reports whether env was changed after drawing in a way no
-// Bayes-optimal policy of its kind models (constant products, gross
-// errors).
-func (e *Environment) Altered() bool {
-	return e.Hyper["constant_share"] > 0 || e.Hyper["gross_rate"] > 0
 }
 
 func pointMass(v float64) dist.Distribution {

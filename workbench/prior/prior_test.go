@@ -150,7 +150,8 @@ func TestBlendAlterations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.Prior != comp || env.Hyper["zero_share"] != 0.2 || env.Hyper["constant_share"] != 0.1 || !env.Altered() {
+	if env.Prior != comp || env.Hyper["zero_share"] != 0.2 || env.Hyper["constant_share"] != 0.1 ||
+		env.Hyper["gross_rate"] != 0.005 || env.Hyper["gross_factor"] != 50 {
 		t.Fatalf("environment: prior %q, hyper %v", env.Prior.Name, env.Hyper)
 	}
 	zeros, consts, gross := 0, 0, 0

@@ -4,6 +4,7 @@ import (
 	stdcontext "context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
@@ -27,7 +28,8 @@ type FinetuneResult struct {
 
 // Finetune adapts m to a portfolio of real observations. The loss comes
 // from the data alone: every step splits each instance's observations into
-// context and held-out points (resampled every step), feeds the contexts and
+// context and held-out points (o.SplitPool steps' worth of splits, cycled,
+// or resampled every step), feeds the contexts and
 // scores the empirical newsvendor cost of the decisions on the held-out
 // points, each instance's weighted by p.CostWeights if set. Instances with
 // one observation are context only.
@@ -95,7 +97,15 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 	}
 	// The steps run in a GoMLX train.Loop (for its progress bar); the hook
 	// evaluates, checkpoints, and stops the loop early by moving its end.
-	ds := &finetuneData{ctx: ctx, f: f, rng: rng}
+	ds := &finetuneData{ctx: ctx, f: f, rng: rng, step: first}
+	if o.SplitPool > 0 {
+		// Drawn from the seed alone, so that a resumed run has the same pool.
+		prng := rand.New(rand.NewPCG(o.Seed, 0x706f6f6c))
+		ds.pool = make([][]split, o.SplitPool)
+		for i := range ds.pool {
+			ds.pool[i] = f.splits(prng, o.Splits)
+		}
+	}
 	loop := gomlxtrain.NewLoop(f.trainer)
 	validation := &barLine{name: "validation cost (start, best)"}
 	showValidation := func(v float64) {
@@ -167,6 +177,10 @@ type finetuner struct {
 	trainer   *gomlxtrain.Trainer
 	loss      *context.Exec
 	trainable int
+
+	mu          sync.Mutex
+	batches     map[batchKey]*model.Batch // batchOf's memo
+	cachedBytes int
 }
 
 func (f *finetuner) build() error {

@@ -37,8 +37,8 @@ type finetuneState struct {
 
 func (f *finetuner) runID() string {
 	o := f.o
-	return fmt.Sprintf("steps=%d splits=%d loo=%v params=%s rank=%d lr=%g val=%g every=%d patience=%d seed=%d data=%s K=%d obs=%d",
-		o.Steps, o.Splits, o.LeaveOneOut, o.Params, o.AdapterRank, o.LearningRate, o.ValFraction, o.EvalEvery, o.Patience, o.Seed,
+	return fmt.Sprintf("steps=%d splits=%d pool=%d loo=%v params=%s rank=%d lr=%g val=%g every=%d patience=%d seed=%d data=%s K=%d obs=%d",
+		o.Steps, o.Splits, o.SplitPool, o.LeaveOneOut, o.Params, o.AdapterRank, o.LearningRate, o.ValFraction, o.EvalEvery, o.Patience, o.Seed,
 		f.p.Source, f.p.Len(), f.p.NumObs())
 }
 

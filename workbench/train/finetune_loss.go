@@ -37,7 +37,7 @@ func (f *finetuner) cost(ss []split, validation bool) (float64, error) {
 	for _, r := range shardBounds(len(ss), concurrency(f.m)) {
 		wg.Go(func() {
 			for i := r[0]; i < r[1]; i++ {
-				args, unit, _ := f.tensors(ss[i:i+1], validation)
+				args, unit, _ := f.tensors(ss[i:i+1], validation, true)
 				out, err := f.loss.Exec(args...)
 				if err != nil {
 					errs[i] = err

@@ -22,6 +22,11 @@ type FinetuneOptions struct {
 	Steps int
 	// Splits is the number of random context/held-out splits per step.
 	Splits int
+	// SplitPool is the number of steps' splits drawn (from Seed) before the
+	// run, which the steps then cycle through; 0 draws fresh splits every
+	// step. A pool lets each split's layout, whose experts' portfolio
+	// fits are the costliest part of a step, be computed once.
+	SplitPool int
 	// LeaveOneOut holds out one point per instance instead of a random
 	// 10% to 40% of its points.
 	LeaveOneOut bool
@@ -61,6 +66,8 @@ func (o FinetuneOptions) Validate() error {
 		return fmt.Errorf("finetune: steps %d must be at least 1", o.Steps)
 	case o.Splits < 1:
 		return fmt.Errorf("finetune: splits %d must be at least 1", o.Splits)
+	case o.SplitPool < 0:
+		return fmt.Errorf("finetune: split pool %d must not be negative", o.SplitPool)
 	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 1):
 		return fmt.Errorf("finetune: learning rate %v must be a positive number", o.LearningRate)
 	case o.EvalEvery < 1:
@@ -77,9 +84,10 @@ func (o FinetuneOptions) Validate() error {
 	return nil
 }
 
-// DefaultFinetuneOptions finetunes every parameter for up to 300 steps.
+// DefaultFinetuneOptions finetunes every parameter for up to 300 steps,
+// cycling through 16 steps' splits.
 func DefaultFinetuneOptions() FinetuneOptions {
-	return FinetuneOptions{Steps: 300, Splits: 4, Params: ParamsAll, AdapterRank: 4, LearningRate: 3e-4,
+	return FinetuneOptions{Steps: 300, Splits: 4, SplitPool: 16, Params: ParamsAll, AdapterRank: 4, LearningRate: 3e-4,
 		ValFraction: 0.2, EvalEvery: 10, Patience: 5, Seed: 1}
 }
 

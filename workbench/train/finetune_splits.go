@@ -4,10 +4,12 @@ import (
 	stdcontext "context"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/model"
 )
 
 // Random context/held-out splits and their layout as the loop's data.
@@ -47,6 +49,50 @@ func (f *finetuner) splits(rng *rand.Rand, n int) []split {
 	return out
 }
 
+// batchKey names a run of splits that is laid out more than once: the
+// validation splits, a pooled step's shards.
+type batchKey struct {
+	first *split
+	n     int
+}
+
+// batchCacheBytes bounds the memoised batches' memory.
+const batchCacheBytes = 256 << 20
+
+// batchOf lays the splits' contexts out as one batch. Laying out fits the
+// experts' portfolio statistics (nonparametric EM, cross-validation), the
+// costliest part of a step, so splits that recur (reuse) keep their batch
+// while the memo stays within batchCacheBytes.
+func (f *finetuner) batchOf(ss []split, reuse bool) *model.Batch {
+	key := batchKey{&ss[0], len(ss)}
+	if reuse {
+		f.mu.Lock()
+		bt, ok := f.batches[key]
+		f.mu.Unlock()
+		if ok {
+			return bt
+		}
+	}
+	ps := make([]*data.Portfolio, len(ss))
+	for i, s := range ss {
+		ps[i] = s.ctx
+	}
+	bt := f.m.NewBatch(ps, 0, 0)
+	if reuse {
+		size := 4 * (len(bt.Obs) + len(bt.ObsMask) + len(bt.Inst) + len(bt.Feats) + len(bt.Head) + 2*len(bt.Scale))
+		f.mu.Lock()
+		if f.batches == nil {
+			f.batches = map[batchKey]*model.Batch{}
+		}
+		if f.cachedBytes+size <= batchCacheBytes {
+			f.batches[key] = bt
+			f.cachedBytes += size
+		}
+		f.mu.Unlock()
+	}
+	return bt
+}
+
 // tensors lays splits out as a batch plus held-out values (scaled), a mask
 // selecting training or validation instances' held-out points, and ratios;
 // it also returns the unit that turns the graph's held-out cost into the
@@ -56,13 +102,10 @@ func (f *finetuner) splits(rng *rand.Rand, n int) []split {
 // instance's of its split (1 when a portfolio shares one scale; a model
 // that sees each instance alone scales each by its own), so that within a
 // split every instance's cost counts in the data's units. The unit is the
-// first split's (cost evaluates one split at a time).
-func (f *finetuner) tensors(ss []split, validation bool) (args []any, unit float64, points float64) {
-	ps := make([]*data.Portfolio, len(ss))
-	for i, s := range ss {
-		ps[i] = s.ctx
-	}
-	bt := f.m.NewBatch(ps, 0, 0)
+// first split's (cost evaluates one split at a time). Splits that recur
+// (reuse) keep their batch (batchOf).
+func (f *finetuner) tensors(ss []split, validation, reuse bool) (args []any, unit float64, points float64) {
+	bt := f.batchOf(ss, reuse)
 	weighted := 0.0
 	held := make([]float32, bt.B*bt.K*f.maxN)
 	mask := make([]float32, bt.B*bt.K*f.maxN)
@@ -98,12 +141,15 @@ func (f *finetuner) tensors(ss []split, validation bool) (args []any, unit float
 	return args, unit, points
 }
 
-// finetuneData is the finetuning loop's dataset: each Yield draws the next
-// step's random splits and lays them out, the held-out points as labels.
+// finetuneData is the finetuning loop's dataset: each Yield takes the
+// next step's splits (from the pool, or drawn afresh) and lays them out,
+// the held-out points as labels.
 type finetuneData struct {
-	ctx stdcontext.Context
-	f   *finetuner
-	rng *rand.Rand
+	ctx  stdcontext.Context
+	f    *finetuner
+	rng  *rand.Rand
+	pool [][]split // FinetuneOptions.SplitPool steps' splits; nil: fresh ones
+	step int       // the next step, which picks its pooled splits
 }
 
 func (d *finetuneData) Name() string { return "finetune/" + d.f.p.Source }
@@ -114,13 +160,23 @@ func (d *finetuneData) Yield() (spec any, inputs, labels []*tensors.Tensor, err 
 	if err := d.ctx.Err(); err != nil {
 		return nil, nil, nil, err
 	}
-	ss := d.f.splits(d.rng, d.f.o.Splits)
+	var ss []split
+	if d.pool != nil {
+		ss = d.pool[d.step%len(d.pool)]
+	} else {
+		ss = d.f.splits(d.rng, d.f.o.Splits)
+	}
+	d.step++
 	bounds := shardBounds(len(ss), concurrency(d.f.m))
 	shards := make([][]any, len(bounds))
-	count := 0.0
+	counts := make([]float64, len(bounds))
+	var wg sync.WaitGroup
 	for s, r := range bounds {
-		var n float64
-		shards[s], _, n = d.f.tensors(ss[r[0]:r[1]], false)
+		wg.Go(func() { shards[s], _, counts[s] = d.f.tensors(ss[r[0]:r[1]], false, d.pool != nil) })
+	}
+	wg.Wait()
+	count := 0.0
+	for _, n := range counts {
 		count += n
 	}
 	if count == 0 {

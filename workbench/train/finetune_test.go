@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -143,10 +144,17 @@ func TestFinetuneImprovesValidationCost(t *testing.T) {
 }
 
 func TestKilledFinetuneResumesToTheSameWeights(t *testing.T) {
+	// Splits drawn afresh every step, and a pool cycled from step 16 on.
+	for _, pool := range []int{0, 16} {
+		t.Run(fmt.Sprintf("pool=%d", pool), func(t *testing.T) { testResume(t, pool) })
+	}
+}
+
+func testResume(t *testing.T, pool int) {
 	p := realLike(3, 40, 6)
 	opts := func(dir string) FinetuneOptions {
 		o := DefaultFinetuneOptions()
-		o.Steps, o.EvalEvery, o.Patience, o.LearningRate = 40, 10, 0, 1e-2
+		o.Steps, o.EvalEvery, o.Patience, o.LearningRate, o.SplitPool = 40, 10, 0, 1e-2, pool
 		o.Dir, o.CheckpointEvery = dir, 20
 		return o
 	}
@@ -288,7 +296,7 @@ func TestHeldOutCostIsTheWeightedMean(t *testing.T) {
 	p.CostWeights = []float64{1, 2, 3, 4}
 	f := &finetuner{m: smallModel(t), p: p, val: make([]bool, 4), maxN: 5}
 	ss := f.splits(rand.New(rand.NewPCG(1, 2)), 1)
-	args, _, total := f.tensors(ss, false)
+	args, _, total := f.tensors(ss, false, false)
 	m := tensors.MustCopyFlatData[float32](args[len(args)-2].(*tensors.Tensor))
 	wantTotal := 0.0
 	for k, h := range ss[0].held {
