@@ -99,9 +99,11 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 	// evaluates, checkpoints, and stops the loop early by moving its end.
 	ds := &finetuneData{ctx: ctx, f: f, rng: rng, step: first}
 	if o.SplitPool > 0 {
-		// Drawn from the seed alone, so that a resumed run has the same pool.
+		// Drawn from the seed alone, so that a resumed run has the same pool;
+		// no larger than poolObservations observations in all (each split
+		// copies the portfolio's).
 		prng := rand.New(rand.NewPCG(o.Seed, 0x706f6f6c))
-		ds.pool = make([][]split, o.SplitPool)
+		ds.pool = make([][]split, max(1, min(o.SplitPool, poolObservations/max(1, o.Splits*p.NumObs()))))
 		for i := range ds.pool {
 			ds.pool[i] = f.splits(prng, o.Splits)
 		}
@@ -166,6 +168,10 @@ func Finetune(ctx stdcontext.Context, m *model.Model, p *data.Portfolio, o Finet
 	f.restore(snapshot)
 	return res, nil
 }
+
+// poolObservations bounds the observations a split pool holds (about
+// 160 MB of float64s).
+const poolObservations = 20_000_000
 
 type finetuner struct {
 	m         *model.Model

@@ -25,7 +25,9 @@ type FinetuneOptions struct {
 	// SplitPool is the number of steps' splits drawn (from Seed) before the
 	// run, which the steps then cycle through; 0 draws fresh splits every
 	// step. A pool lets each split's layout, whose experts' portfolio
-	// fits are the costliest part of a step, be computed once.
+	// fits are the costliest part of a step, be computed once. On very
+	// large portfolios the pool is smaller, so that it holds at most 2e7
+	// observations.
 	SplitPool int
 	// LeaveOneOut holds out one point per instance instead of a random
 	// 10% to 40% of its points.
