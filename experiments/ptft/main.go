@@ -10,6 +10,7 @@
 //	ptft evaluate --truth truth.json --decisions decisions.csv[,more.csv] [--json]
 //	ptft pretrain --prior NAME --steps S --out DIR [--resume] [--seed S]
 //	ptft finetune --model DIR --data obs.csv --out DIR2 [--params all|head|adapters] [--steps] [--seed]
+//	ptft ensemble --members DIR1,DIR2[,...] --out DIR
 //	ptft compare  --prior NAME --instances K --obs n --seed S
 //	ptft quality  --prior normal-normal --model DIR --instances 100,1000 --obs 3,5,10
 //	ptft run      E1|E2|...|E6 [--quick] [--shard i/n] [--seeds S]
@@ -48,6 +49,7 @@ var commands = []command{
 	{"evaluate", "exact expected cost, oracle cost and relative regret of decisions", runEvaluate},
 	{"pretrain", "pretrain the Transformer on synthetic environments from a prior", runPretrain},
 	{"finetune", "finetune a model on real observations (loss from held-out points)", runFinetune},
+	{"ensemble", "combine pretrained models into one that decides their mean order", runEnsemble},
 	{"compare", "simulate a portfolio and print every method's regret (the main job)", runCompare},
 	{"quality", "regret and excess over Bayes and EB on a grid of K and n (in-prior quality table)", runQuality},
 	{"rossmann", "Gupta & Kallus's Rossmann data-pooling benchmark for the classical methods", runRossmann},

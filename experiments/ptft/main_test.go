@@ -316,6 +316,10 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{[]string{"simulate", "--prior", "normal-normal", "--instances", "-3", "--out", filepath.Join(dir, "s.csv")}, 2, "--instances -3"},
 		{[]string{"pretrain", "--prior", "normal-normal", "--steps", "0", "--out", filepath.Join(dir, "pt")}, 2, "steps 0"},
 		{[]string{"decide", "--data", obs, "--method", "transformer@", "--out", filepath.Join(dir, "q.csv")}, 2, "take a model after @"},
+		{[]string{"ensemble", "--members", "default", "--out", filepath.Join(dir, "e")}, 2, "at least two members"},
+		{[]string{"ensemble", "--members", "default,normal-normal", "--out", filepath.Join(dir, "e")}, 2, "another architecture"},
+		{[]string{"ensemble", "--members", "default," + bad, "--out", filepath.Join(dir, "e")}, 1, "corrupt"},
+		{[]string{"ensemble", "--members", "default,default", "--out", bad}, 1, "already holds a model"},
 	} {
 		code, _, stderr := ptft(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 || strings.Contains(stderr, "{") {
@@ -372,5 +376,30 @@ func TestEvaluateRefusesAMismatchedPair(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
 		t.Errorf("files left beside the outputs: %v", entries)
+	}
+}
+
+// TestEnsembleOfCopiesDecidesAsOne: ptft ensemble writes a model folder
+// that decide takes, and an ensemble of one model with itself decides
+// exactly as that model.
+func TestEnsembleOfCopiesDecidesAsOne(t *testing.T) {
+	dir := t.TempDir()
+	obs, ens := filepath.Join(dir, "obs.csv"), filepath.Join(dir, "ens")
+	if code, _, stderr := ptft(t, "simulate", "--prior", "broad", "--instances", "200", "--obs", "4", "--seed", "5", "--out", obs); code != 0 {
+		t.Fatalf("simulate: %d %s", code, stderr)
+	}
+	if code, out, stderr := ptft(t, "ensemble", "--members", "default,default", "--out", ens); code != 0 || !strings.Contains(out, "ensemble of 2 models") {
+		t.Fatalf("ensemble: %d %s %s", code, out, stderr)
+	}
+	var q [2][]byte
+	for i, ref := range []string{"default", ens} {
+		out := filepath.Join(dir, fmt.Sprintf("q%d.csv", i))
+		if code, _, stderr := ptft(t, "decide", "--data", obs, "--method", "transformer", "--model", ref, "--out", out); code != 0 {
+			t.Fatalf("decide with %s: %d %s", ref, code, stderr)
+		}
+		q[i], _ = os.ReadFile(out)
+	}
+	if !bytes.Equal(q[0], q[1]) || len(q[0]) == 0 {
+		t.Errorf("the ensemble of the default with itself decides otherwise than the default")
 	}
 }

@@ -69,6 +69,34 @@ type Config struct {
 	// decisions (SAA, normal and log-normal empirical Bayes,
 	// gamma-Poisson) with learned weights and corrects the mixture.
 	Experts bool `json:"experts,omitempty"`
+	// Members is the number of independently pretrained networks of this
+	// architecture whose decisions the model averages (0 and 1: one); see
+	// Ensemble. Member 0's variables keep the single model's scopes, member
+	// i's lie under memberScope(i).
+	Members int `json:"members,omitempty"`
+}
+
+// String describes the architecture in words (error messages).
+func (c Config) String() string {
+	s := fmt.Sprintf("width %d, %d blocks, %d heads, MLP ratio %d", c.Width, c.Blocks, c.Heads, c.MLPRatio)
+	switch {
+	case c.NoCrossAttention:
+		s += ", no cross-instance attention"
+	case c.Inducing > 0:
+		s += fmt.Sprintf(", %d inducing points", c.Inducing)
+	default:
+		s += ", full attention"
+	}
+	if c.Experts {
+		s += ", experts layout"
+	}
+	if c.Adapters > 0 {
+		s += fmt.Sprintf(", adapters of rank %d", c.Adapters)
+	}
+	if c.Members > 1 {
+		s += fmt.Sprintf(", ensemble of %d", c.Members)
+	}
+	return s
 }
 
 // DefaultConfig is a 2-block, width-64, 4-head model.
@@ -76,7 +104,7 @@ func DefaultConfig() Config { return Config{Width: 64, Blocks: 2, Heads: 4, MLPR
 
 // Validate checks the architecture.
 func (c Config) Validate() error {
-	if c.Width < 1 || c.Blocks < 0 || c.Heads < 1 || c.MLPRatio < 1 || c.Inducing < 0 || c.Adapters < 0 {
+	if c.Width < 1 || c.Blocks < 0 || c.Heads < 1 || c.MLPRatio < 1 || c.Inducing < 0 || c.Adapters < 0 || c.Members < 0 {
 		return fmt.Errorf("model: invalid config %+v", c)
 	}
 	if c.Width%c.Heads != 0 {
@@ -206,10 +234,24 @@ var (
 	headScopes    = []string{"norm_head", "head_1", "head_2", "head_scale", "head_shift", "head_const", "head_cv"}
 )
 
-// topScope is the first scope of a variable's scope and name.
+// topScope is the first scope of a variable's scope and name within its
+// network (an ensemble member's scope left out).
 func topScope(scopeAndName string) string {
-	top, _, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
+	top, rest, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
+	if memberOf(top) > 0 {
+		top, _, _ = strings.Cut(rest, "/")
+	}
 	return top
+}
+
+// memberOf is the member index a top-level scope names (memberScope), or
+// 0 when it names none.
+func memberOf(top string) int {
+	var i int
+	if n, err := fmt.Sscanf(top, "member_%d", &i); err != nil || n != 1 || i < 1 || memberScope(i) != top {
+		return 0
+	}
+	return i
 }
 
 // Names of the adapter variables.
@@ -270,9 +312,37 @@ type Inputs struct {
 	Obs, ObsMask, Inst, Feats, Head *Node
 }
 
-// graph builds q [B,K] in scaled units.
+// graph builds q [B,K] in scaled units: the mean of the members'
+// decisions.
 func (b *builder) graph(ctx *context.Context, in Inputs) *Node {
 	ctx = ctx.Checked(false)
+	q := b.member(ctx, in)
+	for i := 1; i < b.cfg.members(); i++ {
+		q = Add(q, b.member(memberContext(ctx, i), in))
+	}
+	if n := b.cfg.members(); n > 1 {
+		q = MulScalar(q, 1/float64(n))
+	}
+	return q
+}
+
+// members is the number of networks the model averages.
+func (c Config) members() int { return max(1, c.Members) }
+
+// memberScope is the top-level scope of ensemble member i >= 1's
+// variables.
+func memberScope(i int) string { return fmt.Sprintf("member_%d", i) }
+
+// memberContext is ctx in member i's scope.
+func memberContext(ctx *context.Context, i int) *context.Context {
+	if i == 0 {
+		return ctx
+	}
+	return ctx.In(memberScope(i))
+}
+
+// member builds one network's decisions q [B,K] in ctx's scope.
+func (b *builder) member(ctx *context.Context, in Inputs) *Node {
 	h := b.encode(ctx, in)
 	for l := range b.cfg.Blocks {
 		h = b.block(ctx.Inf("block_%d", l), h, in.Inst)

@@ -58,6 +58,9 @@ type Meta struct {
 	// TargetSteps is the length of the pretraining run that wrote this
 	// model; a checkpoint of an unfinished run has Steps < TargetSteps.
 	TargetSteps int `json:"target_steps,omitempty"`
+	// Members records each member's provenance in an ensemble (Ensemble);
+	// absent for a single model.
+	Members []MemberRecord `json:"members,omitempty"`
 	// Digest is the SHA-256 of the weights followed by this metadata
 	// (encoded with Digest empty), so that an edit of either is caught.
 	Digest string `json:"sha256,omitempty"`

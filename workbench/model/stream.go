@@ -95,10 +95,16 @@ func pow2(x int) int {
 	return 1 << bits.Len(uint(x-1))
 }
 
-// streamExecs are the graph pieces of a streamed decision, built once.
+// streamExecs are the graph pieces of a streamed decision, built once,
+// one set per ensemble member.
 type streamExecs struct {
 	once    sync.Once
 	err     error
+	members []memberExecs
+}
+
+// memberExecs are one member's streamed graph pieces.
+type memberExecs struct {
 	encode  *context.Exec   // Obs, ObsMask, Feats -> h [1,C,W]
 	partial []*context.Exec // per block: h, Inst -> mx, s, acc
 	apply   []*context.Exec // per block: h, ctxv (inducing) or h (no attention) -> h
@@ -109,56 +115,67 @@ type streamExecs struct {
 func (m *Model) streamPieces() (*streamExecs, error) {
 	se := &m.stream
 	se.once.Do(func() {
-		b, ctx := m.b, m.ctx
-		newExec := func(f func(ctx *context.Context, x []*Node) []*Node) *context.Exec {
-			if se.err != nil {
-				return nil
-			}
-			e, err := context.NewExec(m.backend, ctx, f)
-			if err != nil {
-				se.err = err
-				return nil
-			}
-			e.SetMaxCache(64)
-			return e
+		for i := range m.Config.members() {
+			se.members = append(se.members, m.memberPieces(i, &se.err))
 		}
-		se.encode = newExec(func(ctx *context.Context, x []*Node) []*Node {
-			return []*Node{b.encode(ctx, Inputs{Obs: x[0], ObsMask: x[1], Feats: x[2]})}
-		})
-		head := func(ctx *context.Context, h *Node, x []*Node) *Node {
-			return b.head(ctx, h, Inputs{Head: x[0]})
-		}
-		if m.Config.Inducing == 0 && !m.Config.NoCrossAttention {
-			se.rest = newExec(func(ctx *context.Context, x []*Node) []*Node {
-				ctx = ctx.Checked(false)
-				h := x[0]
-				for l := range b.cfg.Blocks {
-					h = b.block(ctx.Inf("block_%d", l), h, x[1])
-				}
-				return []*Node{head(ctx, h, x[2:])}
-			})
-			return
-		}
-		for l := range b.cfg.Blocks {
-			if !b.cfg.NoCrossAttention {
-				se.partial = append(se.partial, newExec(func(ctx *context.Context, x []*Node) []*Node {
-					mx, s, acc := b.summaryPartial(ctx.Checked(false).Inf("block_%d", l), x[0], x[1])
-					return []*Node{mx, s, acc}
-				}))
-				se.apply = append(se.apply, newExec(func(ctx *context.Context, x []*Node) []*Node {
-					return []*Node{b.blockWithSummary(ctx.Checked(false).Inf("block_%d", l), x[0], x[1])}
-				}))
-			} else {
-				se.apply = append(se.apply, newExec(func(ctx *context.Context, x []*Node) []*Node {
-					return []*Node{b.block(ctx.Checked(false).Inf("block_%d", l), x[0], nil)}
-				}))
-			}
-		}
-		se.head = newExec(func(ctx *context.Context, x []*Node) []*Node {
-			return []*Node{head(ctx.Checked(false), x[0], x[1:])}
-		})
 	})
 	return se, se.err
+}
+
+// memberPieces builds member i's streamed graph pieces; the first failure
+// lands in *errp.
+func (m *Model) memberPieces(i int, errp *error) memberExecs {
+	var me memberExecs
+	b := m.b
+	newExec := func(f func(ctx *context.Context, x []*Node) []*Node) *context.Exec {
+		if *errp != nil {
+			return nil
+		}
+		e, err := context.NewExec(m.backend, m.ctx, func(ctx *context.Context, x []*Node) []*Node {
+			return f(memberContext(ctx.Checked(false), i), x)
+		})
+		if err != nil {
+			*errp = err
+			return nil
+		}
+		e.SetMaxCache(64)
+		return e
+	}
+	me.encode = newExec(func(ctx *context.Context, x []*Node) []*Node {
+		return []*Node{b.encode(ctx, Inputs{Obs: x[0], ObsMask: x[1], Feats: x[2]})}
+	})
+	head := func(ctx *context.Context, h *Node, x []*Node) *Node {
+		return b.head(ctx, h, Inputs{Head: x[0]})
+	}
+	if m.Config.Inducing == 0 && !m.Config.NoCrossAttention {
+		me.rest = newExec(func(ctx *context.Context, x []*Node) []*Node {
+			h := x[0]
+			for l := range b.cfg.Blocks {
+				h = b.block(ctx.Inf("block_%d", l), h, x[1])
+			}
+			return []*Node{head(ctx, h, x[2:])}
+		})
+		return me
+	}
+	for l := range b.cfg.Blocks {
+		if !b.cfg.NoCrossAttention {
+			me.partial = append(me.partial, newExec(func(ctx *context.Context, x []*Node) []*Node {
+				mx, s, acc := b.summaryPartial(ctx.Inf("block_%d", l), x[0], x[1])
+				return []*Node{mx, s, acc}
+			}))
+			me.apply = append(me.apply, newExec(func(ctx *context.Context, x []*Node) []*Node {
+				return []*Node{b.blockWithSummary(ctx.Inf("block_%d", l), x[0], x[1])}
+			}))
+		} else {
+			me.apply = append(me.apply, newExec(func(ctx *context.Context, x []*Node) []*Node {
+				return []*Node{b.block(ctx.Inf("block_%d", l), x[0], nil)}
+			}))
+		}
+	}
+	me.head = newExec(func(ctx *context.Context, x []*Node) []*Node {
+		return []*Node{head(ctx, x[0], x[1:])}
+	})
+	return me
 }
 
 // decideStreamed is Decide for portfolios streams selects; it returns
@@ -179,6 +196,34 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 		st = &s
 	}
 	cs := chunks(p, maxRows)
+	var q []float32
+	var scale []float64
+	for i, me := range se.members {
+		qi, sc, err := m.decideStreamedMember(p, st, cs, me)
+		if err != nil {
+			return nil, nil, err
+		}
+		if i == 0 {
+			q, scale = qi, sc
+			continue
+		}
+		for j := range q {
+			q[j] += qi[j]
+		}
+	}
+	if n := len(se.members); n > 1 {
+		inv := float32(1 / float64(n)) // as graph scales the members' sum
+		for j := range q {
+			q[j] *= inv
+		}
+	}
+	return q, scale, nil
+}
+
+// decideStreamedMember is one member's part of decideStreamed, on the
+// portfolio's statistics st (nil: each instance alone) and chunks cs.
+func (m *Model) decideStreamedMember(p *data.Portfolio, st *portfolioStats, cs []chunk, se memberExecs) ([]float32, []float64, error) {
+	var err error
 	w := m.Config.Width
 	k := p.Len()
 	h := make([]float32, k*w) // per-instance state, in p's order

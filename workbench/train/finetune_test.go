@@ -311,3 +311,52 @@ func TestHeldOutCostIsTheWeightedMean(t *testing.T) {
 		t.Errorf("mask total %v, want %v", total, wantTotal)
 	}
 }
+
+// TestFinetuneTrainsEveryEnsembleMember: finetuning an ensemble trains
+// the same groups in each member, on the members' mean decision, and
+// pretraining refuses to continue one.
+func TestFinetuneTrainsEveryEnsembleMember(t *testing.T) {
+	p := realLike(5, 60, 6)
+	cfg := model.Config{Width: 16, Blocks: 1, Heads: 2, MLPRatio: 2}
+	var members []*model.Model
+	for seed := range uint64(2) {
+		m, err := model.New(cfg, seed+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	e, err := model.Ensemble(members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	single := smallModel(t)
+	o := DefaultFinetuneOptions()
+	o.Steps, o.Params, o.Patience, o.LearningRate = 10, ParamsHead, 0, 1e-2
+	before := values(e)
+	res, err := Finetune(context.Background(), e, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := Finetune(context.Background(), single, p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Trainable != 2*one.Trainable {
+		t.Errorf("ensemble of two trains %d variables, a single model %d", res.Trainable, one.Trainable)
+	}
+	if res.BestStep == 0 {
+		t.Fatalf("no finetuning step improved on the start; the test needs one that does")
+	}
+	after := values(e)
+	for _, name := range []string{"/head_1/weights", "/member_1/head_1/weights"} {
+		if slices.Equal(before[name], after[name]) {
+			t.Errorf("%s did not change (best step %d)", name, res.BestStep)
+		}
+	}
+	opts := DefaultOptions(nil)
+	opts.Dir = t.TempDir()
+	if err := Pretrain(context.Background(), e, opts); err == nil || !strings.Contains(err.Error(), "ensemble") {
+		t.Errorf("pretraining an ensemble: %v", err)
+	}
+}

@@ -330,6 +330,9 @@ func padInstances(k int) int { return (k + 15) / 16 * 16 }
 // would: a later Pretrain on the loaded model resumes from the last
 // checkpoint.
 func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
+	if m.Config.Members > 1 {
+		return fmt.Errorf("train: the model is an ensemble of %d pretrained models, which does not continue pretraining: pretrain each member, then combine them with ptft ensemble", m.Config.Members)
+	}
 	if err := opts.Validate(); err != nil {
 		return err
 	}
