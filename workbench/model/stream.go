@@ -196,37 +196,13 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 		st = &s
 	}
 	cs := chunks(p, maxRows)
-	var q []float32
-	var scale []float64
-	for i, me := range se.members {
-		qi, sc, err := m.decideStreamedMember(p, st, cs, me)
-		if err != nil {
-			return nil, nil, err
-		}
-		if i == 0 {
-			q, scale = qi, sc
-			continue
-		}
-		for j := range q {
-			q[j] += qi[j]
-		}
-	}
-	if n := len(se.members); n > 1 {
-		inv := float32(1 / float64(n)) // as graph scales the members' sum
-		for j := range q {
-			q[j] *= inv
-		}
-	}
-	return q, scale, nil
-}
-
-// decideStreamedMember is one member's part of decideStreamed, on the
-// portfolio's statistics st (nil: each instance alone) and chunks cs.
-func (m *Model) decideStreamedMember(p *data.Portfolio, st *portfolioStats, cs []chunk, se memberExecs) ([]float32, []float64, error) {
-	var err error
 	w := m.Config.Width
 	k := p.Len()
-	h := make([]float32, k*w) // per-instance state, in p's order
+	// Per-instance state of each member, in p's order.
+	hs := make([][]float32, len(se.members))
+	for i := range hs {
+		hs[i] = make([]float32, k*w)
+	}
 	batches := make([]*Batch, len(cs))
 	workers := backend.Concurrency(m.backend)
 
@@ -269,29 +245,32 @@ func (m *Model) decideStreamedMember(p *data.Portfolio, st *portfolioStats, cs [
 		return sc
 	}
 	// hChunk gathers a chunk's rows of h (padding rows zero).
-	hChunk := func(c chunk) *tensors.Tensor {
+	hChunk := func(h []float32, c chunk) *tensors.Tensor {
 		x := make([]float32, c.rows*w)
 		for r, ki := range c.idx {
 			copy(x[r*w:(r+1)*w], h[ki*w:(ki+1)*w])
 		}
 		return tensor(x, 1, c.rows, w)
 	}
-	scatter := func(c chunk, t *tensors.Tensor) {
+	scatter := func(h []float32, c chunk, t *tensors.Tensor) {
 		x := tensors.MustCopyFlatData[float32](t)
 		for r, ki := range c.idx {
 			copy(h[ki*w:(ki+1)*w], x[r*w:(r+1)*w])
 		}
 	}
 
+	// Each chunk is laid out once (features and experts) for every member.
 	err = forChunks(func(ci int) error {
 		c := cs[ci]
 		bt := newRowsBatch(p, st, c.idx, c.rows, c.n, m.Config.Experts)
-		out, err := se.encode.Exec(tensor(bt.Obs, 1, c.rows, c.n, 2), tensor(bt.ObsMask, 1, c.rows, c.n),
-			tensor(bt.Feats, 1, c.rows, bt.F))
-		if err != nil {
-			return err
+		for i, me := range se.members {
+			out, err := me.encode.Exec(tensor(bt.Obs, 1, c.rows, c.n, 2), tensor(bt.ObsMask, 1, c.rows, c.n),
+				tensor(bt.Feats, 1, c.rows, bt.F))
+			if err != nil {
+				return err
+			}
+			scatter(hs[i], c, out[0])
 		}
-		scatter(c, out[0])
 		// Only what the blocks and head read is kept.
 		batches[ci] = &Batch{H: bt.H, Inst: bt.Inst, Head: bt.Head, Scale: bt.Scale}
 		return nil
@@ -300,74 +279,94 @@ func (m *Model) decideStreamedMember(p *data.Portfolio, st *portfolioStats, cs [
 		return nil, nil, err
 	}
 
-	if se.rest != nil {
-		// Full attention: blocks and head over the whole portfolio.
-		hw := batches[0].H
-		inst, head := make([]float32, k), make([]float32, k*hw)
-		for ci, c := range cs {
-			for r, ki := range c.idx {
-				bt := batches[ci]
-				inst[ki] = bt.Inst[r]
-				copy(head[ki*hw:(ki+1)*hw], bt.Head[r*hw:(r+1)*hw])
+	q := make([]float32, k)
+	// add adds a member's decisions x (rows of chunk c, or of the whole
+	// portfolio in p's order for c nil) to q; chunks hold disjoint
+	// instances, so concurrent adds of different chunks do not race.
+	add := func(c *chunk, x []float32) {
+		if c == nil {
+			for ki := range q {
+				q[ki] += x[ki]
 			}
+			return
 		}
-		out, err := se.rest.Exec(tensor(h, 1, k, w), tensor(inst, 1, k), tensor(head, 1, k, hw))
-		if err != nil {
-			return nil, nil, err
+		for r, ki := range c.idx {
+			q[ki] += x[r]
 		}
-		return tensors.MustCopyFlatData[float32](out[0]), scales(), nil
 	}
-
-	for l := range m.Config.Blocks {
-		var ctxv *tensors.Tensor
-		if len(se.partial) > 0 {
-			parts := make([][3][]float32, len(cs))
+	for i, me := range se.members {
+		h := hs[i]
+		if me.rest != nil {
+			// Full attention: blocks and head over the whole portfolio.
+			hw := batches[0].H
+			inst, head := make([]float32, k), make([]float32, k*hw)
+			for ci, c := range cs {
+				for r, ki := range c.idx {
+					bt := batches[ci]
+					inst[ki] = bt.Inst[r]
+					copy(head[ki*hw:(ki+1)*hw], bt.Head[r*hw:(r+1)*hw])
+				}
+			}
+			out, err := me.rest.Exec(tensor(h, 1, k, w), tensor(inst, 1, k), tensor(head, 1, k, hw))
+			if err != nil {
+				return nil, nil, err
+			}
+			add(nil, tensors.MustCopyFlatData[float32](out[0]))
+			continue
+		}
+		for l := range m.Config.Blocks {
+			var ctxv *tensors.Tensor
+			if len(me.partial) > 0 {
+				parts := make([][3][]float32, len(cs))
+				err = forChunks(func(ci int) error {
+					out, err := me.partial[l].Exec(hChunk(h, cs[ci]), tensor(batches[ci].Inst, 1, cs[ci].rows))
+					if err != nil {
+						return err
+					}
+					for j := range 3 {
+						parts[ci][j] = tensors.MustCopyFlatData[float32](out[j])
+					}
+					return nil
+				})
+				if err != nil {
+					return nil, nil, err
+				}
+				ctxv = combineSummaries(parts, m.Config.Heads, m.Config.Inducing, w/m.Config.Heads)
+			}
 			err = forChunks(func(ci int) error {
-				out, err := se.partial[l].Exec(hChunk(cs[ci]), tensor(batches[ci].Inst, 1, cs[ci].rows))
+				args := []any{hChunk(h, cs[ci])}
+				if ctxv != nil {
+					args = append(args, ctxv)
+				}
+				out, err := me.apply[l].Exec(args...)
 				if err != nil {
 					return err
 				}
-				for j := range 3 {
-					parts[ci][j] = tensors.MustCopyFlatData[float32](out[j])
-				}
+				scatter(h, cs[ci], out[0])
 				return nil
 			})
 			if err != nil {
 				return nil, nil, err
 			}
-			ctxv = combineSummaries(parts, m.Config.Heads, m.Config.Inducing, w/m.Config.Heads)
 		}
 		err = forChunks(func(ci int) error {
-			args := []any{hChunk(cs[ci])}
-			if ctxv != nil {
-				args = append(args, ctxv)
-			}
-			out, err := se.apply[l].Exec(args...)
+			c, bt := cs[ci], batches[ci]
+			out, err := me.head.Exec(hChunk(h, c), tensor(bt.Head, 1, c.rows, bt.H))
 			if err != nil {
 				return err
 			}
-			scatter(cs[ci], out[0])
+			add(&c, tensors.MustCopyFlatData[float32](out[0]))
 			return nil
 		})
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	q := make([]float32, k)
-	err = forChunks(func(ci int) error {
-		c, bt := cs[ci], batches[ci]
-		out, err := se.head.Exec(hChunk(c), tensor(bt.Head, 1, c.rows, bt.H))
-		if err != nil {
-			return err
+	if n := len(se.members); n > 1 {
+		inv := float32(1 / float64(n)) // as graph scales the members' sum
+		for j := range q {
+			q[j] *= inv
 		}
-		x := tensors.MustCopyFlatData[float32](out[0])
-		for r, ki := range c.idx {
-			q[ki] = x[r]
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
 	}
 	return q, scales(), nil
 }
