@@ -2,21 +2,13 @@ package model
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
 // MemberRecord is the provenance of one member of an ensemble (Ensemble):
 // what its own model.json said.
 type MemberRecord struct {
-	Prior        string          `json:"prior,omitempty"`
-	PriorVersion string          `json:"prior_version,omitempty"`
-	Steps        int             `json:"steps"`
-	Seed         uint64          `json:"seed"`
-	Backend      string          `json:"backend,omitempty"`
-	Version      string          `json:"version,omitempty"`
-	FinalLoss    float64         `json:"final_loss,omitempty"`
-	Training     *TrainingRecord `json:"training,omitempty"`
+	Provenance
 	// Digest is the member's own Meta.Digest, which names the exact files
 	// it came from.
 	Digest string `json:"sha256,omitempty"`
@@ -64,23 +56,17 @@ func Ensemble(members ...*Model) (*Model, error) {
 			m.Meta.Prior, m.Meta.PriorVersion = "", ""
 		}
 		m.Meta.Steps = min(m.Meta.Steps, mm.Steps)
-		m.Meta.Members = append(m.Meta.Members, MemberRecord{Prior: mm.Prior, PriorVersion: mm.PriorVersion,
-			Steps: mm.Steps, Seed: mm.Seed, Backend: mm.Backend, Version: mm.Version, FinalLoss: mm.FinalLoss,
-			Training: mm.Training, Digest: mm.Digest})
-		var names []string
+		m.Meta.Members = append(m.Meta.Members, MemberRecord{Provenance: mm.Provenance, Digest: mm.Digest})
 		for v := range mem.ctx.IterVariables() {
-			if IsModelVariable(v.ScopeAndName()) {
-				names = append(names, v.ScopeAndName())
+			name := v.ScopeAndName()
+			if !IsModelVariable(name) {
+				continue
 			}
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			v := mem.ctx.GetVariableByScopeAndName(splitScopeName(name))
 			t, err := v.Value()
-			if err != nil {
-				return nil, fmt.Errorf("model: ensemble member %d: variable %s: %w", i+1, name, err)
+			if err == nil {
+				t, err = t.LocalClone()
 			}
-			if t, err = t.LocalClone(); err != nil {
+			if err != nil {
 				return nil, fmt.Errorf("model: ensemble member %d: variable %s: %w", i+1, name, err)
 			}
 			scope, vname := splitScopeName(name)

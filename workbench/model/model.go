@@ -38,6 +38,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // GoMLX's idiom for graph code
@@ -238,20 +239,18 @@ var (
 // network (an ensemble member's scope left out).
 func topScope(scopeAndName string) string {
 	top, rest, _ := strings.Cut(strings.TrimPrefix(scopeAndName, "/"), "/")
-	if memberOf(top) > 0 {
+	if isMemberScope(top) {
 		top, _, _ = strings.Cut(rest, "/")
 	}
 	return top
 }
 
-// memberOf is the member index a top-level scope names (memberScope), or
-// 0 when it names none.
-func memberOf(top string) int {
-	var i int
-	if n, err := fmt.Sscanf(top, "member_%d", &i); err != nil || n != 1 || i < 1 || memberScope(i) != top {
-		return 0
-	}
-	return i
+// isMemberScope reports whether a top-level scope is memberScope(i) for
+// some i >= 1.
+func isMemberScope(top string) bool {
+	digits, ok := strings.CutPrefix(top, "member_")
+	i, err := strconv.Atoi(digits)
+	return ok && err == nil && i >= 1 && memberScope(i) == top
 }
 
 // Names of the adapter variables.

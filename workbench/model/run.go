@@ -61,7 +61,7 @@ func newModel(cfg Config, seed uint64) (*Model, error) {
 	}
 	m := &Model{Config: cfg, ctx: context.New(), backend: be,
 		b: &builder{cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x6d6f64656c))}}
-	m.Meta = Meta{Format: FormatVersion, Config: cfg, Seed: seed}
+	m.Meta = Meta{Format: FormatVersion, Config: cfg, Provenance: Provenance{Seed: seed}}
 	return m, nil
 }
 

@@ -37,18 +37,9 @@ const (
 
 // Meta is the JSON file saved beside the weights.
 type Meta struct {
-	Format       int     `json:"format"`
-	Config       Config  `json:"architecture"`
-	Prior        string  `json:"prior,omitempty"`
-	PriorVersion string  `json:"prior_version,omitempty"`
-	Steps        int     `json:"steps"`
-	Seed         uint64  `json:"seed"`
-	Backend      string  `json:"backend,omitempty"`
-	Version      string  `json:"version,omitempty"`
-	FinalLoss    float64 `json:"final_loss,omitempty"`
-	// Training records the pretraining options beyond prior, steps and seed
-	// (absent in models saved before it was recorded).
-	Training *TrainingRecord `json:"training,omitempty"`
+	Format int    `json:"format"`
+	Config Config `json:"architecture"`
+	Provenance
 	// Variables lists every saved variable with its shape.
 	Variables []VarInfo `json:"variables"`
 	// SHA256 is the checksum of the weights file.
@@ -64,6 +55,21 @@ type Meta struct {
 	// Digest is the SHA-256 of the weights followed by this metadata
 	// (encoded with Digest empty), so that an edit of either is caught.
 	Digest string `json:"sha256,omitempty"`
+}
+
+// Provenance is how a pretrained model was made; its fields are
+// model.json's, in place (an ensemble lists one per member).
+type Provenance struct {
+	Prior        string  `json:"prior,omitempty"`
+	PriorVersion string  `json:"prior_version,omitempty"`
+	Steps        int     `json:"steps"`
+	Seed         uint64  `json:"seed"`
+	Backend      string  `json:"backend,omitempty"`
+	Version      string  `json:"version,omitempty"`
+	FinalLoss    float64 `json:"final_loss,omitempty"`
+	// Training records the pretraining options beyond prior, steps and seed
+	// (absent in models saved before it was recorded).
+	Training *TrainingRecord `json:"training,omitempty"`
 }
 
 // Unfinished reports whether the model is a checkpoint of a pretraining
