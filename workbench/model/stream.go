@@ -315,7 +315,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 			continue
 		}
 		for l := range m.Config.Blocks {
-			var ctxv *tensors.Tensor
+			var ctxv []float32
 			if len(me.partial) > 0 {
 				parts := make([][3][]float32, len(cs))
 				err = forChunks(func(ci int) error {
@@ -336,7 +336,10 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 			err = forChunks(func(ci int) error {
 				args := []any{hChunk(h, cs[ci])}
 				if ctxv != nil {
-					args = append(args, ctxv)
+					// A tensor per chunk: GoMLX v0.26.0 moves an argument
+					// tensor to the device unguarded, so concurrent
+					// executions must not share one.
+					args = append(args, tensor(ctxv, 1, m.Config.Heads, m.Config.Inducing, w/m.Config.Heads))
 				}
 				out, err := me.apply[l].Exec(args...)
 				if err != nil {
@@ -373,8 +376,8 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 
 // combineSummaries merges the chunks' partial softmaxes (max, sum,
 // weighted values, per head and inducing point) into the attention's
-// output ctxv [1,H,M,d], in float64.
-func combineSummaries(parts [][3][]float32, heads, m, d int) *tensors.Tensor {
+// output ctxv [1,H,M,d] (flat), in float64.
+func combineSummaries(parts [][3][]float32, heads, m, d int) []float32 {
 	hm := heads * m
 	g := make([]float64, hm)
 	for i := range g {
@@ -402,7 +405,7 @@ func combineSummaries(parts [][3][]float32, heads, m, d int) *tensors.Tensor {
 			out[i*d+j] = float32(acc[i*d+j] / sum[i])
 		}
 	}
-	return tensors.FromFlatDataAndDimensions(out, 1, heads, m, d)
+	return out
 }
 
 // describeChunks lists the chunking of p at maxRows rows (rows x n, and
