@@ -27,7 +27,9 @@
 //     residuals; npmle-log; gamma-Poisson and npmle-poisson for counts)
 //     with per-instance weights led by their leave-one-out costs,
 //     corrects the mixture, and returns the constant of an instance
-//     whose non-integer observations are all equal (experts.go).
+//     whose non-integer observations are all equal (experts.go). Decide
+//     then picks how much of the learned head to apply on this portfolio
+//     by its held-out cost (strength.go).
 //
 // The attention is ours: GoMLX v0.26.0's layers.MultiHeadAttention scales
 // logits by 1/d instead of 1/sqrt(d) and drops a [batch,q,k] mask.
@@ -122,6 +124,10 @@ const layerNormEpsilon = 1e-5
 type builder struct {
 	cfg Config
 	rng *rand.Rand
+	// damp in [0, 1] scales the experts head's learned logits and
+	// corrections by 1 - damp: 0 (the trained model) in training, set by
+	// Decide's strength selection on copies that share the variables.
+	damp float64
 }
 
 // param returns the variable name in ctx's scope, creating it with
@@ -442,11 +448,18 @@ func (b *builder) head(ctx *context.Context, h *Node, in Inputs) *Node {
 	// override clear held-out evidence; likewise the corrections.
 	bounded := func(x *Node, limit float64) *Node { return MulScalar(Tanh(MulScalar(x, 1/limit)), limit) }
 	learned := bounded(b.dense(ctx.In("head_2"), out, NumExperts, true), 2)
+	strength := func(x *Node) *Node {
+		if b.damp == 0 {
+			return x
+		}
+		return MulScalar(x, 1-b.damp)
+	}
+	learned = strength(learned)
 	logits := Sub(learned, Mul(beta, cols(4+NumExperts, NumExperts)))
 	gate := Softmax(logits, -1)
 	mix := ReduceSum(Mul(gate, experts), -1)
 	one := func(name string) *Node { return Reshape(b.dense(ctx.In(name), out, 1, true), bsz, k) }
-	q := Add(Mul(mix, Exp(bounded(one("head_scale"), 0.3))), Mul(col(0), bounded(one("head_shift"), 0.5)))
+	q := Add(Mul(mix, Exp(strength(bounded(one("head_scale"), 0.3)))), Mul(col(0), strength(bounded(one("head_shift"), 0.5))))
 	// c = certain + possible * sigmoid(logit), the sigmoid written with tanh.
 	c := Add(col(3), Mul(col(2), MulScalar(AddScalar(Tanh(MulScalar(one("head_const"), 0.5)), 1), 0.5)))
 	return Add(q, Mul(c, Sub(col(4), q)))

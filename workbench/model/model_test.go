@@ -145,6 +145,7 @@ func TestScaleEquivariance(t *testing.T) {
 func TestPaddingDoesNotChangeDecisions(t *testing.T) {
 	for name, cfg := range configs() {
 		m := randomised(t, cfg)
+		m.FullStrength = true // the network's padding, not Decide's selection
 		p := testPortfolio(5, 20, 5)
 		q := decide(t, m, p)
 		// The same portfolio padded to K=64, N=12 inside a batch beside another.

@@ -30,6 +30,11 @@ type Model struct {
 	// forceStream > 0 streams every portfolio in chunks of at most that
 	// many rows (tests compare the streamed and whole paths).
 	forceStream int
+
+	// FullStrength, when set, skips Decide's strength selection: every
+	// portfolio gets the trained head (strength 1).
+	FullStrength bool
+	damped       dampedModels
 }
 
 // New returns a freshly initialised model on the backend chosen by
@@ -150,7 +155,9 @@ func CheckRange(p *data.Portfolio) error {
 }
 
 // Decide implements baseline.Policy: one decision per instance, floored at
-// zero, in the portfolio's units.
+// zero, in the portfolio's units. An experts model first picks the
+// strength of its learned head on p's held-out observations (strength.go;
+// FullStrength skips that).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -162,11 +169,16 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if m.Config.Inducing == 0 && !m.Config.NoCrossAttention && m.Config.Heads*k*k > maxAttentionEntries {
 		return nil, fmt.Errorf("model: full attention over K = %d instances is too large; use a model trained with inducing points (--inducing)", k)
 	}
-	return m.decide(p, m.streams(p))
+	t, err := m.selectStrength(p, false)
+	if err != nil {
+		return nil, err
+	}
+	return m.atStrength(t).decide(p, m.streams(p))
 }
 
-// DecideWhole is Decide with the portfolio laid out whole, never streamed
-// (the reference that streamed decisions are checked against).
+// DecideWhole is Decide with the portfolio (and the strength selection's
+// folds) laid out whole, never streamed (the reference that streamed
+// decisions are checked against).
 func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -174,11 +186,20 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err := CheckRange(p); err != nil {
 		return nil, err
 	}
-	return m.decide(p, false)
+	t, err := m.selectStrength(p, true)
+	if err != nil {
+		return nil, err
+	}
+	return m.atStrength(t).decide(p, false)
 }
 
 func (m *Model) decide(p *data.Portfolio, stream bool) ([]float64, error) {
-	k := p.Len()
+	return m.decisions(p, nil, stream)
+}
+
+// decisions are m's decisions on p in p's units, floored at zero: streamed,
+// or from bt (laid out here when nil), p's batch in m's layout.
+func (m *Model) decisions(p *data.Portfolio, bt *Batch, stream bool) ([]float64, error) {
 	var q []float32
 	var scale []float64
 	if stream {
@@ -187,14 +208,16 @@ func (m *Model) decide(p *data.Portfolio, stream bool) ([]float64, error) {
 			return nil, err
 		}
 	} else {
-		bt := m.NewBatch([]*data.Portfolio{p}, 0, 0)
+		if bt == nil {
+			bt = m.NewBatch([]*data.Portfolio{p}, 0, 0)
+		}
 		var err error
 		if q, err = m.Predict(bt); err != nil {
 			return nil, err
 		}
 		scale = bt.Scale
 	}
-	out := make([]float64, k)
+	out := make([]float64, p.Len())
 	for i := range out {
 		out[i] = max(0, float64(q[i])*scale[i])
 	}

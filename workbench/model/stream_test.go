@@ -49,6 +49,7 @@ func TestStreamedEqualsWhole(t *testing.T) {
 	cfgs["no-cross"] = nc
 	for name, cfg := range cfgs {
 		m := randomised(t, cfg)
+		m.FullStrength = true // the network's streaming; strength_test.go checks the selection
 		p := testPortfolio(11, 300, 12)
 		want := wholeDecisions(t, m, p)
 		m.forceStream = 64

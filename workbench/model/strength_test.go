@@ -1,0 +1,177 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+// strongHead is an experts model whose learned logits and corrections are
+// large random functions of h (the constant gate stays untrained): a head
+// that held-out data should reject.
+func strongHead(t *testing.T) *Model {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Experts, cfg.Inducing = true, 4
+	m, err := New(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	for v := range m.ctx.IterVariables() {
+		name := v.ScopeAndName()
+		if !strings.Contains(name, "head_2/") && !strings.Contains(name, "head_scale/") && !strings.Contains(name, "head_shift/") {
+			continue
+		}
+		old := v.MustValue()
+		f := make([]float32, old.Shape().Size())
+		for i := range f {
+			f[i] = float32(3 * rng.NormFloat64())
+		}
+		v.MustSetValue(tensorOf(f, old.Shape().Dimensions))
+	}
+	return m
+}
+
+// At strength 0 the experts head is the cross-validation-weighted mixture
+// of the experts, pulled to a constant instance's value, whatever its
+// learned layers hold.
+func TestStrengthZeroIsTheCrossValidatedMixture(t *testing.T) {
+	m := strongHead(t)
+	p := testPortfolio(7, 25, 6)
+	p.Obs[3] = []float64{5, 5, 5, 5}
+	bt := m.NewBatch([]*data.Portfolio{p}, 0, 0)
+	q, err := m.atStrength(0).Predict(bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := m.Predict(bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := false
+	for i := range p.IDs {
+		hd := bt.Head[i*bt.H : (i+1)*bt.H]
+		var mix, sum float32
+		for e := range NumExperts {
+			w := float32(math.Exp(-cvGateScale * float64(hd[4+NumExperts+e])))
+			mix += w * hd[4+e]
+			sum += w
+		}
+		mix /= sum
+		want := mix + (hd[3]+hd[2]*0.5)*(hd[4]-mix)
+		if math.Abs(float64(q[i]-want)) > 1e-5*max(1, math.Abs(float64(want))) {
+			t.Fatalf("instance %d at strength 0: %v, want the mixture %v", i, q[i], want)
+		}
+		moved = moved || math.Abs(float64(full[i]-want)) > 1e-3
+	}
+	if !moved {
+		t.Fatal("the randomised head decides as the plain mixture: the test checks nothing")
+	}
+}
+
+func TestDecideRejectsAHeadThatHeldOutDataRefute(t *testing.T) {
+	m := strongHead(t)
+	p := testPortfolio(8, 300, 6)
+	s, err := m.selectStrength(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s == 1 {
+		t.Fatal("strength 1 kept for a random head")
+	}
+	q := decide(t, m, p)
+	want, err := m.atStrength(s).DecideWhole(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAll(t, "Decide at the selected strength", q, want, 1e-6)
+
+	m.forceStream = 64
+	if d := maxRelDiff(decide(t, m, p), want); d > streamTolerance {
+		t.Errorf("streamed with selection: differs from whole by %.3g relative", d)
+	}
+	m.forceStream = 0
+
+	m.FullStrength = true
+	fullQ := decide(t, m, p)
+	trained, err := m.decide(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAll(t, "FullStrength", fullQ, trained, 1e-6)
+	m.FullStrength = false
+
+	// The selection keeps Decide equivariant: instances permuted, data
+	// scaled.
+	perm := rand.New(rand.NewPCG(5, 5)).Perm(p.Len())
+	pp := &data.Portfolio{}
+	for _, i := range perm {
+		pp.IDs = append(pp.IDs, p.IDs[i])
+		pp.Obs = append(pp.Obs, p.Obs[i])
+		pp.Ratios = append(pp.Ratios, p.Ratios[i])
+	}
+	qp := decide(t, m, pp)
+	for j, i := range perm {
+		if math.Abs(qp[j]-q[i]) > 1e-5*max(1, q[i]) {
+			t.Fatalf("permuted: instance %d decided %v, unpermuted %v", i, qp[j], q[i])
+		}
+	}
+	ps := &data.Portfolio{IDs: p.IDs, Ratios: p.Ratios}
+	for _, o := range p.Obs {
+		s := make([]float64, len(o))
+		for i, x := range o {
+			s[i] = 8 * x
+		}
+		ps.Obs = append(ps.Obs, s)
+	}
+	qs := decide(t, m, ps)
+	for i := range q {
+		if math.Abs(qs[i]-8*q[i]) > 1e-5*max(1, 8*q[i]) {
+			t.Fatalf("scaled by 8: instance %d decided %v, want %v", i, qs[i], 8*q[i])
+		}
+	}
+}
+
+func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
+	m := strongHead(t)
+	one := testPortfolio(9, 200, 1)
+	if s, err := m.selectStrength(one, false); err != nil || s != 1 {
+		t.Fatalf("one observation per instance: strength %v (%v), want 1", s, err)
+	}
+	cfg := DefaultConfig()
+	cfg.Experts, cfg.Inducing = true, 4
+	untrained, err := New(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An untrained head adds nothing to the mixture: every strength ties.
+	if s, err := untrained.selectStrength(testPortfolio(8, 300, 6), false); err != nil || s != 1 {
+		t.Fatalf("untrained head: strength %v (%v), want 1", s, err)
+	}
+}
+
+func TestHeldOutLeavesOneObservationOfEachInstance(t *testing.T) {
+	p := &data.Portfolio{IDs: []string{"a", "b", "c"}, Ratios: []float64{.5, .5, .5},
+		Obs: [][]float64{{1, 2, 3, 4, 5}, {7}, {8, 9}}}
+	seen := map[float64]bool{}
+	for j := range 5 {
+		f, held := heldOut(p, j, 5)
+		if len(f.Obs[0]) != 4 || len(f.Obs[1]) != 1 || len(f.Obs[2]) != 1 || !math.IsNaN(held[1]) {
+			t.Fatalf("fold %d: %v held %v", j, f.Obs, held)
+		}
+		if seen[held[0]] {
+			t.Fatalf("fold %d holds out %v again", j, held[0])
+		}
+		seen[held[0]] = true
+		if held[2]+f.Obs[2][0] != 17 {
+			t.Fatalf("fold %d: instance c split into %v and %v", j, f.Obs[2], held[2])
+		}
+	}
+	if len(p.Obs[0]) != 5 {
+		t.Fatal("heldOut changed the portfolio")
+	}
+}
