@@ -86,6 +86,9 @@ func (m *Model) EnableAdapters(r int) error {
 	m.Config.Adapters, m.b.cfg.Adapters = r, r
 	m.once, m.forward, m.err = sync.Once{}, nil, nil
 	m.stream = streamExecs{}
+	m.damped.mu.Lock()
+	m.damped.by = nil // the copies were built without the adapters
+	m.damped.mu.Unlock()
 	return nil
 }
 

@@ -24,8 +24,15 @@ import (
 // instance of two observations keep t = 1.
 var StrengthGrid = []float64{0, 0.5, 1}
 
-// strengthFolds caps the held-out folds (one per observation index).
-const strengthFolds = 5
+// strengthFolds caps the held-out folds (one per observation index);
+// portfolios of more than strengthInstances instances choose on a
+// sub-portfolio of about that many, picked by a hash of each instance's
+// observations (so the choice does not depend on the instances' order),
+// which bounds the selection's cost at that of a few thousand instances.
+const (
+	strengthFolds     = 5
+	strengthInstances = 4096
+)
 
 // dampedModels caches a model's copies at strengths below 1.
 type dampedModels struct {
@@ -65,6 +72,19 @@ func (m *Model) selectStrength(p *data.Portfolio, whole bool) (float64, error) {
 	}
 	if !m.Config.Experts || m.FullStrength || longest < 2 {
 		return 1, nil
+	}
+	if k := p.Len(); k > strengthInstances {
+		stride := uint64((k + strengthInstances - 1) / strengthInstances)
+		sub := &data.Portfolio{Source: p.Source}
+		for i, o := range p.Obs {
+			if obsHash(o)%stride == 0 {
+				sub.IDs, sub.Obs, sub.Ratios = append(sub.IDs, p.IDs[i]), append(sub.Obs, o), append(sub.Ratios, p.Ratios[i])
+			}
+		}
+		if sub.Len() < 2 {
+			return 1, nil
+		}
+		p = sub
 	}
 	full := len(StrengthGrid) - 1
 	// cost[i][k]: instance k's held-out cost at strength StrengthGrid[i].

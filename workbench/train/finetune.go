@@ -204,7 +204,14 @@ func (f *finetuner) build() error {
 	// variable rather than the rate it is configured with: set it.
 	optimizers.LearningRateVarWithValue(ctx, dtypes.Float32, f.o.LearningRate).
 		MustSetValue(tensors.FromScalar(float32(f.o.LearningRate)))
-	if _, err := f.m.Decide(f.p); err != nil { // creates every model variable (adapters too)
+	// Decide creates every model variable (adapters too); its strength
+	// selection, which runs the model on held-out folds, is not needed for
+	// that.
+	full := f.m.FullStrength
+	f.m.FullStrength = true
+	_, err := f.m.Decide(f.p)
+	f.m.FullStrength = full
+	if err != nil {
 		return err
 	}
 	for v := range ctx.IterVariables() {
@@ -226,7 +233,6 @@ func (f *finetuner) build() error {
 	// whole step's batch: each shard's total over the batch's count (an
 	// input), so that the shards' losses and gradients add up.
 	perPoint := func(q *Node, x []*Node) *Node { return Div(heldOutTotal(q, x[0], x[1], x[2]), x[3]) }
-	var err error
 	if f.pass, err = newGradientPass(f.m, perPoint); err != nil {
 		return err
 	}
