@@ -16,18 +16,9 @@ func randomisedSeed(t *testing.T, cfg Config, seed uint64) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(seed, 3))
-	for v := range m.ctx.IterVariables() {
-		name := v.ScopeAndName()
-		if strings.HasSuffix(name, "head_2/weights") || strings.HasSuffix(name, "head_scale/weights") {
-			t2 := v.MustValue()
-			f := make([]float32, t2.Shape().Size())
-			for i := range f {
-				f[i] = float32(0.5 * rng.NormFloat64())
-			}
-			v.MustSetValue(tensorOf(f, t2.Shape().Dimensions))
-		}
-	}
+	perturb(m, rand.New(rand.NewPCG(seed, 3)), 0.5, func(name string) bool {
+		return strings.HasSuffix(name, "head_2/weights") || strings.HasSuffix(name, "head_scale/weights")
+	})
 	return m
 }
 

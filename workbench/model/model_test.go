@@ -41,18 +41,7 @@ func randomised(t *testing.T, cfg Config) *Model {
 	if _, err := m.Decide(testPortfolio(1, 3, 3)); err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(3, 3))
-	for v := range m.ctx.IterVariables() {
-		if strings.HasSuffix(v.ScopeAndName(), "head_2/weights") {
-			t2 := v.MustValue()
-			n := t2.Shape().Size()
-			f := make([]float32, n)
-			for i := range f {
-				f[i] = float32(0.5 * rng.NormFloat64())
-			}
-			v.MustSetValue(tensorOf(f, t2.Shape().Dimensions))
-		}
-	}
+	perturb(m, rand.New(rand.NewPCG(3, 3)), 0.5, func(name string) bool { return strings.HasSuffix(name, "head_2/weights") })
 	return m
 }
 
@@ -201,14 +190,7 @@ func TestExpertsHeadStartsAtTheMean(t *testing.T) {
 	}
 	for i := range p.IDs {
 		hd := bt.Head[i*bt.H : (i+1)*bt.H]
-		var mix, sum float32
-		for e := range NumExperts {
-			w := float32(math.Exp(-cvGateScale * float64(hd[4+NumExperts+e])))
-			mix += w * hd[4+e]
-			sum += w
-		}
-		mix /= sum
-		want := mix + (hd[3]+hd[2]*0.5)*(hd[4]-mix)
+		want := crossValidatedMixture(bt, i)
 		if math.Abs(float64(q[i]-want)) > 1e-5*max(1, math.Abs(float64(want))) {
 			t.Fatalf("instance %d at init: %v, want %v (head %v)", i, q[i], want, hd)
 		}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/problem"
 )
@@ -112,9 +114,9 @@ func (m *Model) selectStrength(p *data.Portfolio, whole bool) (float64, error) {
 			}
 		}
 	}
-	best, bestSum := full, sum(cost[full])
+	best, bestSum := full, floats.Sum(cost[full])
 	for i := range full {
-		if s := sum(cost[i]); s < bestSum {
+		if s := floats.Sum(cost[i]); s < bestSum {
 			best, bestSum = i, s
 		}
 	}
@@ -155,12 +157,4 @@ func heldOut(p *data.Portfolio, j, folds int) (*data.Portfolio, []float64) {
 		held[k] = o[h]
 	}
 	return f, held
-}
-
-func sum(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s
 }

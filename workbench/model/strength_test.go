@@ -20,19 +20,9 @@ func strongHead(t *testing.T) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(11, 11))
-	for v := range m.ctx.IterVariables() {
-		name := v.ScopeAndName()
-		if !strings.Contains(name, "head_2/") && !strings.Contains(name, "head_scale/") && !strings.Contains(name, "head_shift/") {
-			continue
-		}
-		old := v.MustValue()
-		f := make([]float32, old.Shape().Size())
-		for i := range f {
-			f[i] = float32(3 * rng.NormFloat64())
-		}
-		v.MustSetValue(tensorOf(f, old.Shape().Dimensions))
-	}
+	perturb(m, rand.New(rand.NewPCG(11, 11)), 3, func(name string) bool {
+		return strings.Contains(name, "head_2/") || strings.Contains(name, "head_scale/") || strings.Contains(name, "head_shift/")
+	})
 	return m
 }
 
@@ -54,15 +44,7 @@ func TestStrengthZeroIsTheCrossValidatedMixture(t *testing.T) {
 	}
 	moved := false
 	for i := range p.IDs {
-		hd := bt.Head[i*bt.H : (i+1)*bt.H]
-		var mix, sum float32
-		for e := range NumExperts {
-			w := float32(math.Exp(-cvGateScale * float64(hd[4+NumExperts+e])))
-			mix += w * hd[4+e]
-			sum += w
-		}
-		mix /= sum
-		want := mix + (hd[3]+hd[2]*0.5)*(hd[4]-mix)
+		want := crossValidatedMixture(bt, i)
 		if math.Abs(float64(q[i]-want)) > 1e-5*max(1, math.Abs(float64(want))) {
 			t.Fatalf("instance %d at strength 0: %v, want the mixture %v", i, q[i], want)
 		}
