@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 
 	"github.com/gomlx/gomlx/backends"
@@ -32,7 +33,8 @@ type Model struct {
 	forceStream int
 
 	// FullStrength, when set, skips Decide's strength selection: every
-	// portfolio gets the trained head (strength 1).
+	// portfolio gets the trained head (strength 1). New and Load set it
+	// when the environment variable FullStrengthEnv is non-empty.
 	FullStrength bool
 	damped       dampedModels
 }
@@ -65,7 +67,8 @@ func newModel(cfg Config, seed uint64) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: cfg, ctx: context.New(), backend: be,
-		b: &builder{cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x6d6f64656c))}}
+		b:            &builder{cfg: cfg, rng: rand.New(rand.NewPCG(seed, 0x6d6f64656c))},
+		FullStrength: os.Getenv(FullStrengthEnv) != ""}
 	m.Meta = Meta{Format: FormatVersion, Config: cfg, Provenance: Provenance{Seed: seed}}
 	return m, nil
 }

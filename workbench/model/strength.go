@@ -36,6 +36,11 @@ const (
 	strengthInstances = 4096
 )
 
+// FullStrengthEnv, when non-empty, makes every model that New or Load
+// returns skip the strength selection (Model.FullStrength), so that a
+// command's tables can be rerun with the trained head alone.
+const FullStrengthEnv = "PTFT_FULL_STRENGTH"
+
 // dampedModels caches a model's copies at strengths below 1.
 type dampedModels struct {
 	mu sync.Mutex

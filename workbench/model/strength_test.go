@@ -118,6 +118,20 @@ func TestDecideRejectsAHeadThatHeldOutDataRefute(t *testing.T) {
 	}
 }
 
+func TestFullStrengthEnvironmentVariable(t *testing.T) {
+	t.Setenv(FullStrengthEnv, "1")
+	m := strongHead(t)
+	if !m.FullStrength {
+		t.Fatalf("%s=1: FullStrength not set", FullStrengthEnv)
+	}
+	p := testPortfolio(8, 300, 6)
+	trained, err := m.decide(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAll(t, FullStrengthEnv, decide(t, m, p), trained, 1e-6)
+}
+
 func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	m := strongHead(t)
 	one := testPortfolio(9, 200, 1)
