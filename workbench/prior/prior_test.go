@@ -205,3 +205,35 @@ func TestBlendJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The default model's prior must hold noise-free portfolios of every
+// managerial family (the benchmark suite's kind) as well as noisy ones:
+// version 1 had noise in all of them, and the model trained on it
+// ordered for demand narrower than noise-free data showed.
+func TestBroadHoldsNoiseFreeAndNoisyManagerial(t *testing.T) {
+	b, err := Lookup("broad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean, noisy := map[string]int{}, map[string]int{}
+	for seed := uint64(1); seed <= 400; seed++ {
+		env, err := b.Generate(seed, Options{Instances: 20, Obs: IntRange{Min: 2, Max: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env.Prior.Kind != Managerial {
+			continue
+		}
+		fam := Families[int(env.Hyper["family_index"])]
+		if env.Hyper["noise"] == 0 {
+			clean[fam]++
+		} else {
+			noisy[fam]++
+		}
+	}
+	for _, fam := range Families {
+		if clean[fam] == 0 || noisy[fam] == 0 {
+			t.Errorf("%s: %d noise-free and %d noisy managerial environments in 400 draws", fam, clean[fam], noisy[fam])
+		}
+	}
+}
