@@ -486,3 +486,23 @@ func TestZeroInflatedBayesAndNPMLE(t *testing.T) {
 		t.Errorf("npmle-poisson regret %.4f, more than 2 points above Bayes %.4f", r, bayes)
 	}
 }
+
+// The README's out-of-suite checks run on the prior files in priors/: each
+// must load, be noise-free, and fix every parameter, as the README says.
+func TestOutsidePriorFiles(t *testing.T) {
+	files, err := filepath.Glob("priors/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no prior files in priors/: %v", err)
+	}
+	for _, f := range files {
+		p, err := prior.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixed := p.Level.Min == p.Level.Max && p.Spread.Min == p.Spread.Max && p.CV.Min == p.CV.Max &&
+			p.Ratio.Min == p.Ratio.Max && p.Obs.Min == p.Obs.Max && p.Instances.Min == p.Instances.Max
+		if !fixed || p.Noise.Max != 0 || p.Kind == prior.Blend {
+			t.Errorf("%s: not a single noise-free environment with fixed parameters: %+v", f, p)
+		}
+	}
+}

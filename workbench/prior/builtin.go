@@ -92,8 +92,7 @@ func Builtin() []*Prior {
 // it through additive noise (sd up to 20% of the product's mean). Version
 // 1 put noise in every managerial environment, so a noise-free
 // lognormal, two-mode or count portfolio (integer negative binomial
-// data, say) never occurred in pretraining, and the model learned to
-// order for demand narrower than the data it saw.
+// data, say), the benchmark suite's kind, never occurred in pretraining.
 func broad() *Prior {
 	ratio := Range{Min: 0.5, Max: 0.99}
 	instances, obs := IntRange{Min: 20, Max: 500}, IntRange{Min: 1, Max: 20}

@@ -208,8 +208,7 @@ func TestBlendJSONRoundTrip(t *testing.T) {
 
 // The default model's prior must hold noise-free portfolios of every
 // managerial family (the benchmark suite's kind) as well as noisy ones:
-// version 1 had noise in all of them, and the model trained on it
-// ordered for demand narrower than noise-free data showed.
+// version 1 had noise in all of them.
 func TestBroadHoldsNoiseFreeAndNoisyManagerial(t *testing.T) {
 	b, err := Lookup("broad")
 	if err != nil {
