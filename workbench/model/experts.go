@@ -49,13 +49,19 @@ const (
 	// errors shrink, so that more data choose more firmly.
 	cvReference = 500
 	// The nonparametric experts' fits (npmle-log, npmle-poisson): grid
-	// sizes and EM iterations kept small, as every training batch fits
-	// them afresh; fits on more than logMixLarge instances (never in
-	// training) get npmle-log's default grids instead.
+	// sizes and EM iterations kept small in pretraining batches
+	// (NewTrainingBatch), as every step fits them afresh; fits on more
+	// than logMixLarge instances (never in training), and all fits of
+	// decisions and finetuning, get npmle-log's default grids instead.
 	logMixAtoms, logMixBins, logMixIterations = 32, 48, 15
 	logMixLarge                               = 256
 	poissonAtoms, poissonIterations           = 60, 100
 )
+
+// ExpertNames name the experts in the order the head reads them; those
+// that do not apply (gamma-Poisson and npmle-poisson on non-integer data)
+// repeat the normal one or the gamma-Poisson one.
+var ExpertNames = [NumExperts]string{"saa", "eb", "eb-log", "eb-gamma-poisson", "eb-winsorized", "eb-residual-quantile", "npmle-log", "npmle-poisson"}
 
 // expertHeadWidth is the experts layout's head input: the correction
 // scale, z_rho, the two constant-instance flags (see Batch.Head), the
@@ -225,8 +231,9 @@ type expertStats struct {
 }
 
 // newExpertStats computes the statistics on p's observations divided by
-// scale; means are the scaled instance means.
-func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertStats {
+// scale; means are the scaled instance means; trainingFits asks for the
+// pretraining batches' small npmle-log grids.
+func newExpertStats(p *data.Portfolio, scale float64, means []float64, trainingFits bool) *expertStats {
 	k := p.Len()
 	es := &expertStats{logScale: math.Log(scale)}
 	ss := make([]float64, k)
@@ -339,7 +346,7 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 			es.gamma.Shape, es.gamma.Rate = mean*mean/varLambda, mean/varLambda
 		}
 	}
-	es.fitMixtures(p, scale)
+	es.fitMixtures(p, scale, trainingFits)
 	es.crossValidate(p, scale)
 	return es
 }
@@ -348,7 +355,7 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64) *expertSt
 // of the instances the cross-validation may visit (cvKeep), chosen by
 // hash; npmle-poisson only on those of them kept on the raw scale too,
 // as gamma-Poisson is.
-func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64) {
+func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFits bool) {
 	stride := uint64(max(1, (p.Len()+cvInstances-1)/cvInstances))
 	var ys [][]float64
 	sub := &data.Portfolio{Source: p.Source}
@@ -365,9 +372,9 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64) {
 			sub.IDs, sub.Obs, sub.Ratios = append(sub.IDs, p.IDs[i]), append(sub.Obs, o), append(sub.Ratios, p.Ratios[i])
 		}
 	}
-	atoms, bins, its := logMixAtoms, logMixBins, logMixIterations
-	if len(ys) > logMixLarge {
-		atoms, bins, its = 0, 0, 0
+	atoms, bins, its := 0, 0, 0
+	if trainingFits && len(ys) <= logMixLarge {
+		atoms, bins, its = logMixAtoms, logMixBins, logMixIterations
 	}
 	if m, err := baseline.FitLogMixture(ys, es.logOffset, atoms, bins, its); err == nil {
 		es.lmix = m

@@ -120,22 +120,26 @@ func TestExpertsScaleFree(t *testing.T) {
 }
 
 // On clean data the nonparametric experts are the baseline methods:
-// npmle-log (default grids above logMixLarge instances) on a lognormal
-// portfolio, npmle-poisson (the experts' grid) on a gamma-Poisson one.
+// npmle-log (its default grids, in portfolios of any size) on a lognormal
+// portfolio, npmle-poisson (the experts' grid) on a gamma-Poisson one;
+// only pretraining batches of small portfolios fit npmle-log on small
+// grids. expertDecisions are the head's expert inputs.
 func TestNonparametricExpertsAreTheBaselines(t *testing.T) {
 	for _, c := range []struct {
 		prior  string
+		k      int
 		column int
 		policy baseline.Policy
 	}{
-		{"lognormal-portfolio", 4 + 6, baseline.LogDeconvolution{}},
-		{"gamma-poisson", 4 + 7, baseline.NPMLE{Family: baseline.PoissonMixture, Atoms: poissonAtoms, Iterations: poissonIterations}},
+		{"lognormal-portfolio", 400, 4 + 6, baseline.LogDeconvolution{}},
+		{"lognormal-portfolio", 100, 4 + 6, baseline.LogDeconvolution{}},
+		{"gamma-poisson", 400, 4 + 7, baseline.NPMLE{Family: baseline.PoissonMixture, Atoms: poissonAtoms, Iterations: poissonIterations}},
 	} {
 		pr, err := prior.Lookup(c.prior)
 		if err != nil {
 			t.Fatal(err)
 		}
-		env, err := pr.Generate(6, prior.Options{Instances: 400, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: 0.85})
+		env, err := pr.Generate(6, prior.Options{Instances: c.k, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: 0.85})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,11 +149,22 @@ func TestNonparametricExpertsAreTheBaselines(t *testing.T) {
 			t.Fatal(err)
 		}
 		bt := expertsOf(p)
+		m := &Model{Config: Config{Experts: true}}
+		direct := m.expertDecisions(p)[c.column-4]
+		training := m.NewTrainingBatch([]*data.Portfolio{p}, 0, 0)
+		moved := false
 		for i := range p.Obs {
 			got := float64(bt.Head[i*bt.H+c.column]) * bt.Scale[i]
 			if math.Abs(got-want[i]) > 1e-4*max(1, want[i]) {
-				t.Fatalf("%s, instance %d: expert %v, %s %v", c.prior, i, got, c.policy.Name(), want[i])
+				t.Fatalf("%s K=%d, instance %d: expert %v, %s %v", c.prior, c.k, i, got, c.policy.Name(), want[i])
 			}
+			if math.Abs(direct[i]-got) > 1e-5*max(1, got) {
+				t.Fatalf("%s K=%d, instance %d: expertDecisions %v, batch %v", c.prior, c.k, i, direct[i], got)
+			}
+			moved = moved || training.Head[i*bt.H+c.column] != bt.Head[i*bt.H+c.column]
+		}
+		if small := c.column == 4+6 && c.k <= logMixLarge; moved != small {
+			t.Errorf("%s K=%d: training batch differs from the decision batch: %v, want %v", c.prior, c.k, moved, small)
 		}
 	}
 }

@@ -78,8 +78,9 @@ func portfolioScale(p *data.Portfolio) float64 {
 func NewBatch(ps []*data.Portfolio, k, n int) *Batch { return newBatchOf(ps, k, n, layout{}) }
 
 // layout is how a model wants its batches: each instance alone (no
-// cross-instance attention), and with the experts features.
-type layout struct{ isolated, experts bool }
+// cross-instance attention), with the experts features, and (pretraining
+// only) with the nonparametric experts fitted on small grids.
+type layout struct{ isolated, experts, trainingFits bool }
 
 func (c Config) layout() layout { return layout{isolated: c.NoCrossAttention, experts: c.Experts} }
 
@@ -89,6 +90,18 @@ func (c Config) layout() layout { return layout{isolated: c.NoCrossAttention, ex
 // that instance's data only.
 func (m *Model) NewBatch(ps []*data.Portfolio, k, n int) *Batch {
 	return newBatchOf(ps, k, n, m.Config.layout())
+}
+
+// NewTrainingBatch is NewBatch for pretraining steps: the nonparametric
+// experts of small portfolios are fitted on small grids with few EM
+// iterations (experts.go), as every step fits them afresh. Decisions and
+// finetuning lay their batches out with NewBatch, whose fits are
+// npmle-log's own, so that the experts the head mixes and the strength
+// selection's fallback rules decide as the classical methods do.
+func (m *Model) NewTrainingBatch(ps []*data.Portfolio, k, n int) *Batch {
+	lay := m.Config.layout()
+	lay.trainingFits = true
+	return newBatchOf(ps, k, n, lay)
 }
 
 func newBatchOf(ps []*data.Portfolio, k, n int, lay layout) *Batch {
@@ -103,12 +116,12 @@ func newBatchOf(ps []*data.Portfolio, k, n int, lay layout) *Batch {
 		b.Sizes[bi] = p.Len()
 		if lay.isolated {
 			for ki := range p.Obs {
-				one, st := alone(p, ki, lay.experts)
+				one, st := alone(p, ki, lay)
 				b.setRow(bi*k+ki, one, 0, &st)
 			}
 			continue
 		}
-		st := newPortfolioStats(p, lay.experts)
+		st := newPortfolioStats(p, lay)
 		for ki := range p.Obs {
 			b.setRow(bi*k+ki, p, ki, &st)
 		}
@@ -117,21 +130,21 @@ func newBatchOf(ps []*data.Portfolio, k, n int, lay layout) *Batch {
 }
 
 // alone returns instance ki of p as a portfolio of its own, and its stats.
-func alone(p *data.Portfolio, ki int, experts bool) (*data.Portfolio, portfolioStats) {
+func alone(p *data.Portfolio, ki int, lay layout) (*data.Portfolio, portfolioStats) {
 	one := &data.Portfolio{Source: p.Source, IDs: p.IDs[ki : ki+1], Obs: p.Obs[ki : ki+1], Ratios: p.Ratios[ki : ki+1]}
-	return one, newPortfolioStats(one, experts)
+	return one, newPortfolioStats(one, lay)
 }
 
 // newRowsBatch lays out instances idx of p (a chunk of a large portfolio)
 // as one portfolio of rows instances and n observations, with p's
 // portfolio-level statistics st (nil: each instance alone), so that each
 // row holds exactly what NewBatch would give that instance.
-func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int, experts bool) *Batch {
-	b := newBatch(1, rows, n, experts)
+func newRowsBatch(p *data.Portfolio, st *portfolioStats, idx []int, rows, n int, lay layout) *Batch {
+	b := newBatch(1, rows, n, lay.experts)
 	b.Sizes[0] = len(idx)
 	for r, ki := range idx {
 		if st == nil {
-			one, own := alone(p, ki, experts)
+			one, own := alone(p, ki, lay)
 			b.setRow(r, one, 0, &own)
 			continue
 		}
@@ -169,7 +182,7 @@ type portfolioStats struct {
 	ex                                      *expertStats // experts layout only
 }
 
-func newPortfolioStats(p *data.Portfolio, experts bool) portfolioStats {
+func newPortfolioStats(p *data.Portfolio, lay layout) portfolioStats {
 	s := portfolioScale(p)
 	ssw, dfw, grand := 0.0, 0.0, 0.0
 	means := make([]float64, p.Len())
@@ -201,23 +214,64 @@ func newPortfolioStats(p *data.Portfolio, experts bool) portfolioStats {
 		spread = max(between, 1e-3)
 	}
 	st := portfolioStats{scale: s, grand: grand, pooledSD: pooledSD, between: between, spread: spread, means: means}
-	if experts {
-		st.ex = newExpertStats(p, s, means)
+	if lay.experts {
+		st.ex = newExpertStats(p, s, means, lay.trainingFits)
 	}
 	return st
 }
 
-// setRow fills row i of b with instance ki of p.
-func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
-	n := b.N
+// row holds what every layout computes of instance ki: its observations
+// scaled and sorted, their mean, its ratio, z_rho and SAA quantile.
+type row struct {
+	sorted       []float64
+	mean, rho, z float64
+	saa          float64
+}
+
+func (st *portfolioStats) row(p *data.Portfolio, ki int) row {
 	o := p.Obs[ki]
 	sorted := make([]float64, len(o))
 	for j, x := range o {
 		sorted[j] = x / st.scale
 	}
 	slices.Sort(sorted)
+	rho := p.Ratios[ki]
+	return row{sorted: sorted, mean: st.means[ki], rho: rho, z: distuv.UnitNormal.Quantile(rho),
+		saa: sorted[baseline.OrderIndex(len(sorted), rho)-1]}
+}
+
+// experts fills ex (NumExperts) with instance ki's expert decisions in
+// scaled units and returns the head's correction scale.
+func (st *portfolioStats) experts(ex []float64, p *data.Portfolio, ki int, r row) float64 {
+	return st.ex.experts(ex, p.Obs[ki], st.ex.logMeans[ki], st.scale, r.mean, r.saa, r.rho, r.z)
+}
+
+// expertDecisions returns, for an experts model, each expert's decisions
+// on p in p's units, floored at zero: exactly the rules the head mixes,
+// without laying p out.
+func (m *Model) expertDecisions(p *data.Portfolio) [NumExperts][]float64 {
+	var out [NumExperts][]float64
+	for e := range out {
+		out[e] = make([]float64, p.Len())
+	}
+	st := newPortfolioStats(p, m.Config.layout())
+	var ex [NumExperts]float64
+	for ki := range p.Obs {
+		st.experts(ex[:], p, ki, st.row(p, ki))
+		for e, v := range ex {
+			out[e][ki] = max(0, v*st.scale)
+		}
+	}
+	return out
+}
+
+// setRow fills row i of b with instance ki of p.
+func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
+	n := b.N
+	r := st.row(p, ki)
+	sorted := r.sorted
 	nk := len(sorted)
-	m := st.means[ki]
+	m := r.mean
 	sd := 0.0
 	for _, x := range sorted {
 		sd += (x - m) * (x - m)
@@ -229,9 +283,7 @@ func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
 	if nk%2 == 0 {
 		med = (sorted[nk/2-1] + sorted[nk/2]) / 2
 	}
-	rho := p.Ratios[ki]
-	z := distuv.UnitNormal.Quantile(rho)
-	saa := sorted[baseline.OrderIndex(nk, rho)-1]
+	rho, z, saa := r.rho, r.z, r.saa
 	for j, x := range sorted {
 		o := (i*n + j) * 2
 		b.Obs[o], b.Obs[o+1] = float32(x), float32(x-m)
@@ -253,7 +305,7 @@ func (b *Batch) setRow(i int, p *data.Portfolio, ki int, st *portfolioStats) {
 		return
 	}
 	var ex [NumExperts]float64
-	corr := st.ex.experts(ex[:], o, st.ex.logMeans[ki], st.scale, m, saa, rho, z)
+	corr := st.experts(ex[:], p, ki, r)
 	allEqual := nk > 1 && sorted[0] == sorted[nk-1]
 	zeros := 0
 	for _, x := range sorted {

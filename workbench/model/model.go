@@ -126,7 +126,7 @@ type builder struct {
 	rng *rand.Rand
 	// damp in [0, 1] scales the experts head's learned logits and
 	// corrections by 1 - damp: 0 (the trained model) in training, set by
-	// Decide's strength selection on copies that share the variables.
+	// Decide's rule selection on copies that share the variables.
 	damp float64
 }
 

@@ -32,7 +32,7 @@ type Model struct {
 	// many rows (tests compare the streamed and whole paths).
 	forceStream int
 
-	// FullStrength, when set, skips Decide's strength selection: every
+	// FullStrength, when set, skips Decide's rule selection: every
 	// portfolio gets the trained head (strength 1). New and Load set it
 	// when the environment variable FullStrengthEnv is non-empty.
 	FullStrength bool
@@ -161,9 +161,9 @@ func CheckRange(p *data.Portfolio) error {
 }
 
 // Decide implements baseline.Policy: one decision per instance, floored at
-// zero, in the portfolio's units. An experts model first picks the
-// strength of its learned head on p's held-out observations (strength.go;
-// FullStrength skips that).
+// zero, in the portfolio's units. An experts model first picks, on p's
+// held-out observations, the strength of its learned head or one of its
+// expert rules alone (strength.go, SelectRule; FullStrength skips that).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -175,14 +175,14 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if m.Config.Inducing == 0 && !m.Config.NoCrossAttention && m.Config.Heads*k*k > maxAttentionEntries {
 		return nil, fmt.Errorf("model: full attention over K = %d instances is too large; use a model trained with inducing points (--inducing)", k)
 	}
-	t, err := m.selectStrength(p, false)
+	r, err := m.selectRule(p, false)
 	if err != nil {
 		return nil, err
 	}
-	return m.atStrength(t).decide(p, m.streams(p))
+	return m.decideBy(p, r, m.streams(p))
 }
 
-// DecideWhole is Decide with the portfolio (and the strength selection's
+// DecideWhole is Decide with the portfolio (and the rule selection's
 // folds) laid out whole, never streamed (the reference that streamed
 // decisions are checked against).
 func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
@@ -192,11 +192,11 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err := CheckRange(p); err != nil {
 		return nil, err
 	}
-	t, err := m.selectStrength(p, true)
+	r, err := m.selectRule(p, true)
 	if err != nil {
 		return nil, err
 	}
-	return m.atStrength(t).decide(p, false)
+	return m.decideBy(p, r, false)
 }
 
 func (m *Model) decide(p *data.Portfolio, stream bool) ([]float64, error) {

@@ -192,7 +192,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 	}
 	var st *portfolioStats // nil: each instance alone
 	if !m.Config.NoCrossAttention {
-		s := newPortfolioStats(p, m.Config.Experts)
+		s := newPortfolioStats(p, m.Config.layout())
 		st = &s
 	}
 	cs := chunks(p, maxRows)
@@ -262,7 +262,7 @@ func (m *Model) decideStreamed(p *data.Portfolio) ([]float32, []float64, error) 
 	// Each chunk is laid out once (features and experts) for every member.
 	err = forChunks(func(ci int) error {
 		c := cs[ci]
-		bt := newRowsBatch(p, st, c.idx, c.rows, c.n, m.Config.Experts)
+		bt := newRowsBatch(p, st, c.idx, c.rows, c.n, m.Config.layout())
 		for i, me := range se.members {
 			out, err := me.encode.Exec(tensor(bt.Obs, 1, c.rows, c.n, 2), tensor(bt.ObsMask, 1, c.rows, c.n),
 				tensor(bt.Feats, 1, c.rows, bt.F))

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"sync"
 
@@ -10,20 +11,23 @@ import (
 	"github.com/ptft-lab/ptft/workbench/problem"
 )
 
-// Strength selection. The experts head adds to the cross-validated
-// mixture of classical rules what pretraining learned: logits that
-// reweight the rules and corrections of the mixture's scale and shift.
-// Where a portfolio is unlike the pretraining prior, what it learned can
-// cost more than it gains (negative binomial portfolios of the suite:
-// 14.6% regret against 10.3% for the plain mixture). Decide therefore
-// scales the learned part by a strength t in StrengthGrid, chosen per
-// portfolio by the cost of each t's decisions on held-out observations:
-// fold j leaves out one observation of every instance with at least two,
-// decides from the rest and scores the newsvendor cost of the held-out
-// ones. A weaker head is chosen only when it beats the trained one (t =
-// 1) by more than one paired standard error over instances, so that
+// Rule selection. The experts head adds to the cross-validated mixture
+// of classical rules what pretraining learned: logits that reweight the
+// rules and corrections of the mixture's scale and shift. Where a
+// portfolio is unlike the pretraining prior, what it learned can cost
+// more than it gains (negative binomial portfolios of the suite: 14.6%
+// regret against 10.3% for the plain mixture), and where the mixture's
+// in-sample gate cannot tell the rules apart, one rule alone can beat
+// the mixture (bimodal portfolios: npmle-log). Decide therefore chooses,
+// per portfolio, among the head with its learned part scaled by a
+// strength t in StrengthGrid and each expert rule alone, by the cost of
+// each candidate's decisions on held-out observations: fold j leaves out
+// one observation of every instance with at least two, decides from the
+// rest and scores the newsvendor cost of the held-out ones. Another
+// candidate replaces the trained head (t = 1) only when it beats it by
+// more than ruleMargin paired standard errors over instances, so that
 // noise in small portfolios does not undo training; portfolios with no
-// instance of two observations keep t = 1.
+// instance of two observations keep the trained head.
 var StrengthGrid = []float64{0, 0.5, 1}
 
 // strengthFolds caps the held-out folds (one per observation index);
@@ -36,8 +40,12 @@ const (
 	strengthInstances = 4096
 )
 
+// ruleMargin is how many paired standard errors a rule must beat the
+// trained head by on held-out observations to replace it.
+var ruleMargin = 1.0
+
 // FullStrengthEnv, when non-empty, makes every model that New or Load
-// returns skip the strength selection (Model.FullStrength), so that a
+// returns skip the rule selection (Model.FullStrength), so that a
 // command's tables can be rerun with the trained head alone.
 const FullStrengthEnv = "PTFT_FULL_STRENGTH"
 
@@ -70,15 +78,86 @@ func (m *Model) atStrength(t float64) *Model {
 	return c
 }
 
-// selectStrength returns the strength Decide uses on p; whole lays the
-// folds out whole (DecideWhole), else they stream as Decide would.
-func (m *Model) selectStrength(p *data.Portfolio, whole bool) (float64, error) {
+// Rule is what Decide decides a portfolio with: the learned head at
+// Strength, or, where Expert is not negative, that expert rule alone
+// (ExpertNames).
+type Rule struct {
+	Strength float64
+	Expert   int
+}
+
+// fullRule is the trained head at full strength.
+var fullRule = Rule{Strength: 1, Expert: -1}
+
+func (r Rule) String() string {
+	if r.Expert >= 0 {
+		return "expert " + ExpertNames[r.Expert]
+	}
+	return fmt.Sprintf("head at strength %g", r.Strength)
+}
+
+// SelectRule returns the rule Decide uses on p (Rule's doc, strength.go).
+func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
+	if err := p.Validate(); err != nil {
+		return Rule{}, err
+	}
+	return m.selectRule(p, false)
+}
+
+// selectRule returns the rule Decide uses on p; whole lays the folds out
+// whole (DecideWhole), else they stream as Decide would.
+func (m *Model) selectRule(p *data.Portfolio, whole bool) (Rule, error) {
+	rules, cost, err := m.heldOutCosts(p, whole)
+	if err != nil || rules == nil {
+		return fullRule, err
+	}
+	full := len(StrengthGrid) - 1
+	best, bestSum := full, floats.Sum(cost[full])
+	for i := range rules {
+		if s := floats.Sum(cost[i]); s < bestSum {
+			best, bestSum = i, s
+		}
+	}
+	if best == full || pairedZ(cost[best], cost[full]) <= ruleMargin {
+		return fullRule, nil
+	}
+	return rules[best], nil
+}
+
+// pairedZ is how many paired standard errors the total held-out cost of
+// a lies below b's (0 with fewer than two instances held out).
+func pairedZ(a, b []float64) float64 {
+	n, d, dd := 0.0, 0.0, 0.0
+	for k := range b {
+		if held := a[k] != 0 || b[k] != 0; held {
+			x := a[k] - b[k]
+			n, d, dd = n+1, d+x, dd+x*x
+		}
+	}
+	if n < 2 {
+		return 0
+	}
+	se := math.Sqrt(max(0, dd/n-(d/n)*(d/n))/(n-1)) * n
+	if se == 0 {
+		if d < 0 {
+			return math.Inf(1)
+		}
+		return 0
+	}
+	return -d / se
+}
+
+// heldOutCosts returns the candidate rules (the strengths of
+// StrengthGrid, then the experts) and cost[i][k], instance k's held-out
+// cost under rules[i]; nil rules where p gives no evidence (no instance
+// with two observations) or the model has no experts.
+func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64, error) {
 	longest := 0
 	for _, o := range p.Obs {
 		longest = max(longest, len(o))
 	}
 	if !m.Config.Experts || m.FullStrength || longest < 2 {
-		return 1, nil
+		return nil, nil, nil
 	}
 	if k := p.Len(); k > strengthInstances {
 		stride := uint64((k + strengthInstances - 1) / strengthInstances)
@@ -89,13 +168,18 @@ func (m *Model) selectStrength(p *data.Portfolio, whole bool) (float64, error) {
 			}
 		}
 		if sub.Len() < 2 {
-			return 1, nil
+			return nil, nil, nil
 		}
 		p = sub
 	}
-	full := len(StrengthGrid) - 1
-	// cost[i][k]: instance k's held-out cost at strength StrengthGrid[i].
-	cost := make([][]float64, len(StrengthGrid))
+	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts)
+	for _, t := range StrengthGrid {
+		rules = append(rules, Rule{Strength: t, Expert: -1})
+	}
+	for e := range NumExperts {
+		rules = append(rules, Rule{Expert: e})
+	}
+	cost := make([][]float64, len(rules))
 	for i := range cost {
 		cost[i] = make([]float64, p.Len())
 	}
@@ -107,43 +191,34 @@ func (m *Model) selectStrength(p *data.Portfolio, whole bool) (float64, error) {
 		if !stream {
 			bt = m.NewBatch([]*data.Portfolio{fold}, 0, 0)
 		}
-		for i, t := range StrengthGrid {
-			q, err := m.atStrength(t).decisions(fold, bt, stream)
-			if err != nil {
-				return 0, err
-			}
+		add := func(i int, q []float64) {
 			for k, x := range held {
 				if !math.IsNaN(x) {
 					cost[i][k] += problem.Newsvendor{}.Cost(q[k], x, p.Ratios[k])
 				}
 			}
 		}
-	}
-	best, bestSum := full, floats.Sum(cost[full])
-	for i := range full {
-		if s := floats.Sum(cost[i]); s < bestSum {
-			best, bestSum = i, s
+		for i, t := range StrengthGrid {
+			q, err := m.atStrength(t).decisions(fold, bt, stream)
+			if err != nil {
+				return nil, nil, err
+			}
+			add(i, q)
+		}
+		ex := m.expertDecisions(fold)
+		for e := range ex {
+			add(len(StrengthGrid)+e, ex[e])
 		}
 	}
-	if best == full {
-		return 1, nil
+	return rules, cost, nil
+}
+
+// decideBy decides p by rule r.
+func (m *Model) decideBy(p *data.Portfolio, r Rule, stream bool) ([]float64, error) {
+	if r.Expert >= 0 {
+		return m.expertDecisions(p)[r.Expert], nil
 	}
-	// The paired standard error of the total cost difference.
-	n, d, dd := 0.0, 0.0, 0.0
-	for k := range cost[full] {
-		if held := cost[full][k] != 0 || cost[best][k] != 0; held {
-			x := cost[best][k] - cost[full][k]
-			n, d, dd = n+1, d+x, dd+x*x
-		}
-	}
-	if n < 2 {
-		return 1, nil
-	}
-	se := math.Sqrt(max(0, dd/n-(d/n)*(d/n))/(n-1)) * n
-	if -d <= se {
-		return 1, nil
-	}
-	return StrengthGrid[best], nil
+	return m.atStrength(r.Strength).decide(p, stream)
 }
 
 // heldOut is fold j of folds: p with observation j*n/folds of every

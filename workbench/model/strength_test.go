@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
@@ -58,19 +59,19 @@ func TestStrengthZeroIsTheCrossValidatedMixture(t *testing.T) {
 func TestDecideRejectsAHeadThatHeldOutDataRefute(t *testing.T) {
 	m := strongHead(t)
 	p := testPortfolio(8, 300, 6)
-	s, err := m.selectStrength(p, false)
+	r, err := m.selectRule(p, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s == 1 {
+	if r == fullRule {
 		t.Fatal("strength 1 kept for a random head")
 	}
 	q := decide(t, m, p)
-	want, err := m.atStrength(s).DecideWhole(p)
+	want, err := m.decideBy(p, r, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeAll(t, "Decide at the selected strength", q, want, 1e-6)
+	closeAll(t, "Decide by the selected rule ("+r.String()+")", q, want, 1e-6)
 
 	m.forceStream = 64
 	if d := maxRelDiff(decide(t, m, p), want); d > streamTolerance {
@@ -132,11 +133,49 @@ func TestFullStrengthEnvironmentVariable(t *testing.T) {
 	closeAll(t, FullStrengthEnv, decide(t, m, p), trained, 1e-6)
 }
 
+// On normal-normal data a random head loses to the normal expert, which
+// is then decided with alone: plain empirical Bayes.
+func TestDecideFallsBackToTheExpertThatHeldOutDataFavour(t *testing.T) {
+	m := strongHead(t)
+	p := testPortfolio(9, 300, 6)
+	r, err := m.selectRule(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Expert < 0 || ExpertNames[r.Expert] != "eb" {
+		t.Fatalf("random head on normal data: %v, want expert eb", r)
+	}
+	want, err := baseline.Decide(baseline.EmpiricalBayes{Family: baseline.NormalFamily}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAll(t, "Decide by expert eb", decide(t, m, p), want, 1e-9)
+}
+
+// pairedZ counts paired standard errors of the total difference, over the
+// instances that held something out.
+func TestPairedZ(t *testing.T) {
+	a := []float64{1, 2, 0, 3}
+	b := []float64{2, 2.5, 0, 5}
+	// Differences -1, -0.5, -2 over three instances: mean -7/6, sd
+	// sqrt(7/12), so z = (7/6) / (sqrt(7/12)/sqrt(3)).
+	want := (7.0 / 6) / (math.Sqrt(7.0/12) / math.Sqrt(3))
+	if z := pairedZ(a, b); math.Abs(z-want) > 1e-12 {
+		t.Fatalf("pairedZ = %v, want %v", z, want)
+	}
+	if z := pairedZ(b, a); math.Abs(z+want) > 1e-12 {
+		t.Fatalf("pairedZ reversed = %v, want %v", z, -want)
+	}
+	if z := pairedZ([]float64{1, 0}, []float64{2, 0}); z != 0 {
+		t.Fatalf("one instance held out: %v, want 0", z)
+	}
+}
+
 func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	m := strongHead(t)
 	one := testPortfolio(9, 200, 1)
-	if s, err := m.selectStrength(one, false); err != nil || s != 1 {
-		t.Fatalf("one observation per instance: strength %v (%v), want 1", s, err)
+	if r, err := m.selectRule(one, false); err != nil || r != fullRule {
+		t.Fatalf("one observation per instance: %v (%v), want the full head", r, err)
 	}
 	cfg := DefaultConfig()
 	cfg.Experts, cfg.Inducing = true, 4
@@ -144,9 +183,10 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An untrained head adds nothing to the mixture: every strength ties.
-	if s, err := untrained.selectStrength(testPortfolio(8, 300, 6), false); err != nil || s != 1 {
-		t.Fatalf("untrained head: strength %v (%v), want 1", s, err)
+	// An untrained head adds nothing to the mixture: every strength ties,
+	// and no single expert beats the mixture on these data.
+	if r, err := untrained.selectRule(testPortfolio(8, 300, 6), false); err != nil || r != fullRule {
+		t.Fatalf("untrained head: %v (%v), want the full head", r, err)
 	}
 }
 

@@ -200,7 +200,7 @@ func (t *Trainer) prepare(envs []*prior.Environment, lr float64, padK, padN int)
 			for i, e := range envs[r[0]:r[1]] {
 				ps[i] = e.Portfolio
 			}
-			bts[s] = t.Model.NewBatch(ps, padK, padN)
+			bts[s] = t.Model.NewTrainingBatch(ps, padK, padN)
 			qs[s], errs[s] = t.Model.Predict(bts[s])
 		})
 	}
