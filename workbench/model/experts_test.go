@@ -150,7 +150,7 @@ func TestNonparametricExpertsAreTheBaselines(t *testing.T) {
 		}
 		bt := expertsOf(p)
 		m := &Model{Config: Config{Experts: true}}
-		direct := m.expertDecisions(p)[c.column-4]
+		direct := m.expertDecisions(p, nil)[c.column-4]
 		training := m.NewTrainingBatch([]*data.Portfolio{p}, 0, 0)
 		moved := false
 		for i := range p.Obs {
@@ -165,6 +165,26 @@ func TestNonparametricExpertsAreTheBaselines(t *testing.T) {
 		}
 		if small := c.column == 4+6 && c.k <= logMixLarge; moved != small {
 			t.Errorf("%s K=%d: training batch differs from the decision batch: %v, want %v", c.prior, c.k, moved, small)
+		}
+	}
+}
+
+// expertDecisions are the head's expert inputs in every layout: from the
+// portfolio's statistics, or, without cross-instance attention, from each
+// instance's own.
+func TestExpertDecisionsAreTheHeadInputs(t *testing.T) {
+	p := normalPortfolio(t, 60, 4, 8)
+	for _, isolated := range []bool{false, true} {
+		m := &Model{Config: Config{Experts: true, NoCrossAttention: isolated}}
+		bt := m.NewBatch([]*data.Portfolio{p}, 0, 0)
+		ex := m.expertDecisions(p, nil)
+		for e := range ex {
+			for i := range p.Obs {
+				got := float64(bt.Head[i*bt.H+4+e]) * bt.Scale[i]
+				if math.Abs(ex[e][i]-got) > 1e-5*max(1, got) {
+					t.Fatalf("isolated %v, expert %s, instance %d: %v, head input %v", isolated, ExpertNames[e], i, ex[e][i], got)
+				}
+			}
 		}
 	}
 }

@@ -247,19 +247,30 @@ func (st *portfolioStats) experts(ex []float64, p *data.Portfolio, ki int, r row
 }
 
 // expertDecisions returns, for an experts model, each expert's decisions
-// on p in p's units, floored at zero: exactly the rules the head mixes,
-// without laying p out.
-func (m *Model) expertDecisions(p *data.Portfolio) [NumExperts][]float64 {
+// on p in p's units, floored at zero: exactly the rules the head mixes
+// (from each instance's own statistics in an isolated layout), without
+// laying p out. st, when not nil, are p's statistics already computed
+// for a non-isolated layout.
+func (m *Model) expertDecisions(p *data.Portfolio, st *portfolioStats) [NumExperts][]float64 {
 	var out [NumExperts][]float64
 	for e := range out {
 		out[e] = make([]float64, p.Len())
 	}
-	st := newPortfolioStats(p, m.Config.layout())
+	lay := m.Config.layout()
+	if st == nil && !lay.isolated {
+		own := newPortfolioStats(p, lay)
+		st = &own
+	}
 	var ex [NumExperts]float64
 	for ki := range p.Obs {
-		st.experts(ex[:], p, ki, st.row(p, ki))
+		q, qi, qs := p, ki, st
+		if lay.isolated {
+			one, own := alone(p, ki, lay)
+			q, qi, qs = one, 0, &own
+		}
+		qs.experts(ex[:], q, qi, qs.row(q, qi))
 		for e, v := range ex {
-			out[e][ki] = max(0, v*st.scale)
+			out[e][ki] = max(0, v*qs.scale)
 		}
 	}
 	return out

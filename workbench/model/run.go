@@ -160,15 +160,21 @@ func CheckRange(p *data.Portfolio) error {
 	return nil
 }
 
+// checkInput is what Decide, DecideWhole and SelectRule require of p: a
+// valid portfolio within the model's range.
+func checkInput(p *data.Portfolio) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return CheckRange(p)
+}
+
 // Decide implements baseline.Policy: one decision per instance, floored at
 // zero, in the portfolio's units. An experts model first picks, on p's
 // held-out observations, the strength of its learned head or one of its
 // expert rules alone (strength.go, SelectRule; FullStrength skips that).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if err := CheckRange(p); err != nil {
+	if err := checkInput(p); err != nil {
 		return nil, err
 	}
 	k := p.Len()
@@ -186,10 +192,7 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 // folds) laid out whole, never streamed (the reference that streamed
 // decisions are checked against).
 func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	if err := CheckRange(p); err != nil {
+	if err := checkInput(p); err != nil {
 		return nil, err
 	}
 	r, err := m.selectRule(p, true)

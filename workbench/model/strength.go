@@ -42,7 +42,7 @@ const (
 
 // ruleMargin is how many paired standard errors a rule must beat the
 // trained head by on held-out observations to replace it.
-var ruleMargin = 1.0
+const ruleMargin = 1.0
 
 // FullStrengthEnv, when non-empty, makes every model that New or Load
 // returns skip the rule selection (Model.FullStrength), so that a
@@ -98,10 +98,28 @@ func (r Rule) String() string {
 
 // SelectRule returns the rule Decide uses on p (Rule's doc, strength.go).
 func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
-	if err := p.Validate(); err != nil {
+	if err := checkInput(p); err != nil {
 		return Rule{}, err
 	}
 	return m.selectRule(p, false)
+}
+
+// longestObs is the most observations of any instance of p.
+func longestObs(p *data.Portfolio) int {
+	longest := 0
+	for _, o := range p.Obs {
+		longest = max(longest, len(o))
+	}
+	return longest
+}
+
+// allInstances is 0, 1, ..., p.Len()-1.
+func allInstances(p *data.Portfolio) []int {
+	idx := make([]int, p.Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }
 
 // selectRule returns the rule Decide uses on p; whole lays the folds out
@@ -152,10 +170,7 @@ func pairedZ(a, b []float64) float64 {
 // cost under rules[i]; nil rules where p gives no evidence (no instance
 // with two observations) or the model has no experts.
 func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64, error) {
-	longest := 0
-	for _, o := range p.Obs {
-		longest = max(longest, len(o))
-	}
+	longest := longestObs(p)
 	if !m.Config.Experts || m.FullStrength || longest < 2 {
 		return nil, nil, nil
 	}
@@ -186,9 +201,17 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 	folds := min(longest, strengthFolds)
 	for j := range folds {
 		fold, held := heldOut(p, j, folds)
+		// Laid out whole in a non-isolated layout, the fold's statistics
+		// (the experts' fits and leave-one-out costs) serve the batch and
+		// the expert candidates alike.
 		var bt *Batch
+		var st *portfolioStats
 		stream := !whole && m.streams(fold)
-		if !stream {
+		if lay := m.Config.layout(); !stream && !lay.isolated {
+			own := newPortfolioStats(fold, lay)
+			st = &own
+			bt = newRowsBatch(fold, st, allInstances(fold), fold.Len(), longestObs(fold), lay)
+		} else if !stream {
 			bt = m.NewBatch([]*data.Portfolio{fold}, 0, 0)
 		}
 		add := func(i int, q []float64) {
@@ -205,7 +228,7 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 			}
 			add(i, q)
 		}
-		ex := m.expertDecisions(fold)
+		ex := m.expertDecisions(fold, st)
 		for e := range ex {
 			add(len(StrengthGrid)+e, ex[e])
 		}
@@ -216,7 +239,7 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 // decideBy decides p by rule r.
 func (m *Model) decideBy(p *data.Portfolio, r Rule, stream bool) ([]float64, error) {
 	if r.Expert >= 0 {
-		return m.expertDecisions(p)[r.Expert], nil
+		return m.expertDecisions(p, nil)[r.Expert], nil
 	}
 	return m.atStrength(r.Strength).decide(p, stream)
 }
