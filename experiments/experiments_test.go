@@ -263,6 +263,16 @@ func TestMethodsResolve(t *testing.T) {
 	if mm, ok := unwrap(m).(*model.Model); err != nil || !ok || mm.Meta.Prior != "normal-normal" || m.Name() != "transformer@normal-normal" {
 		t.Errorf("transformer@normal-normal: %v, %v", m, err)
 	}
+	// transformer-head skips the selection on its own copy; "transformer"
+	// from the same cache keeps it.
+	cache := map[string]*model.Model{}
+	head, err := Method("transformer-head", MethodOptions{Models: cache})
+	full, err2 := Method("transformer", MethodOptions{Models: cache})
+	if hm, ok := unwrap(head).(*model.Model); err != nil || err2 != nil || !ok || !hm.FullStrength || head.Name() != "transformer-head" {
+		t.Errorf("transformer-head: %v, %v, %v", head, err, err2)
+	} else if fm := unwrap(full).(*model.Model); fm.FullStrength || fm == hm {
+		t.Error("transformer-head changed the cached transformer")
+	}
 	for _, bad := range []string{"eb@default", "transformer@", "transformer@no-such-model"} {
 		if _, err := Method(bad, MethodOptions{}); err == nil {
 			t.Errorf("%s: no error", bad)

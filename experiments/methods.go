@@ -75,7 +75,7 @@ func (s MethodSpec) String() string {
 }
 
 // TransformerMethods are the method names backed by the Transformer.
-var TransformerMethods = []string{"transformer", "transformer-finetuned", "transformer-scratch"}
+var TransformerMethods = []string{"transformer", "transformer-head", "transformer-finetuned", "transformer-scratch"}
 
 // LoadModel loads a model folder, or a shipped model by name (empty: the
 // shipped default). A folder of that name wins over a shipped model. A
@@ -100,9 +100,10 @@ func LoadModel(ref string) (*model.Model, error) {
 
 // Method returns the policy called name: a classical method of
 // baseline.ByName, eb-ml or eb-gamma-poisson-ml, or one of
-// TransformerMethods. transformer-scratch trains a randomly initialised
-// model with the pretrained model's architecture, so the two differ only
-// in pretraining. A Transformer method may name its model after an @
+// TransformerMethods. transformer-head is the pretrained model without
+// its rule selection (model.Model.FullStrength). transformer-scratch
+// trains a randomly initialised model with the pretrained model's
+// architecture, so the two differ only in pretraining. A Transformer method may name its model after an @
 // ("transformer-finetuned@retail-daily"), which overrides o.Model, so that
 // one experiment can compare pretrained models; the policy then carries
 // that whole name. Any method with the suffix baseline.BinUnitsSuffix
@@ -136,6 +137,16 @@ func method(spec MethodSpec, o MethodOptions) (baseline.Policy, error) {
 	switch spec.Base {
 	case "transformer":
 		return load()
+	case "transformer-head":
+		// The trained head without Decide's rule selection, beside
+		// "transformer" in one table. Its own copy, not the cached one:
+		// FullStrength belongs to the loaded model.
+		m, err := LoadModel(o.Model)
+		if err != nil {
+			return nil, err
+		}
+		m.FullStrength = true
+		return named{Policy: m, name: "transformer-head"}, nil
 	case "transformer-finetuned":
 		// A fresh copy each time: finetuning changes the model's weights.
 		return &train.FinetunedPolicy{Base: func() (*model.Model, error) { return LoadModel(o.Model) }, Options: ft}, nil

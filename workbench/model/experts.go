@@ -50,9 +50,10 @@ const (
 	cvReference = 500
 	// The nonparametric experts' fits (npmle-log, npmle-poisson): grid
 	// sizes and EM iterations kept small in pretraining batches
-	// (NewTrainingBatch), as every step fits them afresh; fits on more
-	// than logMixLarge instances (never in training), and all fits of
-	// decisions and finetuning, get npmle-log's default grids instead.
+	// (NewTrainingBatch), as every step fits them afresh; npmle-log fits
+	// on more than logMixLarge instances (never in training), and all fits
+	// of decisions and finetuning, get the baselines' defaults instead, so
+	// that those experts are the classical npmle-log and npmle-poisson.
 	logMixAtoms, logMixBins, logMixIterations = 32, 48, 15
 	logMixLarge                               = 256
 	poissonAtoms, poissonIterations           = 60, 100
@@ -353,8 +354,13 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64, trainingF
 
 // fitMixtures fits the nonparametric experts on about cvInstances at most
 // of the instances the cross-validation may visit (cvKeep), chosen by
-// hash; npmle-poisson only on those of them kept on the raw scale too,
-// as gamma-Poisson is.
+// hash. npmle-poisson too is screened on the log scale only: on skewed
+// counts (intermittent demand, where the median mean is near zero) the
+// raw-scale mask also drops the best sellers, and a mixture fitted
+// without them has no support where they sell, so it capped their
+// orders (a product selling 8-18 a day got 7, against the classical
+// npmle-poisson's 11); a gross error the log screen lets through gets an
+// atom of its own, which the other instances' posteriors barely weigh.
 func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFits bool) {
 	stride := uint64(max(1, (p.Len()+cvInstances-1)/cvInstances))
 	var ys [][]float64
@@ -368,9 +374,7 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFit
 			y[j] = math.Log(x/scale + es.logOffset)
 		}
 		ys = append(ys, y)
-		if es.keep[i] {
-			sub.IDs, sub.Obs, sub.Ratios = append(sub.IDs, p.IDs[i]), append(sub.Obs, o), append(sub.Ratios, p.Ratios[i])
-		}
+		sub.IDs, sub.Obs, sub.Ratios = append(sub.IDs, p.IDs[i]), append(sub.Obs, o), append(sub.Ratios, p.Ratios[i])
 	}
 	atoms, bins, its := 0, 0, 0
 	if trainingFits && len(ys) <= logMixLarge {
@@ -380,7 +384,11 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFit
 		es.lmix = m
 	}
 	if es.integer && len(sub.Obs) > 1 {
-		if g, err := (baseline.NPMLE{Family: baseline.PoissonMixture, Atoms: poissonAtoms, Iterations: poissonIterations}).Fit(sub); err == nil {
+		fit := baseline.NPMLE{Family: baseline.PoissonMixture}
+		if trainingFits {
+			fit.Atoms, fit.Iterations = poissonAtoms, poissonIterations
+		}
+		if g, err := fit.Fit(sub); err == nil {
 			es.pois = g
 		}
 	}
@@ -443,17 +451,24 @@ func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	}
 }
 
-// obsHash is FNV-1a over the observations' bits.
+// obsHash hashes an instance's observations as a multiset: a sum of
+// each value's valueHash, so that it does not depend on their order (the
+// sub-portfolios it picks, and so the decisions, would otherwise change
+// when an instance's observations are reordered).
 func obsHash(o []float64) uint64 {
-	h := uint64(14695981039346656037)
+	var h uint64
 	for _, x := range o {
-		b := math.Float64bits(x)
-		for range 8 {
-			h = (h ^ (b & 0xff)) * 1099511628211
-			b >>= 8
-		}
+		h += valueHash(x)
 	}
-	return h
+	return valueHash(math.Float64frombits(h))
+}
+
+// valueHash is the SplitMix64 finaliser of x's bits.
+func valueHash(x float64) uint64 {
+	z := math.Float64bits(x) + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // experts fills e (NumExperts) with the expert decisions, in scaled

@@ -177,6 +177,11 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	if r, err := m.selectRule(one, false); err != nil || r != fullRule {
 		t.Fatalf("one observation per instance: %v (%v), want the full head", r, err)
 	}
+	// Two observations leave a context of one: no evidence either.
+	two := testPortfolio(9, 200, 2)
+	if r, err := m.selectRule(two, false); err != nil || r != fullRule {
+		t.Fatalf("at most two observations per instance: %v (%v), want the full head", r, err)
+	}
 	cfg := DefaultConfig()
 	cfg.Experts, cfg.Inducing = true, 4
 	untrained, err := New(cfg, 3)
@@ -192,22 +197,37 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 
 func TestHeldOutLeavesOneObservationOfEachInstance(t *testing.T) {
 	p := &data.Portfolio{IDs: []string{"a", "b", "c"}, Ratios: []float64{.5, .5, .5},
-		Obs: [][]float64{{1, 2, 3, 4, 5}, {7}, {8, 9}}}
+		Obs: [][]float64{{1, 2, 3, 4, 5}, {7}, {8, 9}, {10, 11, 12}}}
+	p.IDs, p.Ratios = append(p.IDs, "d"), append(p.Ratios, .5)
 	seen := map[float64]bool{}
 	for j := range 5 {
 		f, held := heldOut(p, j, 5)
-		if len(f.Obs[0]) != 4 || len(f.Obs[1]) != 1 || len(f.Obs[2]) != 1 || !math.IsNaN(held[1]) {
+		if len(f.Obs[0]) != 4 || len(f.Obs[1]) != 1 || len(f.Obs[2]) != 2 || len(f.Obs[3]) != 2 ||
+			!math.IsNaN(held[1]) || !math.IsNaN(held[2]) {
 			t.Fatalf("fold %d: %v held %v", j, f.Obs, held)
 		}
 		if seen[held[0]] {
 			t.Fatalf("fold %d holds out %v again", j, held[0])
 		}
 		seen[held[0]] = true
-		if held[2]+f.Obs[2][0] != 17 {
-			t.Fatalf("fold %d: instance c split into %v and %v", j, f.Obs[2], held[2])
+		if held[3]+f.Obs[3][0]+f.Obs[3][1] != 33 {
+			t.Fatalf("fold %d: instance d split into %v and %v", j, f.Obs[3], held[3])
 		}
 	}
 	if len(p.Obs[0]) != 5 {
 		t.Fatal("heldOut changed the portfolio")
+	}
+	// The folds hold out the same values whatever the observations' order.
+	r := &data.Portfolio{IDs: p.IDs, Ratios: p.Ratios, Obs: [][]float64{{5, 3, 1, 4, 2, 6, 7, 9}, {7}, {9, 8}, {12, 10, 11}}}
+	p.Obs[0] = []float64{1, 2, 3, 4, 5, 6, 7, 9}
+	for j := range 5 {
+		_, a := heldOut(p, j, 5)
+		_, b := heldOut(r, j, 5)
+		if a[0] != b[0] || a[3] != b[3] {
+			t.Fatalf("fold %d holds out %v, reordered %v", j, a, b)
+		}
+	}
+	if obsHash([]float64{1, 2, 3}) != obsHash([]float64{3, 1, 2}) || obsHash([]float64{1, 2, 3}) == obsHash([]float64{1, 2, 4}) {
+		t.Fatal("obsHash depends on the order of the observations, or not on their values")
 	}
 }
