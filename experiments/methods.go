@@ -103,7 +103,8 @@ func LoadModel(ref string) (*model.Model, error) {
 // TransformerMethods. transformer-head is the pretrained model without
 // its rule selection (model.Model.FullStrength). transformer-scratch
 // trains a randomly initialised model with the pretrained model's
-// architecture, so the two differ only in pretraining. A Transformer method may name its model after an @
+// architecture, so the two differ only in pretraining. A Transformer
+// method may name its model after an @
 // ("transformer-finetuned@retail-daily"), which overrides o.Model, so that
 // one experiment can compare pretrained models; the policy then carries
 // that whole name. Any method with the suffix baseline.BinUnitsSuffix

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
 	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
@@ -189,13 +190,7 @@ func TestPoissonExpertKeepsTheBestSellersOfSkewedCounts(t *testing.T) {
 		}
 		o := make([]float64, 6)
 		for j := range o {
-			// Poisson by inversion: enough for a test's small means.
-			u, x, pr := rng.Float64(), 0.0, math.Exp(-lambda)
-			for c := pr; u > c; c += pr {
-				x++
-				pr *= lambda / x
-			}
-			o[j] = x
+			o[j] = dist.Poisson{Lambda: lambda}.Rand(rng)
 		}
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
 	}
