@@ -135,6 +135,17 @@ func keepMask(means []float64) (keep []bool, med, mad float64) {
 	return keep, med, mad
 }
 
+// apart says whether instance i lies outside the portfolio on both
+// scales, its mean beyond outlierMADs robust standard deviations of the
+// median on the raw scale (keep) and on the log scale (logKeep), so that
+// every pooled rule's fit leaves it out. Either screen alone also drops
+// instances that belong: the raw one the best sellers of skewed
+// portfolios and instances carrying a gross error, the log one the
+// smallest products of a wide normal portfolio.
+func (es *expertStats) apart(i int) bool {
+	return !es.keep[i] && !es.logKeep[i]
+}
+
 // fitNormal fits a normal-normal model by moments to instance means m,
 // within sums of squares ss and counts n, over the kept instances, and
 // without instances of outlying variance.

@@ -235,3 +235,68 @@ func TestExpertDecisionsAreTheHeadInputs(t *testing.T) {
 		}
 	}
 }
+
+// farSeller is 99 products selling Poisson(1..10) a day and, last, one
+// selling about 10^7 (1% spread), n = 5: the large product's mean lies
+// far outside the others' on the raw and on the log scale.
+func farSeller() *data.Portfolio {
+	rng := rand.New(rand.NewPCG(2, 2))
+	p := &data.Portfolio{Source: "far seller"}
+	for i := range 100 {
+		o := make([]float64, 5)
+		lambda := 1 + 9*rng.Float64()
+		for j := range o {
+			o[j] = dist.Poisson{Lambda: lambda}.Rand(rng)
+			if i == 99 {
+				o[j] = math.Round(1e7 * (1 + 0.01*rng.NormFloat64()))
+			}
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
+	}
+	return p
+}
+
+// An instance that both outlier screens leave out of every pooled fit is
+// decided by every expert as SAA decides it: the fits, made without it,
+// put it among products it is not like (npmle-log ordered 10 for a
+// product selling 10^7 a day). Each screen alone keeps its instances
+// pooled: a gross error (far on the raw scale only) and the smallest
+// products of a wide normal portfolio (far on the log scale only).
+func TestAnInstanceApartFromEveryFitIsDecidedByItsOwnObservations(t *testing.T) {
+	p := farSeller()
+	big := p.Len() - 1
+	st := newPortfolioStats(p, layout{experts: true})
+	for i := range p.Obs {
+		if got := st.ex.apart(i); got != (i == big) {
+			t.Fatalf("instance %d %v: apart %v", i, p.Obs[i], got)
+		}
+	}
+	saa, err := baseline.Decide(baseline.SAA{}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := (&Model{Config: Config{Experts: true}}).expertDecisions(p, nil)
+	for e := range ex {
+		if math.Abs(ex[e][big]-saa[big]) > 1e-9*saa[big] {
+			t.Errorf("expert %s: %v for %v, SAA %v", ExpertNames[e], ex[e][big], p.Obs[big], saa[big])
+		}
+	}
+
+	gross := normalPortfolio(t, 200, 5, 5)
+	gross.Obs[0][0] = 50 * 200
+	wide := normalPortfolio(t, 200, 5, 6)
+	wide.Obs[0] = []float64{0.5, 0.4, 0.6, 0.5, 0.5}
+	for _, c := range []struct {
+		name     string
+		p        *data.Portfolio
+		raw, log bool // the instance's side of each screen
+	}{{"gross error", gross, false, true}, {"small product", wide, true, false}} {
+		st := newPortfolioStats(c.p, layout{experts: true})
+		if st.ex.keep[0] != c.raw || st.ex.logKeep[0] != c.log {
+			t.Fatalf("%s: kept on the raw scale %v, on the log scale %v: the test needs %v, %v", c.name, st.ex.keep[0], st.ex.logKeep[0], c.raw, c.log)
+		}
+		if st.ex.apart(0) {
+			t.Errorf("%s %v: apart", c.name, c.p.Obs[0])
+		}
+	}
+}

@@ -243,7 +243,18 @@ func (st *portfolioStats) row(p *data.Portfolio, ki int) row {
 // experts fills ex (NumExperts) with instance ki's expert decisions in
 // scaled units and returns the head's correction scale.
 func (st *portfolioStats) experts(ex []float64, p *data.Portfolio, ki int, r row) float64 {
-	return st.ex.experts(ex, p.Obs[ki], st.ex.logMeans[ki], st.scale, r.mean, r.saa, r.rho, r.z)
+	corr := st.ex.experts(ex, p.Obs[ki], st.ex.logMeans[ki], st.scale, r.mean, r.saa, r.rho, r.z)
+	if st.ex.apart(ki) {
+		// No pooled rule's fit has seen the instance, so each would decide
+		// it as one of the portfolio it is not (a product selling 10^7 a
+		// day among products selling 5 got 10 from npmle-log and an order
+		// of 5.8e6 from the head): SAA, the one rule that needs no fit,
+		// speaks for all.
+		for j := range ex {
+			ex[j] = ex[0]
+		}
+	}
+	return corr
 }
 
 // expertDecisions returns, for an experts model, each expert's decisions
