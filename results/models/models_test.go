@@ -36,9 +36,11 @@ func TestDefaultModelLoadsAndDecides(t *testing.T) {
 	}
 }
 
-// A product selling about 10^7 a day among products selling a few is
-// ordered at its own level, with or without the rule selection: the
-// experts' fits, made without it, had the head order it 5.8e6.
+// A product selling about 10^7 a day among products selling a few, and
+// one selling 1-2 among products selling about 10^4 with a 20% spread,
+// are ordered at their own level, with or without the rule selection:
+// the experts' fits, made without them, had the head order the first
+// 4.2e6 and the second 1,857.
 func TestDefaultModelOrdersAFarSellerAtItsLevel(t *testing.T) {
 	m, err := Default()
 	if err != nil {
@@ -71,6 +73,29 @@ func TestDefaultModelOrdersAFarSellerAtItsLevel(t *testing.T) {
 			if !(q[i] <= 3*slices.Max(o)+3) {
 				t.Errorf("head alone %v: small product %v ordered %v", full, o, q[i])
 			}
+		}
+	}
+
+	p = &data.Portfolio{Source: "far small seller"}
+	for i := range 100 {
+		o := make([]float64, 5)
+		mu := 1e4 * (1 + 0.3*rng.NormFloat64())
+		for j := range o {
+			o[j] = math.Round(100*mu*(1+0.2*rng.NormFloat64())) / 100
+		}
+		if i == 99 {
+			o = []float64{1, 1, 2, 1, 1}
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
+	}
+	for _, full := range []bool{false, true} {
+		m.FullStrength = full
+		q, err := m.Decide(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(q[99] >= 1 && q[99] <= 2.5) {
+			t.Errorf("head alone %v: %v ordered %v", full, p.Obs[99], q[99])
 		}
 	}
 }

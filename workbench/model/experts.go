@@ -143,7 +143,30 @@ func keepMask(means []float64) (keep []bool, med, mad float64) {
 // portfolios and instances carrying a gross error, the log one the
 // smallest products of a wide normal portfolio.
 func (es *expertStats) apart(i int) bool {
-	return !es.keep[i] && !es.logKeep[i]
+	return !es.logKeep[i] && (!es.keep[i] || es.narrow[i])
+}
+
+// narrowMask marks the instances with two or more observations, none of
+// them zero, whose variance is below 1/varianceOutlier of the kept
+// instances' median variance: spread so much narrower than the others'
+// that the raw-scale fits, which give every instance the pooled spread,
+// do not describe it either. Zeros say demand was floored or
+// intermittent, which the pooled fits model and the instance's own
+// observations do not (a wide normal portfolio's products of negative
+// mean sell 0 on most days, and SAA orders their one positive day).
+func narrowMask(p *data.Portfolio, ss []float64, n []int, keep []bool) []bool {
+	var vars []float64
+	for i := range ss {
+		if keep[i] && n[i] > 1 {
+			vars = append(vars, ss[i]/float64(n[i]-1))
+		}
+	}
+	med := median(vars)
+	narrow := make([]bool, len(ss))
+	for i := range ss {
+		narrow[i] = n[i] > 1 && slices.Min(p.Obs[i]) > 0 && varianceOutlier*ss[i]/float64(n[i]-1) < med
+	}
+	return narrow
 }
 
 // fitNormal fits a normal-normal model by moments to instance means m,
@@ -218,6 +241,7 @@ type expertStats struct {
 	logSS       []float64
 	med, mad    float64 // of the scaled instance means
 	keep        []bool
+	narrow      []bool // narrowMask
 	// logKeep marks the instances whose log mean is not an outlier. The
 	// npmle-log fit and the cross-validation use those of them (cvKeep),
 	// not the raw-scale mask, as skewed portfolios' largest products
@@ -286,6 +310,7 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64, trainingF
 	es.keep, es.med, es.mad = keepMask(means)
 	keep := es.keep
 	es.normal = fitNormal(means, ss, n, keep)
+	es.narrow = narrowMask(p, ss, n, keep)
 	for i, o := range p.Obs {
 		if !keep[i] || len(o) < 2 || !(means[i] > 0) {
 			continue

@@ -256,12 +256,14 @@ func farSeller() *data.Portfolio {
 	return p
 }
 
-// An instance that both outlier screens leave out of every pooled fit is
-// decided by every expert as SAA decides it: the fits, made without it,
-// put it among products it is not like (npmle-log ordered 10 for a
-// product selling 10^7 a day). Each screen alone keeps its instances
-// pooled: a gross error (far on the raw scale only) and the smallest
-// products of a wide normal portfolio (far on the log scale only).
+// An instance that no pooled fit describes (far from the others on the
+// log scale, and on the raw scale far from them or of a much narrower
+// spread) is decided by every expert as SAA decides it: the fits, made
+// without it, put it among products it is not like (npmle-log ordered 10
+// for a product selling 10^7 a day). Instances that one screen alone
+// leaves out stay pooled: a gross error (far on the raw scale only) and
+// a small product of a normal portfolio with the others' spread (far on
+// the log scale only).
 func TestAnInstanceApartFromEveryFitIsDecidedByItsOwnObservations(t *testing.T) {
 	p := farSeller()
 	big := p.Len() - 1
@@ -284,19 +286,31 @@ func TestAnInstanceApartFromEveryFitIsDecidedByItsOwnObservations(t *testing.T) 
 
 	gross := normalPortfolio(t, 200, 5, 5)
 	gross.Obs[0][0] = 50 * 200
-	wide := normalPortfolio(t, 200, 5, 6)
-	wide.Obs[0] = []float64{0.5, 0.4, 0.6, 0.5, 0.5}
+	small := normalPortfolio(t, 200, 5, 6)
+	small.Obs[0] = []float64{1, 45, 3, 60, 2}
+	narrow := normalPortfolio(t, 200, 5, 6)
+	narrow.Obs[0] = []float64{0.5, 0.4, 0.6, 0.5, 0.5}
 	for _, c := range []struct {
-		name     string
-		p        *data.Portfolio
-		raw, log bool // the instance's side of each screen
-	}{{"gross error", gross, false, true}, {"small product", wide, true, false}} {
+		name             string
+		p                *data.Portfolio
+		raw, log, narrow bool // the instance's side of each screen
+	}{
+		{"gross error", gross, false, true, false},
+		{"small product", small, true, false, false},
+		{"small narrow product", narrow, true, false, true},
+	} {
 		st := newPortfolioStats(c.p, layout{experts: true})
-		if st.ex.keep[0] != c.raw || st.ex.logKeep[0] != c.log {
-			t.Fatalf("%s: kept on the raw scale %v, on the log scale %v: the test needs %v, %v", c.name, st.ex.keep[0], st.ex.logKeep[0], c.raw, c.log)
+		if ex := st.ex; ex.keep[0] != c.raw || ex.logKeep[0] != c.log || ex.narrow[0] != c.narrow {
+			t.Fatalf("%s: kept on the raw scale %v, on the log scale %v, narrow %v: the test needs %v, %v, %v",
+				c.name, ex.keep[0], ex.logKeep[0], ex.narrow[0], c.raw, c.log, c.narrow)
 		}
-		if st.ex.apart(0) {
-			t.Errorf("%s %v: apart", c.name, c.p.Obs[0])
+		if got, want := st.ex.apart(0), c.narrow; got != want {
+			t.Errorf("%s %v: apart %v", c.name, c.p.Obs[0], got)
+		}
+		for i := 1; i < c.p.Len(); i++ {
+			if st.ex.apart(i) {
+				t.Errorf("%s: instance %d %v apart", c.name, i, c.p.Obs[i])
+			}
 		}
 	}
 }

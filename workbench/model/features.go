@@ -245,14 +245,26 @@ func (st *portfolioStats) row(p *data.Portfolio, ki int) row {
 func (st *portfolioStats) experts(ex []float64, p *data.Portfolio, ki int, r row) float64 {
 	corr := st.ex.experts(ex, p.Obs[ki], st.ex.logMeans[ki], st.scale, r.mean, r.saa, r.rho, r.z)
 	if st.ex.apart(ki) {
-		// No pooled rule's fit has seen the instance, so each would decide
+		// No pooled rule's fit describes the instance, so each would decide
 		// it as one of the portfolio it is not (a product selling 10^7 a
 		// day among products selling 5 got 10 from npmle-log and an order
 		// of 5.8e6 from the head): SAA, the one rule that needs no fit,
-		// speaks for all.
+		// speaks for all, and the head's additive correction is scaled by
+		// the instance's own predictive spread, not the portfolio's (which
+		// floored the order of a product selling 1-2 among products
+		// selling 10^4 at zero).
 		for j := range ex {
 			ex[j] = ex[0]
 		}
+		o := p.Obs[ki]
+		sd := 0.0
+		if n := len(o); n > 1 {
+			for _, x := range o {
+				sd += (x/st.scale - r.mean) * (x/st.scale - r.mean)
+			}
+			sd = math.Sqrt(sd / float64(n-1) * (1 + 1/float64(n)))
+		}
+		corr = sd
 	}
 	return corr
 }
