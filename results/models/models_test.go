@@ -9,6 +9,7 @@ import (
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/dist"
+	"github.com/ptft-lab/ptft/workbench/model"
 	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
@@ -60,11 +61,7 @@ func TestDefaultModelOrdersAFarSellerAtItsLevel(t *testing.T) {
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
 	}
 	for _, full := range []bool{false, true} {
-		m.FullStrength = full
-		q, err := m.Decide(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		q := decideWith(t, m, p, full)
 		o := p.Obs[99]
 		if lo, hi := slices.Min(o), 1.05*slices.Max(o); !(q[99] >= lo && q[99] <= hi) {
 			t.Errorf("head alone %v: %v ordered %v, outside [%v, %v]", full, o, q[99], lo, hi)
@@ -89,15 +86,23 @@ func TestDefaultModelOrdersAFarSellerAtItsLevel(t *testing.T) {
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
 	}
 	for _, full := range []bool{false, true} {
-		m.FullStrength = full
-		q, err := m.Decide(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		q := decideWith(t, m, p, full)
 		if !(q[99] >= 1 && q[99] <= 2.5) {
 			t.Errorf("head alone %v: %v ordered %v", full, p.Obs[99], q[99])
 		}
 	}
+}
+
+// decideWith is m's decisions on p, with the rule selection or (full)
+// the trained head alone.
+func decideWith(t *testing.T, m *model.Model, p *data.Portfolio, full bool) []float64 {
+	t.Helper()
+	m.FullStrength = full
+	q, err := m.Decide(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 func TestShippedNormalNormalModel(t *testing.T) {

@@ -236,26 +236,6 @@ func TestExpertDecisionsAreTheHeadInputs(t *testing.T) {
 	}
 }
 
-// farSeller is 99 products selling Poisson(1..10) a day and, last, one
-// selling about 10^7 (1% spread), n = 5: the large product's mean lies
-// far outside the others' on the raw and on the log scale.
-func farSeller() *data.Portfolio {
-	rng := rand.New(rand.NewPCG(2, 2))
-	p := &data.Portfolio{Source: "far seller"}
-	for i := range 100 {
-		o := make([]float64, 5)
-		lambda := 1 + 9*rng.Float64()
-		for j := range o {
-			o[j] = dist.Poisson{Lambda: lambda}.Rand(rng)
-			if i == 99 {
-				o[j] = math.Round(1e7 * (1 + 0.01*rng.NormFloat64()))
-			}
-		}
-		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
-	}
-	return p
-}
-
 // An instance that no pooled fit describes (far from the others on the
 // log scale, and on the raw scale far from them or of a much narrower
 // spread) is decided by every expert as SAA decides it: the fits, made
@@ -265,8 +245,19 @@ func farSeller() *data.Portfolio {
 // a small product of a normal portfolio with the others' spread (far on
 // the log scale only).
 func TestAnInstanceApartFromEveryFitIsDecidedByItsOwnObservations(t *testing.T) {
-	p := farSeller()
+	// Counts of a few a day, and one product selling about 10^7, far from
+	// the others on the raw and on the log scale.
+	rng := rand.New(rand.NewPCG(2, 2))
+	p := &data.Portfolio{Source: "far seller"}
+	for i := range 100 {
+		o := make([]float64, 5)
+		for j := range o {
+			o[j] = dist.Poisson{Lambda: 1 + float64(i%10)}.Rand(rng)
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
+	}
 	big := p.Len() - 1
+	p.Obs[big] = []float64{1.0169137e7, 1.0083588e7, 1.0018442e7, 9.927609e6, 1.0124004e7}
 	st := newPortfolioStats(p, layout{experts: true})
 	for i := range p.Obs {
 		if got := st.ex.apart(i); got != (i == big) {
