@@ -83,6 +83,9 @@ const cvGateScale = 30
 type normalFit struct {
 	Mu0, Tau2, S2 float64
 	Within        bool
+	// MedVar is the kept instances' median variance (0 with none), the
+	// yardstick of outlying variances.
+	MedVar float64
 }
 
 // predictive is the fit's posterior-predictive mean and standard
@@ -135,36 +138,29 @@ func keepMask(means []float64) (keep []bool, med, mad float64) {
 	return keep, med, mad
 }
 
-// apart says whether instance i lies outside the portfolio on both
-// scales, its mean beyond outlierMADs robust standard deviations of the
-// median on the raw scale (keep) and on the log scale (logKeep), so that
-// every pooled rule's fit leaves it out. Either screen alone also drops
-// instances that belong: the raw one the best sellers of skewed
-// portfolios and instances carrying a gross error, the log one the
+// apart says whether no pooled rule's fit describes instance i: its mean
+// lies beyond outlierMADs robust standard deviations of the median on
+// the log scale (logKeep), and on the raw scale too (keep) or its spread
+// is far narrower than the others' (narrow). Either mean screen alone
+// also drops instances that belong: the raw one the best sellers of
+// skewed portfolios and instances carrying a gross error, the log one the
 // smallest products of a wide normal portfolio.
 func (es *expertStats) apart(i int) bool {
 	return !es.logKeep[i] && (!es.keep[i] || es.narrow[i])
 }
 
 // narrowMask marks the instances with two or more observations, none of
-// them zero, whose variance is below 1/varianceOutlier of the kept
-// instances' median variance: spread so much narrower than the others'
+// them zero, whose variance (ss over n-1) is below 1/varianceOutlier of
+// medVar, the kept instances' median variance: spread so much narrower than the others'
 // that the raw-scale fits, which give every instance the pooled spread,
 // do not describe it either. Zeros say demand was floored or
 // intermittent, which the pooled fits model and the instance's own
 // observations do not (a wide normal portfolio's products of negative
 // mean sell 0 on most days, and SAA orders their one positive day).
-func narrowMask(p *data.Portfolio, ss []float64, n []int, keep []bool) []bool {
-	var vars []float64
-	for i := range ss {
-		if keep[i] && n[i] > 1 {
-			vars = append(vars, ss[i]/float64(n[i]-1))
-		}
-	}
-	med := median(vars)
+func narrowMask(p *data.Portfolio, ss []float64, n []int, medVar float64) []bool {
 	narrow := make([]bool, len(ss))
 	for i := range ss {
-		narrow[i] = n[i] > 1 && slices.Min(p.Obs[i]) > 0 && varianceOutlier*ss[i]/float64(n[i]-1) < med
+		narrow[i] = n[i] > 1 && slices.Min(p.Obs[i]) > 0 && varianceOutlier*ss[i]/float64(n[i]-1) < medVar
 	}
 	return narrow
 }
@@ -179,8 +175,9 @@ func fitNormal(m, ss []float64, n []int, keep []bool) normalFit {
 			vars = append(vars, ss[i]/float64(n[i]-1))
 		}
 	}
+	med := median(vars)
 	cut := math.Inf(1)
-	if med := median(vars); med > 0 {
+	if med > 0 {
 		cut = varianceOutlier * med
 	}
 	ssw, dfw := 0.0, 0.0
@@ -206,7 +203,7 @@ func fitNormal(m, ss []float64, n []int, keep []bool) normalFit {
 	if cnt > 1 {
 		v /= cnt - 1
 	}
-	f := normalFit{Mu0: mu0}
+	f := normalFit{Mu0: mu0, MedVar: med}
 	if dfw > 0 {
 		f.S2, f.Within = ssw/dfw, true
 	} else {
@@ -310,7 +307,7 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64, trainingF
 	es.keep, es.med, es.mad = keepMask(means)
 	keep := es.keep
 	es.normal = fitNormal(means, ss, n, keep)
-	es.narrow = narrowMask(p, ss, n, keep)
+	es.narrow = narrowMask(p, ss, n, es.normal.MedVar)
 	for i, o := range p.Obs {
 		if !keep[i] || len(o) < 2 || !(means[i] > 0) {
 			continue
