@@ -456,6 +456,76 @@ func TestSuiteRunsEveryFamily(t *testing.T) {
 	}
 }
 
+// The stress families' portfolios are the two sales levels in turn, a
+// smaller one the first products of a larger one; the model decides them
+// level by level (model.ScaleGroups), and no suite family's portfolio is
+// split. The stress table reports the lower level's regret, and no
+// Bayes-optimal policy.
+func TestStressFamiliesAreTwoLevelsInTurn(t *testing.T) {
+	for fi, f := range StressFamilies() {
+		small, err := f.Generate(uint64(fi), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := f.Generate(uint64(fi), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range small.Portfolio.Obs {
+			if !slices.Equal(small.Portfolio.Obs[i], env.Portfolio.Obs[i]) || small.Truth[i].Mean() != env.Truth[i].Mean() {
+				t.Fatalf("%s: product %d of K = 10 is not that of K = 100", f.Name, i)
+			}
+		}
+		g := model.ScaleGroups(env.Portfolio)
+		if len(g) != 2 {
+			t.Fatalf("%s: %d scale groups", f.Name, len(g))
+		}
+		for gi, idx := range g {
+			for _, i := range idx {
+				if lowerGroup(i) != (gi == 0) {
+					t.Fatalf("%s: product %d in group %d", f.Name, i, gi)
+				}
+			}
+		}
+	}
+	for fi, f := range Suite() {
+		for s := range 3 {
+			env, err := f.Generate(uint64(100*fi+s), 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := model.ScaleGroups(env.Portfolio); g != nil {
+				t.Errorf("%s, seed %d: split into %d groups", f.Name, s, len(g))
+			}
+		}
+	}
+	res, err := RunSuite(SuiteOptions{Instances: []int{20}, Seeds: 1, Families: StressFamilies(), Title: "Stress families",
+		Methods: []string{"saa", "npmle-log", "transformer", "bayes", "oracle"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteSuite(&buf, res, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cells {
+		if r := c.Lower["transformer"]; len(r) != 1 || !(r[0] >= 0) {
+			t.Errorf("%s: lower-level regret %v", c.Family, r)
+		}
+		if !math.IsNaN(c.Regret["bayes"][0]) {
+			t.Errorf("%s: a Bayes regret %v for a prior it does not know", c.Family, c.Regret["bayes"][0])
+		}
+	}
+	for _, want := range []string{"Stress families v" + SuiteVersion, "lower level's products alone"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("stress table lacks %q", want)
+		}
+	}
+	if strings.Contains(buf.String(), "NaN") || strings.Contains(buf.String(), "Constant products") {
+		t.Errorf("stress table:\n%s", buf.String())
+	}
+}
+
 // TestZeroInflatedBayesAndNPMLE: on the suite's intermittent family
 // (40% of products never sell) the zero-inflated gamma-Poisson Bayes policy
 // beats every data-driven method, and the Poisson NPMLE, which can put

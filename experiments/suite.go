@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
+	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/dist"
 	"github.com/ptft-lab/ptft/workbench/model"
 	"github.com/ptft-lab/ptft/workbench/prior"
@@ -44,6 +46,9 @@ type SuiteFamily struct {
 	ConstantShare float64
 	// ZeroShare of the products never sell (intermittent demand).
 	ZeroShare float64
+	// Upper, when set, draws every second product from this prior
+	// instead: a portfolio of two sales levels (StressSuite).
+	Upper *prior.Prior
 }
 
 // SuiteMethods are the methods every suite cell runs: the classical peers,
@@ -88,11 +93,42 @@ func Suite() []SuiteFamily {
 	}
 }
 
+// StressFamilies are portfolios outside the suite that ordinary
+// portfolios do not test: two groups of products whose sales levels lie
+// four orders of magnitude apart, half of the products in each (a shop
+// selling cases of bulk goods beside single machines). No Bayes-optimal
+// policy is computed for them; the lower group's own regret is reported
+// beside the whole portfolio's, which the upper group's costs make up.
+func StressFamilies() []SuiteFamily {
+	nn := func(level float64) *prior.Prior {
+		return fixedPrior("stress-normal-normal", prior.NormalNormal, nil, level, 0.2, 0.2)
+	}
+	n := prior.IntRange{Min: 5, Max: 5}
+	gp := fixedPrior("stress-gamma-poisson", prior.GammaPoisson, nil, 3, 0.6, 0)
+	nb := fixedPrior("stress-negbinomial", prior.Managerial, []string{"negbinomial"}, 1e5, 0.6, 1)
+	return []SuiteFamily{
+		{Name: "two sales levels, normal 10 and 10^4 n=5", Prior: nn(10), Upper: nn(1e4), Obs: n, Ratio: 0.9},
+		{Name: "two sales levels, counts 3 and 10^5 n=5", Prior: gp, Upper: nb, Obs: n, Ratio: 0.8},
+	}
+}
+
 // Generate draws the family's environment of K instances from seed.
 func (f SuiteFamily) Generate(seed uint64, k int) (*prior.Environment, error) {
-	env, err := f.Prior.Generate(seed, prior.Options{Instances: k, Obs: f.Obs, Ratio: f.Ratio})
+	o := prior.Options{Instances: k, Obs: f.Obs, Ratio: f.Ratio}
+	if f.Upper != nil {
+		o.Instances = k - k/2
+	}
+	env, err := f.Prior.Generate(seed, o)
 	if err != nil {
 		return nil, err
+	}
+	if f.Upper != nil {
+		o.Instances = k / 2
+		up, err := f.Upper.Generate(seed^0x7570706572, o)
+		if err != nil {
+			return nil, err
+		}
+		env = interleave(env, up)
 	}
 	grossRate, grossFactor := 0.0, 0.0
 	if f.Contaminate {
@@ -102,12 +138,41 @@ func (f SuiteFamily) Generate(seed uint64, k int) (*prior.Environment, error) {
 	return env, nil
 }
 
+// interleave is the environment of lower's and upper's products in turn
+// (lower first; lower has as many products as upper or one more), so
+// that a smaller portfolio of the family is the first products of a
+// larger one, as for every family; its prior has no Bayes-optimal
+// policy.
+func interleave(lower, upper *prior.Environment) *prior.Environment {
+	env := &prior.Environment{Seed: lower.Seed, Hyper: map[string]float64{},
+		Prior:     &prior.Prior{Name: lower.Prior.Name + "+" + upper.Prior.Name, Version: SuiteVersion, Kind: prior.Blend, Components: []*prior.Prior{lower.Prior, upper.Prior}},
+		Portfolio: &data.Portfolio{Source: lower.Portfolio.Source}}
+	p := env.Portfolio
+	for i := range lower.Portfolio.Len() + upper.Portfolio.Len() {
+		from := lower
+		if !lowerGroup(i) {
+			from = upper
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, fmt.Sprint(i+1)), append(p.Obs, from.Portfolio.Obs[i/2]), append(p.Ratios, from.Portfolio.Ratios[i/2])
+		env.Truth = append(env.Truth, from.Truth[i/2])
+	}
+	return env
+}
+
+// lowerGroup reports whether product i of a two-level family's
+// environment (interleave) is of the lower level.
+func lowerGroup(i int) bool { return i%2 == 0 }
+
 // SuiteOptions configure a suite run.
 type SuiteOptions struct {
 	Instances []int // K values (default 100 and 1,000)
 	Seeds     int   // environments per cell (default 3)
 	Seed      uint64
 	Methods   []string // default SuiteMethods
+	// Families to run (default Suite()); Title heads the table (default
+	// "Benchmark suite").
+	Families []SuiteFamily
+	Title    string
 	// FinetuneSteps caps the finetuned variants' finetuning (0: default).
 	FinetuneSteps int
 }
@@ -135,6 +200,9 @@ type SuiteCell struct {
 	// compares deciding those products with K rather than K0 products'
 	// data, free of the difference between product samples.
 	Nested map[string][]float64
+	// Lower is, on two-level families, per seed, the relative regret over
+	// the products of the lower level.
+	Lower map[string][]float64
 }
 
 // SuiteResult is a whole suite run.
@@ -158,12 +226,18 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 	if o.Methods == nil {
 		o.Methods = SuiteMethods
 	}
+	if o.Families == nil {
+		o.Families = Suite()
+	}
+	if o.Title == "" {
+		o.Title = "Benchmark suite"
+	}
 	res := &SuiteResult{Provenance: provenance.New("suite", o.Seed, "go"), Options: o}
 	models := map[string]*model.Model{}
-	for fi, f := range Suite() {
+	for fi, f := range o.Families {
 		for _, k := range o.Instances {
 			cell := SuiteCell{Family: f.Name, K: k, Regret: map[string][]float64{}, Errors: map[string]string{},
-				ConstantDeviation: map[string]float64{}, ErrorShift: map[string][]float64{}, Nested: map[string][]float64{}}
+				ConstantDeviation: map[string]float64{}, ErrorShift: map[string][]float64{}, Nested: map[string][]float64{}, Lower: map[string][]float64{}}
 			k0 := slices.Min(o.Instances)
 			for s := range o.Seeds {
 				seed := o.Seed*1_000_003 + uint64(fi)*10_007 + uint64(s)
@@ -207,6 +281,20 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 							return nil, fmt.Errorf("suite %s K=%d: %s: %w", f.Name, k, name, err)
 						}
 						cell.Nested[name] = append(cell.Nested[name], rep.Regret)
+					}
+					if f.Upper != nil && q != nil {
+						var truths []dist.Distribution
+						var ratios, qs []float64
+						for i := range k {
+							if lowerGroup(i) {
+								truths, ratios, qs = append(truths, env.Truth[i]), append(ratios, env.Portfolio.Ratios[i]), append(qs, q[i])
+							}
+						}
+						rep, err := problem.Evaluate(problem.Newsvendor{}, truths, ratios, qs)
+						if err != nil {
+							return nil, fmt.Errorf("suite %s K=%d: %s: %w", f.Name, k, name, err)
+						}
+						cell.Lower[name] = append(cell.Lower[name], rep.Regret)
 					}
 					if clean != nil && q != nil && name != "bayes" {
 						shift, err := errorShift(name, o, models, seed, env, clean, q, untouched)
@@ -284,8 +372,11 @@ func (c SuiteCell) defaultAndBest() (def, best float64, bestName string) {
 }
 
 // suiteMean is the mean over seeds and its standard error (NaN if any
-// seed is NaN).
+// seed is NaN, or the method did not run).
 func suiteMean(x []float64) (float64, float64) {
+	if len(x) == 0 {
+		return math.NaN(), math.NaN()
+	}
 	for _, v := range x {
 		if math.IsNaN(v) {
 			return math.NaN(), math.NaN()
@@ -304,7 +395,7 @@ func suiteMean(x []float64) (float64, float64) {
 // and the default model's gaps to it and to Bayes-optimal; then the
 // averages and the constant-product check.
 func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
-	fmt.Fprintf(w, "# Benchmark suite v%s\n\n", SuiteVersion)
+	fmt.Fprintf(w, "# %s v%s\n\n", cmp.Or(r.Options.Title, "Benchmark suite"), SuiteVersion)
 	fmt.Fprintf(w, "Generated by `ptft suite` (seed %d, %d environments per cell, ptft %s, backend %s). Relative regret, (cost - oracle cost) / oracle cost, in percent, mean ± standard error over environments; exact expected cost. \"—\": the method does not apply (see the notes below the table). Gap columns: the default model's regret minus the best classical method's, and minus Bayes-optimal's, in points.\n\n",
 		r.Options.Seed, r.Options.Seeds, provenance.CodeVersion(), r.Provenance.Backend)
 	header := append([]string{"family", "K"}, r.Options.Methods...)
@@ -345,32 +436,33 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 		fmt.Fprintf(w, "\n![the default model's gap to the best classical method](%s)\n", figure)
 	}
 	if len(gapsBest) > 0 {
-		fmt.Fprintf(w, "\nAveraged over the %d cells: default model %.2f%%, best classical method per cell %.2f%%; the default model's gap to the best classical method %+.2f points on average (worst %+.2f), to Bayes-optimal %+.2f points on average over the %d cells where Bayes is known (worst %+.2f).\n",
-			len(gapsBest), 100*stat.Mean(defaults, nil), 100*stat.Mean(bests, nil), 100*stat.Mean(gapsBest, nil), 100*slices.Max(gapsBest),
-			100*meanOr(gapsBayes), len(gapsBayes), 100*maxOr(gapsBayes))
+		fmt.Fprintf(w, "\nAveraged over the %d cells: default model %.2f%%, best classical method per cell %.2f%%; the default model's gap to the best classical method %+.2f points on average (worst %+.2f)",
+			len(gapsBest), 100*stat.Mean(defaults, nil), 100*stat.Mean(bests, nil), 100*stat.Mean(gapsBest, nil), 100*slices.Max(gapsBest))
+		if len(gapsBayes) > 0 {
+			fmt.Fprintf(w, ", to Bayes-optimal %+.2f points on average over the %d cells where Bayes is known (worst %+.2f)", 100*stat.Mean(gapsBayes, nil), len(gapsBayes), 100*slices.Max(gapsBayes))
+		}
+		fmt.Fprint(w, ".\n")
 	}
 	writeMethodAverages(w, r)
-	fmt.Fprint(w, "\nConstant products (they sell exactly their mean every day): the largest relative deviation of an order from the constant:\n\n")
-	constants := methodTable(r, func(c SuiteCell) bool { return len(c.ConstantDeviation) > 0 }, func(c SuiteCell, m string) (string, bool) {
-		d, ok := c.ConstantDeviation[m]
-		return fmt.Sprintf("%.2f%%", 100*d), ok
-	})
-	if err := constants.Write(w); err != nil {
+	if err := writeSeedTable(w, r, "\nThe lower level's products alone: their relative regret, in percent (mean ± s.e. over environments), which the whole portfolio's, made up of the upper level's costs, does not show:\n\n",
+		"%.2f ± %.2f", func(c SuiteCell) map[string][]float64 { return c.Lower }); err != nil {
 		return err
+	}
+	if slices.ContainsFunc(r.Cells, func(c SuiteCell) bool { return len(c.ConstantDeviation) > 0 }) {
+		fmt.Fprint(w, "\nConstant products (they sell exactly their mean every day): the largest relative deviation of an order from the constant:\n\n")
+		constants := methodTable(r, func(c SuiteCell) bool { return len(c.ConstantDeviation) > 0 }, func(c SuiteCell, m string) (string, bool) {
+			d, ok := c.ConstantDeviation[m]
+			return fmt.Sprintf("%.2f%%", 100*d), ok
+		})
+		if err := constants.Write(w); err != nil {
+			return err
+		}
 	}
 	if err := writeNested(w, r); err != nil {
 		return err
 	}
-	fmt.Fprint(w, "\nGross errors (one observation in 5,000 set to 50 times the portfolio's mean): how much they change the relative regret of the products whose data they leave alone, in points (regret on the contaminated portfolio minus on the same portfolio without the errors, mean ± s.e. over environments):\n\n")
-	shifts := methodTable(r, func(c SuiteCell) bool { return len(c.ErrorShift) > 0 }, func(c SuiteCell, m string) (string, bool) {
-		x, ok := c.ErrorShift[m]
-		if !ok {
-			return "", false
-		}
-		mean, se := suiteMean(x)
-		return fmt.Sprintf("%+.2f ± %.2f", 100*mean, 100*se), true
-	})
-	if err := shifts.Write(w); err != nil {
+	if err := writeSeedTable(w, r, "\nGross errors (one observation in 5,000 set to 50 times the portfolio's mean): how much they change the relative regret of the products whose data they leave alone, in points (regret on the contaminated portfolio minus on the same portfolio without the errors, mean ± s.e. over environments):\n\n",
+		"%+.2f ± %.2f", func(c SuiteCell) map[string][]float64 { return c.ErrorShift }); err != nil {
 		return err
 	}
 	// Why methods do not apply, by method and family.
@@ -390,6 +482,25 @@ func WriteSuite(w io.Writer, r *SuiteResult, figure string) error {
 		}
 	}
 	return nil
+}
+
+// writeSeedTable writes, after heading, the table of the cells where
+// values holds per-seed numbers: each method's mean ± s.e. in percent,
+// formatted by format; nothing where no cell holds any.
+func writeSeedTable(w io.Writer, r *SuiteResult, heading, format string, values func(SuiteCell) map[string][]float64) error {
+	include := func(c SuiteCell) bool { return len(values(c)) > 0 }
+	if !slices.ContainsFunc(r.Cells, include) {
+		return nil
+	}
+	fmt.Fprint(w, heading)
+	return methodTable(r, include, func(c SuiteCell, m string) (string, bool) {
+		x, ok := values(c)[m]
+		if !ok {
+			return "", false
+		}
+		mean, se := suiteMean(x)
+		return fmt.Sprintf(format, 100*mean, 100*se), true
+	}).Write(w)
 }
 
 // writeMethodAverages writes each classical method's average regret over
@@ -474,20 +585,6 @@ func signed(v float64) string {
 	return fmt.Sprintf("%+.2f", v)
 }
 
-func meanOr(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	return stat.Mean(x, nil)
-}
-
-func maxOr(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	return slices.Max(x)
-}
-
 // SuiteFigure draws, for every family, the default model's gap to the best
 // classical method (points of regret; above zero a classical method wins)
 // at each K, as grouped bars ("svg" or "png").
@@ -510,7 +607,7 @@ func SuiteFigure(r *SuiteResult, format string) ([]byte, error) {
 	}
 	slices.Sort(ks)
 	p := plot.New()
-	p.Title.Text = "Benchmark suite v" + SuiteVersion + ": default model minus best classical method (clipped at ±40)"
+	p.Title.Text = cmp.Or(r.Options.Title, "Benchmark suite") + " v" + SuiteVersion + ": default model minus best classical method (clipped at ±40)"
 	p.Y.Label.Text = "regret gap (points; > 0: a classical method wins)"
 	w := vg.Points(9)
 	for i, k := range ks {

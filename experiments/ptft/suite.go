@@ -25,6 +25,7 @@ func runSuite(args []string, stdout io.Writer) error {
 	add := fs.String("add", "", "more methods to run beside the suite's own, e.g. transformer@./my-model (a candidate model)")
 	finetuned := fs.Bool("finetuned", false, "also finetune the default model on every portfolio (transformer-finetuned; slow: minutes per K = 1,000 cell)")
 	ftSteps := fs.Int("finetune-steps", 100, "finetuning steps of --finetuned")
+	stress := fs.Bool("stress", false, "run the stress families (portfolios of two sales levels) instead of the suite's")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -52,7 +53,11 @@ func runSuite(args []string, stdout io.Writer) error {
 	if _, err := experiments.Methods(splitList(*add), experiments.MethodOptions{}); errors.Is(err, baseline.ErrUnknownMethod) {
 		return fmt.Errorf("%w: --add: %v", errUsage, err)
 	}
-	res, err := experiments.RunSuite(experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods, FinetuneSteps: *ftSteps}, log)
+	o := experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods, FinetuneSteps: *ftSteps}
+	if *stress {
+		o.Families, o.Title = experiments.StressFamilies(), "Stress families"
+	}
+	res, err := experiments.RunSuite(o, log)
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,40 @@ func TestDefaultModelOrdersAFarSellerAtItsLevel(t *testing.T) {
 	}
 }
 
+// Half of the products sell a few a day and half about 10^6: the
+// default model decides each half as a portfolio of its own
+// (model.ScaleGroups). Pooled across the gap, the normal experts and the
+// head's correction scale are the large products', and the small ones
+// were ordered about 3,000.
+func TestDefaultModelOrdersTwoSalesLevelsEachAtItsLevel(t *testing.T) {
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(6, 6))
+	p := &data.Portfolio{Source: "two sales levels"}
+	for i := range 100 {
+		o := make([]float64, 5)
+		lambda, mu := 2+6*rng.Float64(), 1e6*(1+0.05*rng.NormFloat64())
+		for j := range o {
+			if i%2 == 0 {
+				o[j] = dist.Poisson{Lambda: lambda}.Rand(rng)
+			} else {
+				o[j] = math.Round(mu * (1 + 0.2*rng.NormFloat64()))
+			}
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
+	}
+	for _, full := range []bool{false, true} {
+		q := decideWith(t, m, p, full)
+		for i, o := range p.Obs {
+			if lo, hi := 0.5*slices.Min(o), 2*slices.Max(o)+3; !(q[i] >= lo && q[i] <= hi) {
+				t.Errorf("head alone %v: %v ordered %v, outside [%v, %v]", full, o, q[i], lo, hi)
+			}
+		}
+	}
+}
+
 // decideWith is m's decisions on p, with the rule selection or (full)
 // the trained head alone.
 func decideWith(t *testing.T, m *model.Model, p *data.Portfolio, full bool) []float64 {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -160,4 +161,18 @@ func FuzzReadObservations(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPortfolioSubset(t *testing.T) {
+	p := &Portfolio{Source: "s", IDs: []string{"a", "b", "c"}, Obs: [][]float64{{1}, {2, 3}, {4}}, Ratios: []float64{0.1, 0.2, 0.3},
+		Support: [][]float64{{0, 1}, {0, 2}, {0, 3}}, CostWeights: []float64{1, 2, 3}}
+	sub := p.Subset([]int{2, 0})
+	want := &Portfolio{Source: "s", IDs: []string{"c", "a"}, Obs: [][]float64{{4}, {1}}, Ratios: []float64{0.3, 0.1},
+		Support: [][]float64{{0, 3}, {0, 1}}, CostWeights: []float64{3, 1}}
+	if !reflect.DeepEqual(sub, want) {
+		t.Fatalf("subset %+v, want %+v", sub, want)
+	}
+	if sub := (&Portfolio{IDs: []string{"a"}, Obs: [][]float64{{1}}, Ratios: []float64{0.5}}).Subset([]int{0}); sub.Support != nil || sub.CostWeights != nil {
+		t.Fatalf("subset of a portfolio without supports or weights: %+v", sub)
+	}
 }

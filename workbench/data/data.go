@@ -40,6 +40,29 @@ type Portfolio struct {
 // Len returns the number of instances.
 func (p *Portfolio) Len() int { return len(p.IDs) }
 
+// Subset returns the portfolio of p's instances idx, in that order, with
+// their observations, ratios, supports and cost weights (shared with p,
+// not copied).
+func (p *Portfolio) Subset(idx []int) *Portfolio {
+	sub := &Portfolio{Source: p.Source, IDs: make([]string, len(idx)), Obs: make([][]float64, len(idx)), Ratios: make([]float64, len(idx))}
+	if p.Support != nil {
+		sub.Support = make([][]float64, len(idx))
+	}
+	if p.CostWeights != nil {
+		sub.CostWeights = make([]float64, len(idx))
+	}
+	for j, i := range idx {
+		sub.IDs[j], sub.Obs[j], sub.Ratios[j] = p.IDs[i], p.Obs[i], p.Ratios[i]
+		if p.Support != nil {
+			sub.Support[j] = p.Support[i]
+		}
+		if p.CostWeights != nil {
+			sub.CostWeights[j] = p.CostWeights[i]
+		}
+	}
+	return sub
+}
+
 // NumObs returns the total number of observations.
 func (p *Portfolio) NumObs() int {
 	n := 0

@@ -397,7 +397,7 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64, trainingF
 func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFits bool) {
 	stride := uint64(max(1, (p.Len()+cvInstances-1)/cvInstances))
 	var ys [][]float64
-	sub := &data.Portfolio{Source: p.Source}
+	var idx []int
 	for i, o := range p.Obs {
 		if !es.cvKeep[i] || (stride > 1 && obsHash(o)%stride != 0) {
 			continue
@@ -407,8 +407,9 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFit
 			y[j] = math.Log(x/scale + es.logOffset)
 		}
 		ys = append(ys, y)
-		sub.IDs, sub.Obs, sub.Ratios = append(sub.IDs, p.IDs[i]), append(sub.Obs, o), append(sub.Ratios, p.Ratios[i])
+		idx = append(idx, i)
 	}
+	sub := p.Subset(idx)
 	atoms, bins, its := 0, 0, 0
 	if trainingFits && len(ys) <= logMixLarge {
 		atoms, bins, its = logMixAtoms, logMixBins, logMixIterations

@@ -170,12 +170,17 @@ func checkInput(p *data.Portfolio) error {
 }
 
 // Decide implements baseline.Policy: one decision per instance, floored at
-// zero, in the portfolio's units. An experts model first picks, on p's
-// held-out observations, the strength of its learned head or one of its
-// expert rules alone (strength.go, SelectRule; FullStrength skips that).
+// zero, in the portfolio's units. A portfolio whose sales levels fall
+// into groups far apart is decided group by group (groups.go). An
+// experts model first picks, on p's held-out observations, the strength
+// of its learned head or one of its expert rules alone (strength.go,
+// SelectRule; FullStrength skips that).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err
+	}
+	if q, ok, err := decideByGroups(p, m.Decide); ok {
+		return q, err
 	}
 	k := p.Len()
 	if m.Config.Inducing == 0 && !m.Config.NoCrossAttention && m.Config.Heads*k*k > maxAttentionEntries {
@@ -194,6 +199,9 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err
+	}
+	if q, ok, err := decideByGroups(p, m.DecideWhole); ok {
+		return q, err
 	}
 	r, err := m.selectRule(p, true)
 	if err != nil {

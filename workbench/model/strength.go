@@ -109,6 +109,8 @@ func (r Rule) String() string {
 }
 
 // SelectRule returns the rule Decide uses on p (Rule's doc, strength.go).
+// Where Decide splits p by sales level (ScaleGroups), each group has its
+// own: SelectRule(p.Subset(group)).
 func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
 	if err := checkInput(p); err != nil {
 		return Rule{}, err
@@ -188,16 +190,16 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 	}
 	if k := p.Len(); k > strengthInstances {
 		stride := uint64((k + strengthInstances - 1) / strengthInstances)
-		sub := &data.Portfolio{Source: p.Source}
+		var idx []int
 		for i, o := range p.Obs {
 			if obsHash(o)%stride == 0 {
-				sub.IDs, sub.Obs, sub.Ratios = append(sub.IDs, p.IDs[i]), append(sub.Obs, o), append(sub.Ratios, p.Ratios[i])
+				idx = append(idx, i)
 			}
 		}
-		if sub.Len() < 2 {
+		if len(idx) < 2 {
 			return nil, nil, nil
 		}
-		p = sub
+		p = p.Subset(idx)
 	}
 	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts)
 	for _, t := range StrengthGrid {
