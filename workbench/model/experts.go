@@ -505,6 +505,12 @@ func valueHash(x float64) uint64 {
 	return z ^ (z >> 31)
 }
 
+// winsorCap is the largest scaled observation the winsorized expert
+// takes: the grand mean plus winsorSDs predictive standard deviations.
+func (es *expertStats) winsorCap() float64 {
+	return es.normal.Mu0 + winsorSDs*math.Sqrt(es.normal.Tau2+es.normal.S2)
+}
+
 // experts fills e (NumExperts) with the expert decisions, in scaled
 // units, for an instance with observations o (data units), scaled mean
 // mean, mean log logMean and SAA quantile saa, and returns the head's
@@ -520,7 +526,7 @@ func (es *expertStats) experts(e, o []float64, logMean, scale, mean, saa, rho, z
 	if es.integer {
 		e[3] = es.gamma.Predictive(o).Quantile(rho) / scale
 	}
-	hi := es.normal.Mu0 + winsorSDs*math.Sqrt(es.normal.Tau2+es.normal.S2)
+	hi := es.winsorCap()
 	wm := 0.0
 	for _, x := range o {
 		wm += min(x/scale, hi)

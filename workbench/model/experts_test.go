@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -77,10 +78,14 @@ func TestOneGrossErrorMovesNoOtherProduct(t *testing.T) {
 			}
 		}
 	}
-	// The instance's own winsorised expert ignores most of its error.
-	own := float64(bad.Head[hit*bad.H+8]) * bad.Scale[hit]
-	if own > 400 {
-		t.Fatalf("winsorised expert of the contaminated instance orders %v", own)
+	// The instance's own rules set its error aside (grossError): each
+	// orders it at its other observations' level, not at the error's
+	// (every rule but the winsorized one took it at face value and
+	// ordered 10^3-10^4).
+	for e := range NumExperts {
+		if own := float64(bad.Head[hit*bad.H+4+e]) * bad.Scale[hit]; own > 2*slices.Max(p.Obs[hit]) {
+			t.Errorf("expert %s of the contaminated instance %v orders %v", ExpertNames[e], dirty.Obs[hit], own)
+		}
 	}
 	eb, err := baseline.Decide(baseline.EmpiricalBayes{Family: baseline.NormalFamily}, &dirty)
 	if err != nil {
@@ -91,6 +96,27 @@ func TestOneGrossErrorMovesNoOtherProduct(t *testing.T) {
 	other := (hit + 1) % p.Len()
 	if cleanEB := float64(clean.Head[other*clean.H+5]) * clean.Scale[other]; math.Abs(eb[other]-cleanEB) < 0.05*cleanEB {
 		t.Fatalf("plain EB moved only from %v to %v", cleanEB, eb[other])
+	}
+}
+
+// An instance's largest observation is a gross error only beyond the
+// portfolio's cap and 20 times every other: a heavy-tailed product's
+// largest day is not one.
+func TestGrossError(t *testing.T) {
+	for _, c := range []struct {
+		o    []float64
+		want int
+	}{
+		{[]float64{200, 190, 210, 2e5, 180}, 3},
+		{[]float64{2e5, 190}, 0},
+		{[]float64{100, 50, 200, 2500, 80}, -1}, // 12.5 times the next
+		{[]float64{2e5}, -1},
+		{[]float64{2, 1, 450, 3}, -1}, // below the cap
+		{[]float64{0, 0, 0, 600}, 3},
+	} {
+		if g := grossError(c.o, 500); g != c.want {
+			t.Errorf("grossError(%v, 500) = %d, want %d", c.o, g, c.want)
+		}
 	}
 }
 

@@ -243,7 +243,28 @@ func (st *portfolioStats) row(p *data.Portfolio, ki int) row {
 // experts fills ex (NumExperts) with instance ki's expert decisions in
 // scaled units and returns the head's correction scale.
 func (st *portfolioStats) experts(ex []float64, p *data.Portfolio, ki int, r row) float64 {
-	corr := st.ex.experts(ex, p.Obs[ki], st.ex.logMeans[ki], st.scale, r.mean, r.saa, r.rho, r.z)
+	o, logMean, mean, saa := p.Obs[ki], st.ex.logMeans[ki], r.mean, r.saa
+	if g := grossError(o, st.ex.winsorCap()*st.scale); g >= 0 && !st.ex.apart(ki) {
+		// Every rule but the winsorized one takes a gross error at face
+		// value, and the mixture's weights are the portfolio's, so an
+		// instance selling about 200 with one observation of 2e5 was
+		// ordered 1,050 (the rules: 243 to 2e5): the rules decide it from
+		// its other observations.
+		rest := append(slices.Clone(o[:g]), o[g+1:]...)
+		sorted := make([]float64, len(rest))
+		mean, logMean = 0, 0
+		for j, x := range rest {
+			sorted[j] = x / st.scale
+			mean += sorted[j]
+			logMean += math.Log(sorted[j] + st.ex.logOffset)
+		}
+		mean /= float64(len(rest))
+		logMean /= float64(len(rest))
+		slices.Sort(sorted)
+		saa = sorted[baseline.OrderIndex(len(sorted), r.rho)-1]
+		o = rest
+	}
+	corr := st.ex.experts(ex, o, logMean, st.scale, mean, saa, r.rho, r.z)
 	if st.ex.apart(ki) {
 		// No pooled rule's fit describes the instance, so each would decide
 		// it as one of the portfolio it is not (a product selling 10^7 a
@@ -267,6 +288,40 @@ func (st *portfolioStats) experts(ex []float64, p *data.Portfolio, ki int, r row
 		corr = sd
 	}
 	return corr
+}
+
+// grossErrorRatio is how many times an instance's second-largest
+// observation its largest must exceed, beside the portfolio's winsorizing
+// cap, to be taken for a gross error: at 10, heavy-tailed products'
+// largest days were taken for errors too (suite lognormal K = 1,000:
+// 10.78% -> 10.95%; at 20, 10.78%), while the suite's gross errors, 50
+// times the portfolio's mean, stand 20 to 50 times above their product's
+// other days.
+const grossErrorRatio = 20
+
+// grossError is the index of o's gross error, -1 where there is none: its
+// largest observation, when it exceeds hi and grossErrorRatio times every
+// other observation.
+func grossError(o []float64, hi float64) int {
+	if len(o) < 2 {
+		return -1
+	}
+	g := 0
+	for j, x := range o {
+		if x > o[g] {
+			g = j
+		}
+	}
+	second := 0.0
+	for j, x := range o {
+		if j != g {
+			second = max(second, x)
+		}
+	}
+	if o[g] > hi && o[g] > grossErrorRatio*second {
+		return g
+	}
+	return -1
 }
 
 // expertDecisions returns, for an experts model, each expert's decisions
