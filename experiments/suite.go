@@ -103,12 +103,13 @@ func StressFamilies() []SuiteFamily {
 	nn := func(level float64) *prior.Prior {
 		return fixedPrior("stress-normal-normal", prior.NormalNormal, nil, level, 0.2, 0.2)
 	}
-	n := prior.IntRange{Min: 5, Max: 5}
+	n := func(k int) prior.IntRange { return prior.IntRange{Min: k, Max: k} }
 	gp := fixedPrior("stress-gamma-poisson", prior.GammaPoisson, nil, 3, 0.6, 0)
 	nb := fixedPrior("stress-negbinomial", prior.Managerial, []string{"negbinomial"}, 1e5, 0.6, 1)
 	return []SuiteFamily{
-		{Name: "two sales levels, normal 10 and 10^4 n=5", Prior: nn(10), Upper: nn(1e4), Obs: n, Ratio: 0.9},
-		{Name: "two sales levels, counts 3 and 10^5 n=5", Prior: gp, Upper: nb, Obs: n, Ratio: 0.8},
+		{Name: "two sales levels, normal 10 and 10^4 n=5", Prior: nn(10), Upper: nn(1e4), Obs: n(5), Ratio: 0.9},
+		{Name: "two sales levels, normal 10 and 10^4 n=1", Prior: nn(10), Upper: nn(1e4), Obs: n(1), Ratio: 0.9},
+		{Name: "two sales levels, counts 3 and 10^5 n=5", Prior: gp, Upper: nb, Obs: n(5), Ratio: 0.8},
 	}
 }
 

@@ -64,7 +64,7 @@ func TestScaleGroupsPlaceProductsThatCannotShowTheirLevel(t *testing.T) {
 	}
 	never := add(0, 0, 0, 0, 0)
 	rareLarge := add(0, 0, 0, 4e5, 5e5) // median 0, its sales at the upper level
-	onceSmall := add(2)                 // one observation: its level unknown
+	onceSmall := add(2)                 // one observation, ranked with the small sellers
 	onceLarge := add(9e5)
 	g := ScaleGroups(p)
 	if len(g) != 2 {
@@ -76,6 +76,28 @@ func TestScaleGroupsPlaceProductsThatCannotShowTheirLevel(t *testing.T) {
 		if !slices.Contains(g[c.group], c.i) {
 			t.Errorf("%v: not in group %d (groups %v)", p.Obs[c.i], c.group, g)
 		}
+	}
+}
+
+// Products seen on one day each split into two levels when each level
+// holds enough of them; one product seen once at 0.001 among
+// products selling about 120 does not make a group.
+func TestScaleGroupsOfSingleObservations(t *testing.T) {
+	p := twoLevels(7, 100, 1)
+	if g := ScaleGroups(p); len(g) != 2 || len(g[0]) != 50 || g[0][1] != 2 || g[1][0] != 1 {
+		t.Fatalf("two levels seen once: groups %v", g)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	q := &data.Portfolio{Source: "one low day"}
+	for i := range 200 {
+		x := max(0, 120*(1+0.5*rng.NormFloat64()))
+		if i == 0 {
+			x = 0.001
+		}
+		q.IDs, q.Obs, q.Ratios = append(q.IDs, strconv.Itoa(i)), append(q.Obs, []float64{x}), append(q.Ratios, 0.8)
+	}
+	if g := ScaleGroups(q); g != nil {
+		t.Fatalf("one low day split the portfolio into groups of %d and %d", len(g[0]), len(g[1]))
 	}
 }
 
