@@ -284,18 +284,11 @@ func RunSuite(o SuiteOptions, log io.Writer) (*SuiteResult, error) {
 						cell.Nested[name] = append(cell.Nested[name], rep.Regret)
 					}
 					if f.Upper != nil && q != nil {
-						var truths []dist.Distribution
-						var ratios, qs []float64
-						for i := range k {
-							if lowerGroup(i) {
-								truths, ratios, qs = append(truths, env.Truth[i]), append(ratios, env.Portfolio.Ratios[i]), append(qs, q[i])
-							}
-						}
-						rep, err := problem.Evaluate(problem.Newsvendor{}, truths, ratios, qs)
+						lower, err := regretOver(env, q, lowerGroup)
 						if err != nil {
 							return nil, fmt.Errorf("suite %s K=%d: %s: %w", f.Name, k, name, err)
 						}
-						cell.Lower[name] = append(cell.Lower[name], rep.Regret)
+						cell.Lower[name] = append(cell.Lower[name], lower)
 					}
 					if clean != nil && q != nil && name != "bayes" {
 						shift, err := errorShift(name, o, models, seed, env, clean, q, untouched)
@@ -335,23 +328,27 @@ func errorShift(name string, o SuiteOptions, models map[string]*model.Model, see
 	if err != nil {
 		return 0, err
 	}
-	regret := func(q []float64) (float64, error) {
-		var truths []dist.Distribution
-		var ratios, qs []float64
-		for i, ok := range untouched {
-			if ok {
-				truths, ratios, qs = append(truths, env.Truth[i]), append(ratios, env.Portfolio.Ratios[i]), append(qs, q[i])
-			}
-		}
-		rep, err := problem.Evaluate(problem.Newsvendor{}, truths, ratios, qs)
-		return rep.Regret, err
-	}
-	dirty, err := regret(q)
+	keep := func(i int) bool { return untouched[i] }
+	dirty, err := regretOver(env, q, keep)
 	if err != nil {
 		return 0, err
 	}
-	base, err := regret(cq)
+	base, err := regretOver(env, cq, keep)
 	return dirty - base, err
+}
+
+// regretOver is the relative regret of decisions q (one per product of
+// env) over the products that keep selects.
+func regretOver(env *prior.Environment, q []float64, keep func(i int) bool) (float64, error) {
+	var truths []dist.Distribution
+	var ratios, qs []float64
+	for i := range q {
+		if keep(i) {
+			truths, ratios, qs = append(truths, env.Truth[i]), append(ratios, env.Portfolio.Ratios[i]), append(qs, q[i])
+		}
+	}
+	rep, err := problem.Evaluate(problem.Newsvendor{}, truths, ratios, qs)
+	return rep.Regret, err
 }
 
 func firstLine(s string) string {

@@ -440,6 +440,7 @@ func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	count := 0
 	stride := uint64(max(1, (p.Len()+cvInstances-1)/cvInstances))
 	var e [NumExperts]float64
+	var buf leaveOut
 	for i, o := range p.Obs {
 		n := len(o)
 		if n < 2 || !es.cvKeep[i] || (stride > 1 && obsHash(o)%stride != 0) {
@@ -447,24 +448,8 @@ func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 		}
 		rho := p.Ratios[i]
 		z := distuv.UnitNormal.Quantile(rho)
-		rest := make([]float64, 0, n-1)
-		sorted := make([]float64, 0, n-1)
 		for j := range o {
-			rest, sorted = rest[:0], sorted[:0]
-			mean, logMean := 0.0, 0.0
-			for l, x := range o {
-				if l != j {
-					rest = append(rest, x)
-					sorted = append(sorted, x/scale)
-					mean += x / scale
-					logMean += math.Log(x/scale + es.logOffset)
-				}
-			}
-			mean /= float64(n - 1)
-			logMean /= float64(n - 1)
-			slices.Sort(sorted)
-			saa := sorted[baseline.OrderIndex(n-1, rho)-1]
-			es.experts(e[:], rest, logMean, scale, mean, saa, rho, z)
+			es.expertsLeavingOut(e[:], o, j, scale, rho, z, &buf)
 			x := o[j] / scale
 			for k, q := range e {
 				cost[k] += rho*max(0, x-q) + (1-rho)*max(0, q-x)
@@ -483,6 +468,28 @@ func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	for k, c := range cost {
 		es.cv[k] = min(20, math.Log(c/best)*sharpen)
 	}
+}
+
+// leaveOut is expertsLeavingOut's scratch, reused between calls.
+type leaveOut struct{ rest, sorted []float64 }
+
+// expertsLeavingOut is experts for an instance whose observations are o
+// (data units) less o[j]: it fills e and returns the correction scale.
+func (es *expertStats) expertsLeavingOut(e, o []float64, j int, scale, rho, z float64, buf *leaveOut) float64 {
+	buf.rest, buf.sorted = buf.rest[:0], buf.sorted[:0]
+	mean, logMean := 0.0, 0.0
+	for l, x := range o {
+		if l != j {
+			buf.rest = append(buf.rest, x)
+			buf.sorted = append(buf.sorted, x/scale)
+			mean += x / scale
+			logMean += math.Log(x/scale + es.logOffset)
+		}
+	}
+	n := float64(len(buf.rest))
+	slices.Sort(buf.sorted)
+	saa := buf.sorted[baseline.OrderIndex(len(buf.sorted), rho)-1]
+	return es.experts(e, buf.rest, logMean/n, scale, mean/n, saa, rho, z)
 }
 
 // obsHash hashes an instance's observations as a multiset: a sum of

@@ -243,28 +243,17 @@ func (st *portfolioStats) row(p *data.Portfolio, ki int) row {
 // experts fills ex (NumExperts) with instance ki's expert decisions in
 // scaled units and returns the head's correction scale.
 func (st *portfolioStats) experts(ex []float64, p *data.Portfolio, ki int, r row) float64 {
-	o, logMean, mean, saa := p.Obs[ki], st.ex.logMeans[ki], r.mean, r.saa
-	if g := grossError(o, st.ex.winsorCap()*st.scale); g >= 0 && !st.ex.apart(ki) {
+	var corr float64
+	if g := grossError(p.Obs[ki], st.ex.winsorCap()*st.scale); g >= 0 && !st.ex.apart(ki) {
 		// Every rule but the winsorized one takes a gross error at face
 		// value, and the mixture's weights are the portfolio's, so an
 		// instance selling about 200 with one observation of 2e5 was
 		// ordered 1,050 (the rules: 243 to 2e5): the rules decide it from
 		// its other observations.
-		rest := append(slices.Clone(o[:g]), o[g+1:]...)
-		sorted := make([]float64, len(rest))
-		mean, logMean = 0, 0
-		for j, x := range rest {
-			sorted[j] = x / st.scale
-			mean += sorted[j]
-			logMean += math.Log(sorted[j] + st.ex.logOffset)
-		}
-		mean /= float64(len(rest))
-		logMean /= float64(len(rest))
-		slices.Sort(sorted)
-		saa = sorted[baseline.OrderIndex(len(sorted), r.rho)-1]
-		o = rest
+		corr = st.ex.expertsLeavingOut(ex, p.Obs[ki], g, st.scale, r.rho, r.z, &leaveOut{})
+	} else {
+		corr = st.ex.experts(ex, p.Obs[ki], st.ex.logMeans[ki], st.scale, r.mean, r.saa, r.rho, r.z)
 	}
-	corr := st.ex.experts(ex, o, logMean, st.scale, mean, saa, r.rho, r.z)
 	if st.ex.apart(ki) {
 		// No pooled rule's fit describes the instance, so each would decide
 		// it as one of the portfolio it is not (a product selling 10^7 a
