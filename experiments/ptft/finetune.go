@@ -29,7 +29,7 @@ func runFinetune(args []string, stdout io.Writer) error {
 	steps := fs.Int("steps", def.Steps, "maximum finetuning steps")
 	splits := fs.Int("splits", def.Splits, "random context/held-out splits per step")
 	pool := fs.Int("split-pool", def.SplitPool, "steps' worth of splits drawn once and cycled through (0: fresh splits every step)")
-	loo := fs.Bool("loo", false, "hold out one observation per instance (leave-one-out) instead of 10-40%")
+	loo := fs.Bool("loo", def.LeaveOneOut, "hold out one observation per instance (leave-one-out); --loo=false holds out 10-40%")
 	lr := fs.Float64("lr", def.LearningRate, "learning rate (Adam)")
 	valFrac := fs.Float64("val-fraction", def.ValFraction, "fraction of instances held out for early stopping")
 	patience := fs.Int("patience", def.Patience, "evaluations without improvement before stopping (0: never stop early)")

@@ -5,6 +5,7 @@
 //
 //	ptft pretrain --prior broad --experts --inducing 16 --obs-per-env --steps 24000 --seed 1 --out results/models/default
 //	ptft pretrain --prior broad --experts --inducing 16 --obs-per-env --steps 48000 --seed 1 --out results/models/default --resume
+//	ptft pretrain --prior broad --experts --inducing 16 --obs-per-env --steps 64000 --seed 1 --out results/models/default --resume
 //
 // normal-normal/ by:
 //

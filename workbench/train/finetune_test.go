@@ -360,3 +360,41 @@ func TestFinetuneTrainsEveryEnsembleMember(t *testing.T) {
 		t.Errorf("pretraining an ensemble: %v", err)
 	}
 }
+
+// TestDefaultSplitsHoldOutOnePoint: by default every instance of two or
+// more observations holds out exactly one (its context is then the
+// closest to the n_k points it is decided from once deployed); otherwise
+// 10% to 40% of them, at least one. Context and held-out points together
+// are the instance's observations.
+func TestDefaultSplitsHoldOutOnePoint(t *testing.T) {
+	p := realLike(1, 30, 10)
+	p.Obs[0] = p.Obs[0][:1]
+	p.Obs[1] = p.Obs[1][:2]
+	for _, loo := range []bool{true, false} {
+		o := DefaultFinetuneOptions()
+		if !o.LeaveOneOut {
+			t.Fatal("default finetuning options do not hold out one point")
+		}
+		o.LeaveOneOut = loo
+		f := &finetuner{p: p, o: o}
+		for _, s := range f.splits(rand.New(rand.NewPCG(3, 4)), 5) {
+			for k, obs := range p.Obs {
+				held, ctx := s.held[k], s.ctx.Obs[k]
+				want := [2]int{1, 1}
+				switch {
+				case len(obs) < 2:
+					want = [2]int{0, 0}
+				case !loo:
+					want = [2]int{1, int(math.Round(0.4 * float64(len(obs))))}
+				}
+				if len(held) < want[0] || len(held) > want[1] {
+					t.Errorf("leave-one-out %v, instance %d of %d observations: %d held out, want %d-%d", loo, k, len(obs), len(held), want[0], want[1])
+				}
+				all := slices.Sorted(slices.Values(append(slices.Clone(ctx), held...)))
+				if !slices.Equal(all, slices.Sorted(slices.Values(obs))) {
+					t.Errorf("leave-one-out %v, instance %d: context %v and held out %v are not its observations %v", loo, k, ctx, held, obs)
+				}
+			}
+		}
+	}
+}
