@@ -70,6 +70,21 @@ type Provenance struct {
 	// Training records the pretraining options beyond prior, steps and seed
 	// (absent in models saved before it was recorded).
 	Training *TrainingRecord `json:"training,omitempty"`
+	// Legs lists, in step order, the parts of the pretraining run that one
+	// call each made (a run may continue on another machine or backend);
+	// Backend and Version above are the last leg's. Absent in models saved
+	// before it was recorded.
+	Legs []TrainingLeg `json:"legs,omitempty"`
+}
+
+// TrainingLeg is one part of a pretraining run: steps From (exclusive:
+// the step it resumed at) to To, run by Backend at code Version. A leg
+// with an empty Backend stands for steps whose backend was not recorded.
+type TrainingLeg struct {
+	From    int    `json:"from"`
+	To      int    `json:"to"`
+	Backend string `json:"backend,omitempty"`
+	Version string `json:"version,omitempty"`
 }
 
 // Unfinished reports whether the model is a checkpoint of a pretraining

@@ -3,8 +3,11 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
@@ -230,4 +233,43 @@ func TestHeldOutLeavesOneObservationOfEachInstance(t *testing.T) {
 	if obsHash([]float64{1, 2, 3}) != obsHash([]float64{3, 1, 2}) || obsHash([]float64{1, 2, 3}) == obsHash([]float64{1, 2, 4}) {
 		t.Fatal("obsHash depends on the order of the observations, or not on their values")
 	}
+}
+
+func TestCountRuleIndices(t *testing.T) {
+	if ExpertNames[expertGammaPoisson] != "eb-gamma-poisson" || ExpertNames[expertNPMLEPoisson] != "npmle-poisson" {
+		t.Fatalf("count rules at %d, %d are %q, %q", expertGammaPoisson, expertNPMLEPoisson,
+			ExpertNames[expertGammaPoisson], ExpertNames[expertNPMLEPoisson])
+	}
+}
+
+// On counts of which 40% of products never sell, the gamma prior is
+// rejected: where the folds favour a count rule, it is npmle-poisson.
+func TestIntermittentCountsGetTheNonparametricCountRule(t *testing.T) {
+	m := strongHead(t)
+	rng := rand.New(rand.NewPCG(5, 5))
+	p := &data.Portfolio{Source: "intermittent"}
+	for i := range 1000 {
+		rate := distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand()
+		if rng.Float64() < 0.4 {
+			rate = 0
+		}
+		o := make([]float64, 6)
+		for j := range o {
+			if rate > 0 {
+				o[j] = distuv.Poisson{Lambda: rate, Src: rng}.Rand()
+			}
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.6)
+	}
+	if !gammaRejected(p) {
+		t.Fatal("gamma prior not rejected")
+	}
+	r, err := m.selectRule(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Expert == expertGammaPoisson {
+		t.Errorf("rule %v on intermittent counts", r)
+	}
+	t.Logf("rule: %v", r)
 }

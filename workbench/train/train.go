@@ -357,8 +357,14 @@ func Pretrain(ctx stdcontext.Context, m *model.Model, opts Options) error {
 		return fmt.Errorf("train: resuming a run made with %+v under different options %+v", *m.Meta.Training, *rec)
 	}
 	m.Meta.Training = rec
+	if len(m.Meta.Legs) == 0 && m.Meta.Steps > 0 {
+		m.Meta.Legs = []model.TrainingLeg{{To: m.Meta.Steps}} // made before legs were recorded
+	}
+	leg := len(m.Meta.Legs)
+	m.Meta.Legs = append(m.Meta.Legs, model.TrainingLeg{From: m.Meta.Steps, To: m.Meta.Steps, Backend: m.Meta.Backend, Version: m.Meta.Version})
 	save := func(step int) error {
 		m.Meta.Steps, m.Meta.TargetSteps = step, opts.Steps
+		m.Meta.Legs[leg].To = step
 		if len(curve) > 0 {
 			m.Meta.FinalLoss = curve[len(curve)-1]
 		}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -89,21 +90,40 @@ func TestSameSeedSameCurveAndResumeContinuesIt(t *testing.T) {
 	if slices.ContainsFunc(ca, func(x float64) bool { return !(x >= 1) }) {
 		t.Errorf("loss below the oracle's: %v", ca)
 	}
-	// The resumed run writes the same files as the uninterrupted one
-	// (variables in a fixed order, whatever order they were created in).
-	for _, f := range []string{model.WeightsFile, model.MetaFile} {
-		wa, errA := os.ReadFile(filepath.Join(a, f))
-		wb, errB := os.ReadFile(filepath.Join(b, f))
-		if errA != nil || errB != nil || !bytes.Equal(wa, wb) {
-			t.Errorf("%s of the resumed run differs from the uninterrupted run's (%v, %v)", f, errA, errB)
-		}
+	// The resumed run writes the same weights as the uninterrupted one
+	// (variables in a fixed order, whatever order they were created in),
+	// and the same metadata but for its record of the two legs.
+	wa, errA := os.ReadFile(filepath.Join(a, model.WeightsFile))
+	wb, errB := os.ReadFile(filepath.Join(b, model.WeightsFile))
+	if errA != nil || errB != nil || !bytes.Equal(wa, wb) {
+		t.Errorf("weights of the resumed run differ from the uninterrupted run's (%v, %v)", errA, errB)
 	}
-	// GoMLX's loop bookkeeping (loss metrics under random names, the loop's
-	// last step) stays out of the saved model.
 	saved, err := model.Load(a)
 	if err != nil {
 		t.Fatal(err)
 	}
+	resumed, err := model.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg := model.TrainingLeg{Backend: saved.Meta.Backend, Version: saved.Meta.Version}
+	if saved.Meta.Backend == "" {
+		t.Error("no backend recorded")
+	}
+	at := func(from, to int) model.TrainingLeg { l := leg; l.From, l.To = from, to; return l }
+	if want := []model.TrainingLeg{at(0, 8)}; !slices.Equal(saved.Meta.Legs, want) {
+		t.Errorf("uninterrupted run's legs %+v, want %+v", saved.Meta.Legs, want)
+	}
+	if want := []model.TrainingLeg{at(0, 3), at(3, 8)}; !slices.Equal(resumed.Meta.Legs, want) {
+		t.Errorf("resumed run's legs %+v, want %+v", resumed.Meta.Legs, want)
+	}
+	ma, mb := saved.Meta, resumed.Meta
+	ma.Legs, mb.Legs, ma.Digest, mb.Digest = nil, nil, "", ""
+	if !reflect.DeepEqual(ma, mb) {
+		t.Errorf("metadata of the resumed run differs from the uninterrupted run's:\n%+v\n%+v", mb, ma)
+	}
+	// GoMLX's loop bookkeeping (loss metrics under random names, the loop's
+	// last step) stays out of the saved model.
 	for _, v := range saved.Meta.Variables {
 		if strings.HasPrefix(v.Name, "/metrics/") || strings.HasPrefix(v.Name, "/trainer/") {
 			t.Errorf("saved model holds loop bookkeeping %s", v.Name)
@@ -267,5 +287,32 @@ func TestShortPretrainingLowersTheLoss(t *testing.T) {
 	}
 	if first, last := mean(c[:10]), mean(c[50:]); !(last < first) {
 		t.Errorf("loss did not fall: first 10 steps %.4f, last 10 %.4f", first, last)
+	}
+}
+
+// A model saved before legs were recorded keeps its earlier steps as one
+// leg of unknown backend when it is resumed.
+func TestResumingAModelWithoutLegsRecordsTheUnknownFirstLeg(t *testing.T) {
+	dir := t.TempDir()
+	if err := Pretrain(context.Background(), smallModel(t), smallOptions(t, dir, 3)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Meta.Legs = nil
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = model.Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := Pretrain(context.Background(), m, smallOptions(t, dir, 5)); err != nil {
+		t.Fatal(err)
+	}
+	want := []model.TrainingLeg{{To: 3}, {From: 3, To: 5, Backend: m.Meta.Backend, Version: m.Meta.Version}}
+	if !slices.Equal(m.Meta.Legs, want) {
+		t.Errorf("legs %+v, want %+v", m.Meta.Legs, want)
 	}
 }
