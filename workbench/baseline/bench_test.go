@@ -52,3 +52,19 @@ func BenchmarkShrunkenSAALongHistory(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGammaPoissonTest times the count-rule test (19 bootstrap
+// replicates) at the sizes the rule selection runs it on: a suite
+// portfolio and the selection's largest sample.
+func BenchmarkGammaPoissonTest(b *testing.B) {
+	for _, k := range []int{1000, 4096} {
+		p := countPortfolio(1, k, 6, 0.4)
+		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := (GammaPoissonTest{Seed: 1}).Run(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
