@@ -343,3 +343,30 @@ func TestNoCrossAttentionDecidesFromOwnDataAlone(t *testing.T) {
 		t.Errorf("with attention, product 0's decision ignored the other products (%v, %v)", a, b)
 	}
 }
+
+// A batch of several portfolios, laid out concurrently, holds in each
+// portfolio's rows exactly what a batch of that portfolio alone holds.
+func TestBatchOfPortfoliosMatchesEachAlone(t *testing.T) {
+	for name, cfg := range configs() {
+		m := randomised(t, cfg)
+		var ps []*data.Portfolio
+		for s := range 6 {
+			ps = append(ps, testPortfolio(uint64(20+s), 10+7*s, 8))
+		}
+		k, n := 48, 8
+		all := m.NewTrainingBatch(ps, k, n)
+		for bi, p := range ps {
+			one := m.NewTrainingBatch([]*data.Portfolio{p}, k, n)
+			same := all.Sizes[bi] == one.Sizes[0] &&
+				slices.Equal(all.Obs[bi*k*n*2:(bi+1)*k*n*2], one.Obs) &&
+				slices.Equal(all.ObsMask[bi*k*n:(bi+1)*k*n], one.ObsMask) &&
+				slices.Equal(all.Inst[bi*k:(bi+1)*k], one.Inst) &&
+				slices.Equal(all.Feats[bi*k*all.F:(bi+1)*k*all.F], one.Feats) &&
+				slices.Equal(all.Head[bi*k*all.H:(bi+1)*k*all.H], one.Head) &&
+				slices.Equal(all.Scale[bi*k:(bi+1)*k], one.Scale)
+			if !same {
+				t.Errorf("%s: portfolio %d's rows differ from its own batch's", name, bi)
+			}
+		}
+	}
+}
