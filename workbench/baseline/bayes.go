@@ -446,6 +446,15 @@ func estimateNormal(p *data.Portfolio, method Estimation) (Hyper, error) {
 	return Hyper{Family: NormalFamily, Mu0: swm / sw, Tau: math.Sqrt(t2), Sigma: math.Sqrt(s2)}, nil
 }
 
+// negBinomialTotalLogLik is log P(total s of n counts) when the rate is
+// Gamma(shape a, rate b): the negative binomial, less the -log s! that
+// every count model here leaves out.
+func negBinomialTotalLogLik(s, n, a, b float64) float64 {
+	lgs, _ := math.Lgamma(s + a)
+	lga, _ := math.Lgamma(a)
+	return lgs - lga + a*math.Log(b/(b+n)) + s*math.Log(n/(b+n))
+}
+
 func estimateGammaPoisson(p *data.Portfolio, method Estimation) (Hyper, error) {
 	for i, obs := range p.Obs {
 		for _, x := range obs {
@@ -479,12 +488,9 @@ func estimateGammaPoisson(p *data.Portfolio, method Estimation) (Hyper, error) {
 	// Each instance's total S_k ~ NegBinomial(shape, rate/(rate+n_k)).
 	nll := func(x []float64) float64 {
 		a, b := math.Exp(x[0]), math.Exp(x[1])
-		lga, _ := math.Lgamma(a)
 		ll := 0.0
 		for i := range st.n {
-			s := st.mean[i] * st.n[i]
-			lg, _ := math.Lgamma(s + a)
-			ll += lg - lga + a*math.Log(b/(b+st.n[i])) + s*math.Log(st.n[i]/(b+st.n[i]))
+			ll += negBinomialTotalLogLik(st.mean[i]*st.n[i], st.n[i], a, b)
 		}
 		return -ll
 	}

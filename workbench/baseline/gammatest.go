@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/ptft-lab/ptft/workbench/data"
@@ -82,15 +83,12 @@ func (t GammaPoissonTest) Run(p *data.Portfolio) (GammaPoissonResult, error) {
 	}
 	wg.Wait()
 	above := 0
-	var sum, sumSq float64
 	for _, r := range ratios {
 		if r >= lr {
 			above++
 		}
-		sum, sumSq = sum+r, sumSq+r*r
 	}
-	mean := sum / float64(reps)
-	sd := math.Sqrt(max(0, sumSq/float64(reps)-mean*mean) * float64(reps) / float64(max(1, reps-1)))
+	mean, sd := stat.MeanStdDev(ratios, nil)
 	z := math.Inf(1)
 	switch {
 	case sd > 0:
@@ -151,10 +149,7 @@ func gammaPoissonLogRatio(p *data.Portfolio) (float64, Hyper, error) {
 			lr -= s*math.Log(n*h.Mean) - n*h.Mean
 			continue
 		}
-		a, b := h.Shape, h.Rate
-		lgs, _ := math.Lgamma(s + a)
-		lga, _ := math.Lgamma(a)
-		lr -= lgs - lga + a*math.Log(b/(b+n)) + s*math.Log(n/(b+n))
+		lr -= negBinomialTotalLogLik(s, n, h.Shape, h.Rate)
 	}
 	return lr, h, nil
 }
