@@ -526,6 +526,42 @@ func TestStressFamiliesAreTwoLevelsInTurn(t *testing.T) {
 	}
 }
 
+// The outside families are new portfolios of the suite's kinds: names of
+// their own, valid portfolios of the asked K and n, a known prior (Bayes
+// computable) and exactly the asked shares of altered products.
+func TestOutsideFamilies(t *testing.T) {
+	names := map[string]bool{}
+	for _, f := range Suite() {
+		names[f.Name] = true
+	}
+	for _, f := range OutsideFamilies() {
+		if names[f.Name] {
+			t.Errorf("%q is a suite family's name, or repeated", f.Name)
+		}
+		names[f.Name] = true
+		env, err := f.Generate(3, 50)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		p := env.Portfolio
+		if err := p.Validate(); err != nil || p.Len() != 50 || len(env.Truth) != 50 {
+			t.Fatalf("%s: %d instances, %d truths, %v", f.Name, p.Len(), len(env.Truth), err)
+		}
+		for _, o := range p.Obs {
+			if len(o) < f.Obs.Min || len(o) > f.Obs.Max {
+				t.Fatalf("%s: an instance of %d observations, want %d-%d", f.Name, len(o), f.Obs.Min, f.Obs.Max)
+			}
+		}
+		pol, err := Method("bayes", MethodOptions{Env: env})
+		if err != nil {
+			t.Fatalf("%s: no Bayes policy: %v", f.Name, err)
+		}
+		if _, err := baseline.Decide(pol, p); err != nil {
+			t.Fatalf("%s: Bayes: %v", f.Name, err)
+		}
+	}
+}
+
 // TestZeroInflatedBayesAndNPMLE: on the suite's intermittent family
 // (40% of products never sell) the zero-inflated gamma-Poisson Bayes policy
 // beats every data-driven method, and the Poisson NPMLE, which can put

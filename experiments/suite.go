@@ -113,6 +113,48 @@ func StressFamilies() []SuiteFamily {
 	}
 }
 
+// OutsideFamilies are the suite's kinds of data at other parameters:
+// other sales levels, spreads and noise, n from 1 to 20, rho from 0.6 to
+// 0.99, gamma-Poisson means of 1 and 30, 20% and 60% of products never
+// selling, 30% constant products, gross errors on a wide portfolio of
+// n = 3. The default model's recipe and rule selection were measured on
+// the suite's own cells; these say whether what it learned carries over
+// to portfolios of the same kinds that nobody tuned it on.
+func OutsideFamilies() []SuiteFamily {
+	nn := func(level, spread, cv float64) *prior.Prior {
+		return fixedPrior("outside-normal-normal", prior.NormalNormal, nil, level, spread, cv)
+	}
+	n := func(k int) prior.IntRange { return prior.IntRange{Min: k, Max: k} }
+	gp := func(level, spread float64) *prior.Prior {
+		return fixedPrior("outside-gamma-poisson", prior.GammaPoisson, nil, level, spread, 0)
+	}
+	man := func(family string, level, spread, cv float64) *prior.Prior {
+		return fixedPrior("outside-"+family, prior.Managerial, []string{family}, level, spread, cv)
+	}
+	return []SuiteFamily{
+		{Name: "normal mean 20 n=5 rho=0.9", Prior: nn(20, 0.2, 0.2), Obs: n(5), Ratio: 0.9},
+		{Name: "normal mean 5000 spread 0.3 cv 0.1 n=5 rho=0.7", Prior: nn(5000, 0.3, 0.1), Obs: n(5), Ratio: 0.7},
+		{Name: "normal n=2 rho=0.99", Prior: nn(200, 0.2, 0.2), Obs: n(2), Ratio: 0.99},
+		{Name: "normal n=1 spread 0.3 cv 0.3 rho=0.95", Prior: nn(200, 0.3, 0.3), Obs: n(1), Ratio: 0.95},
+		{Name: "normal n=1 rho=0.6", Prior: nn(200, 0.2, 0.2), Obs: n(1), Ratio: 0.6},
+		{Name: "normal n=20 cv 0.5 rho=0.9", Prior: nn(200, 0.3, 0.5), Obs: n(20), Ratio: 0.9},
+		{Name: "normal n=4 spread 0.4 cv 0.4 rho=0.6", Prior: nn(200, 0.4, 0.4), Obs: n(4), Ratio: 0.6},
+		{Name: "normal wide n_k 2-6 rho=0.8", Prior: nn(100, 0.6, 0.3), Obs: prior.IntRange{Min: 2, Max: 6}, Ratio: 0.8},
+		{Name: "gamma-Poisson mean 1 n=5", Prior: gp(1, 0.8), Obs: n(5), Ratio: 0.8},
+		{Name: "gamma-Poisson mean 30 n=3", Prior: gp(30, 0.5), Obs: n(3), Ratio: 0.9},
+		{Name: "gamma-Poisson mean 10 n=20", Prior: gp(10, 1), Obs: n(20), Ratio: 0.7},
+		{Name: "negative binomial mean 5 n=5", Prior: man("negbinomial", 5, 0.6, 1), Obs: n(5), Ratio: 0.8},
+		{Name: "negative binomial mean 200 n=3", Prior: man("negbinomial", 200, 0.8, 0.5), Obs: n(3), Ratio: 0.9},
+		{Name: "intermittent (20% never sell) mean 10 n=10", Prior: gp(10, 0.6), Obs: n(10), Ratio: 0.7, ZeroShare: 0.2},
+		{Name: "intermittent (60% never sell) n=4", Prior: gp(3, 0.6), Obs: n(4), Ratio: 0.8, ZeroShare: 0.6},
+		{Name: "lognormal mean 1000 cv 0.6 n=10", Prior: man("lognormal", 1000, 0.5, 0.6), Obs: n(10), Ratio: 0.8},
+		{Name: "lognormal cv 2 n=3", Prior: man("lognormal", 50, 1, 2), Obs: n(3), Ratio: 0.9},
+		{Name: "bimodal mixtures mean 50 spread 1 n=3", Prior: man("mixture", 50, 1, 0.2), Obs: n(3), Ratio: 0.8},
+		{Name: "normal wide, gross errors n=3", Prior: nn(200, 0.6, 0.2), Obs: n(3), Ratio: 0.8, Contaminate: true},
+		{Name: "normal, 30% constant products n=5", Prior: nn(200, 0.3, 0.2), Obs: n(5), Ratio: 0.8, ConstantShare: 0.3},
+	}
+}
+
 // Generate draws the family's environment of K instances from seed.
 func (f SuiteFamily) Generate(seed uint64, k int) (*prior.Environment, error) {
 	o := prior.Options{Instances: k, Obs: f.Obs, Ratio: f.Ratio}

@@ -320,6 +320,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{[]string{"ensemble", "--members", "default,normal-normal", "--out", filepath.Join(dir, "e")}, 2, "another architecture"},
 		{[]string{"ensemble", "--members", "default," + bad, "--out", filepath.Join(dir, "e")}, 1, "corrupt"},
 		{[]string{"ensemble", "--members", "default,default", "--out", bad}, 1, "already holds a model"},
+		{[]string{"suite", "--stress", "--outside"}, 2, "give one"},
 	} {
 		code, _, stderr := ptft(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 || strings.Contains(stderr, "{") {

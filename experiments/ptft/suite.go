@@ -26,6 +26,7 @@ func runSuite(args []string, stdout io.Writer) error {
 	finetuned := fs.Bool("finetuned", false, "also finetune the default model on every portfolio (transformer-finetuned; slow: minutes per K = 1,000 cell)")
 	ftSteps := fs.Int("finetune-steps", 100, "finetuning steps of --finetuned")
 	stress := fs.Bool("stress", false, "run the stress families (portfolios of two sales levels) instead of the suite's")
+	outside := fs.Bool("outside", false, "run the outside families (the suite's kinds of data at other parameters) instead of the suite's")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,6 +48,9 @@ func runSuite(args []string, stdout io.Writer) error {
 	if *finetuned {
 		methods = append(methods, "transformer-finetuned")
 	}
+	if *stress && *outside {
+		return fmt.Errorf("%w: --stress and --outside each replace the suite's families; give one", errUsage)
+	}
 	if *ftSteps < 1 {
 		return fmt.Errorf("%w: --finetune-steps %d must be at least 1", errUsage, *ftSteps)
 	}
@@ -56,6 +60,9 @@ func runSuite(args []string, stdout io.Writer) error {
 	o := experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods, FinetuneSteps: *ftSteps}
 	if *stress {
 		o.Families, o.Title = experiments.StressFamilies(), "Stress families"
+	}
+	if *outside {
+		o.Families, o.Title = experiments.OutsideFamilies(), "Outside families"
 	}
 	res, err := experiments.RunSuite(o, log)
 	if err != nil {

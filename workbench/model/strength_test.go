@@ -235,6 +235,32 @@ func TestHeldOutLeavesOneObservationOfEachInstance(t *testing.T) {
 	}
 }
 
+// On counts every instance holds the same few values; a fold must still
+// leave out each value about as often as it occurs, or the fold's
+// portfolio fit lacks the values it is scored on.
+func TestHeldOutFoldsAreNotTiedToValues(t *testing.T) {
+	p := &data.Portfolio{}
+	for i := range 2000 {
+		p.IDs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Ratios, .8)
+		p.Obs = append(p.Obs, []float64{0, 0, 1, 2, 0})
+	}
+	for j := range 5 {
+		count := map[float64]int{}
+		for _, x := range func() []float64 { _, h := heldOut(p, j, 5); return h }() {
+			count[x]++
+		}
+		// Shares 3/5, 1/5, 1/5; a binomial standard error is under 0.011.
+		if s := float64(count[0]) / 2000; math.Abs(s-0.6) > 0.05 {
+			t.Errorf("fold %d leaves out zeros from %.0f%% of the instances, want about 60%%", j, 100*s)
+		}
+		for _, v := range []float64{1, 2} {
+			if s := float64(count[v]) / 2000; math.Abs(s-0.2) > 0.05 {
+				t.Errorf("fold %d leaves out %v from %.0f%% of the instances, want about 20%%", j, v, 100*s)
+			}
+		}
+	}
+}
+
 func TestCountRuleIndices(t *testing.T) {
 	if ExpertNames[expertGammaPoisson] != "eb-gamma-poisson" || ExpertNames[expertNPMLEPoisson] != "npmle-poisson" {
 		t.Fatalf("count rules at %d, %d are %q, %q", expertGammaPoisson, expertNPMLEPoisson,
