@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"cmp"
 	"maps"
 	"math"
 	"math/big"
@@ -487,5 +488,58 @@ func TestNormalNormalBayesWithConstantsAndGrossErrors(t *testing.T) {
 	gp := map[string]float64{"shape": 2, "rate": 1, "constant_share": 0.1}
 	if _, err := BayesPolicy(prior.GammaPoisson, gp); err == nil {
 		t.Error("gamma-Poisson with constant products: Bayes policy built")
+	}
+}
+
+// Zero observations of normal demand are censored (the demand was at most
+// zero): Bayes's order against an importance-weighted Monte Carlo of the
+// posterior predictive of max(0, next demand).
+func TestNormalNormalBayesCensoredObservations(t *testing.T) {
+	h := Hyper{Family: NormalFamily, Mu0: 20, Tau: 30, Sigma: 25}
+	b := Bayes{Hyper: h}
+	cases := []struct {
+		obs []float64
+		rho float64
+	}{{[]float64{0, 0}, 0.8}, {[]float64{0, 15}, 0.8}, {[]float64{0, 0, 0, 40}, 0.9}, {[]float64{0}, 0.6}, {[]float64{0, 0, 0, 0, 0}, 0.5}}
+	p := &data.Portfolio{Source: "censored"}
+	for i, c := range cases {
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, c.obs), append(p.Ratios, c.rho)
+	}
+	q := mustDecide(t, b, p)
+	rng := rand.New(rand.NewPCG(7, 8))
+	const draws = 1_000_000
+	type draw struct{ d, w float64 }
+	for i, c := range cases {
+		sample := make([]draw, draws)
+		total := 0.0
+		for j := range sample {
+			theta := h.Mu0 + h.Tau*rng.NormFloat64()
+			w := 1.0
+			for _, x := range c.obs {
+				if x == 0 {
+					w *= distuv.UnitNormal.CDF(-theta / h.Sigma)
+				} else {
+					w *= distuv.UnitNormal.Prob((x - theta) / h.Sigma)
+				}
+			}
+			sample[j] = draw{max(0, theta+h.Sigma*rng.NormFloat64()), w}
+			total += w
+		}
+		slices.SortFunc(sample, func(a, b draw) int { return cmp.Compare(a.d, b.d) })
+		acc, want := 0.0, 0.0
+		for _, s := range sample {
+			acc += s.w / total
+			if acc >= c.rho {
+				want = s.d
+				break
+			}
+		}
+		t.Logf("observations %v, rho %v: Bayes %.3f, Monte Carlo %.3f", c.obs, c.rho, q[i], want)
+		if math.Abs(q[i]-want) > 0.03*h.Sigma {
+			t.Errorf("observations %v, rho %v: Bayes orders %.3f, Monte Carlo %.3f", c.obs, c.rho, q[i], want)
+		}
+		if len(c.obs) == 5 && q[i] != 0 {
+			t.Errorf("observations %v: Bayes orders %v, want 0 (the atom at zero holds more than rho)", c.obs, q[i])
+		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package dist provides the demand distributions of ptft: normal, lognormal,
 // gamma, Poisson, negative binomial, finite discrete, two-component (or
-// larger) mixtures and the empirical distribution of a sample.
+// larger) mixtures, the empirical distribution of a sample, and any of
+// them censored at zero (demand is never negative).
 //
 // Every distribution exposes what exact newsvendor evaluation needs: the CDF,
 // the quantile (smallest x with CDF(x) >= p), the mean and the partial mean

@@ -35,7 +35,7 @@ func testDists(t *testing.T) map[string]Distribution {
 	return map[string]Distribution{
 		"normal": Normal{100, 15}, "lognormal": LogNormal{2, 0.8}, "gamma": Gamma{2.5, 0.1},
 		"poisson": Poisson{7.5}, "negbinomial": nb, "discrete": disc, "empirical": emp,
-		"mixture": mix, "count-mixture": pmix,
+		"mixture": mix, "count-mixture": pmix, "censored": Censored{Normal{5, 10}},
 	}
 }
 
@@ -266,6 +266,31 @@ func TestLogProbIntegratesToTheCDF(t *testing.T) {
 		}
 		if math.Abs(total-d.CDF(9)) > 1e-12 || !math.IsInf(d.LogProb(2.5), -1) {
 			t.Errorf("%s: pmf sum %v, CDF %v", name, total, d.CDF(9))
+		}
+	}
+}
+
+func TestCensoredNormalAgainstClosedForms(t *testing.T) {
+	// E[max(0, X)] = mu Phi(mu/sigma) + sigma phi(mu/sigma).
+	for _, n := range []Normal{{5, 10}, {-20, 10}, {200, 40}} {
+		c := NonNegative(n)
+		z := n.Mu / n.Sigma
+		if got, want := c.Mean(), n.Mu*distuv.UnitNormal.CDF(z)+n.Sigma*distuv.UnitNormal.Prob(z); math.Abs(got-want) > 1e-12*max(1, want) {
+			t.Errorf("%v: mean %v, closed form %v", n, got, want)
+		}
+		if got, want := c.CDF(0), n.CDF(0); got != want || c.CDF(-1e-9) != 0 {
+			t.Errorf("%v: atom at zero %v, want %v and nothing below", n, got, want)
+		}
+		if q := c.Quantile(n.CDF(0) / 2); q != 0 {
+			t.Errorf("%v: quantile inside the atom is %v, want 0", n, q)
+		}
+		if got := math.Exp(c.(LogDensity).LogProb(0)); math.Abs(got-n.CDF(0)) > 1e-12 {
+			t.Errorf("%v: likelihood of a zero %v, want the atom %v", n, got, n.CDF(0))
+		}
+	}
+	for _, d := range []Distribution{Poisson{0.5}, GammaMeanCV(3, 2), LogNormal{0, 1}} {
+		if NonNegative(d) != d {
+			t.Errorf("NonNegative(%T) wrapped a distribution without negative mass", d)
 		}
 	}
 }

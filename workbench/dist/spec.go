@@ -8,8 +8,8 @@ import (
 // Spec is the serialisable description of a Distribution, as stored in truth
 // files. Family is one of normal (mu, sigma), lognormal (mu, sigma of the
 // log), gamma (shape, rate), poisson (lambda), negbinomial (r, p), discrete
-// (Support, Probs), empirical (Support holds the sample) and mixture
-// (Weights, Components).
+// (Support, Probs), empirical (Support holds the sample), mixture
+// (Weights, Components) and censored (max(0, X) for X its one component).
 type Spec struct {
 	Family     string             `json:"family"`
 	Params     map[string]float64 `json:"params,omitempty"`
@@ -72,6 +72,15 @@ func (s Spec) Build() (Distribution, error) {
 			comps[i] = d
 		}
 		return NewMixture(s.Weights, comps...)
+	case "censored":
+		if len(s.Components) != 1 {
+			return nil, fmt.Errorf("dist: censored spec needs one component, has %d", len(s.Components))
+		}
+		d, err := s.Components[0].Build()
+		if err != nil {
+			return nil, fmt.Errorf("censored component: %w", err)
+		}
+		return Censored{d}, nil
 	case "":
 		return nil, fmt.Errorf("dist: spec has no family")
 	}

@@ -393,13 +393,15 @@ func (p *Prior) Generate(seed uint64, o Options) (*Environment, error) {
 				x += noise * mean * rng.NormFloat64()
 			}
 			// Observations are demand (plus noise), censored at zero:
-			// demand data are never negative. Truths stay as drawn.
+			// demand data are never negative; so are truths (below).
 			flat = append(flat, math.Max(0, x))
 		}
 		pf.IDs[i] = strconv.Itoa(i + 1)
 		pf.Obs[i] = flat[start:len(flat):len(flat)]
 		pf.Ratios[i] = ratio
-		env.Truth[i] = d
+		// Demand is max(0, X): a normal's negative tail is an atom at
+		// zero, which the oracle and the evaluator see as the data do.
+		env.Truth[i] = dist.NonNegative(d)
 	}
 	env.Portfolio = pf
 	p.alter(env, seed, rng)
