@@ -314,6 +314,16 @@ func censoredQuantile(h Hyper, obs []float64, rho float64) float64 {
 		w[i] = c * math.Exp(logPost(theta[i])-top)
 		total += w[i]
 	}
+	// The predictive sums over the nodes that carry weight: far fewer than
+	// the grid where the posterior is much narrower than the flat bound.
+	kept := 0
+	for i := range w {
+		if w[i] > 1e-17*total {
+			theta[kept], w[kept] = theta[i], w[i]
+			kept++
+		}
+	}
+	theta, w = theta[:kept], w[:kept]
 	cdf := func(q float64) float64 {
 		c := 0.0
 		for i, t := range theta {
@@ -324,7 +334,7 @@ func censoredQuantile(h Hyper, obs []float64, rho float64) float64 {
 	if cdf(0) >= rho-probTol {
 		return 0
 	}
-	lo, hi = 0, theta[steps]+10*sigma
+	lo, hi = 0, theta[kept-1]+10*sigma
 	for range 200 {
 		if hi-lo <= 1e-12*hi {
 			break
