@@ -161,6 +161,8 @@ func method(spec MethodSpec, o MethodOptions) (baseline.Policy, error) {
 		return &train.FinetunedPolicy{Config: cfg, Options: ft}, nil
 	case "eb-ml":
 		return baseline.EmpiricalBayes{Method: baseline.MarginalLikelihood}, nil
+	case "eb-censored":
+		return baseline.EmpiricalBayes{Censored: true}, nil
 	case "eb-gamma-poisson-ml":
 		return baseline.EmpiricalBayes{Family: baseline.GammaPoissonFamily, Method: baseline.MarginalLikelihood}, nil
 	case "bayes", "oracle":
@@ -180,7 +182,7 @@ func method(spec MethodSpec, o MethodOptions) (baseline.Policy, error) {
 	}
 	pol, err := baseline.ByName(spec.Base)
 	if err != nil {
-		return nil, fmt.Errorf("%w (or eb-ml, eb-gamma-poisson-ml, bayes, oracle, %v)", err, TransformerMethods)
+		return nil, fmt.Errorf("%w (or eb-ml, eb-gamma-poisson-ml, eb-censored, bayes, oracle, %v)", err, TransformerMethods)
 	}
 	if s, ok := pol.(*baseline.ShrunkenSAA); ok && o.Bins != 0 {
 		if o.Bins < 1 {

@@ -543,3 +543,61 @@ func TestNormalNormalBayesCensoredObservations(t *testing.T) {
 		}
 	}
 }
+
+// With no zero among the observations the quadrature's marginal
+// likelihood is the normal-normal closed form.
+func TestCensoredMarginalMatchesClosedFormWithoutZeros(t *testing.T) {
+	h := Hyper{Family: NormalFamily, Mu0: 20, Tau: 30, Sigma: 25}
+	obs := []float64{12, 40, 3.5}
+	_, _, got := censoredPosterior(h, obs)
+	n, m, ss := 3.0, (12+40+3.5)/3.0, 0.0
+	for _, x := range obs {
+		ss += (x - m) * (x - m)
+	}
+	s2, v := h.Sigma*h.Sigma, h.Sigma*h.Sigma+n*h.Tau*h.Tau
+	want := -n*math.Log(2*math.Pi)/2 - ((n-1)*math.Log(s2)+math.Log(v)+ss/s2+n*(m-h.Mu0)*(m-h.Mu0)/v)/2
+	if math.Abs(got-want) > 1e-9 {
+		t.Errorf("log marginal %v, closed form %v", got, want)
+	}
+}
+
+// eb-censored recovers the hyperparameters of a normal-normal portfolio
+// whose products' means reach below zero (about 10% of them), where
+// moment EB, reading zeros as exact, is biased; and decides as eb-ml on
+// data without zeros.
+func TestCensoredEmpiricalBayes(t *testing.T) {
+	pr := &prior.Prior{
+		Name: "nn-wide", Version: "1", Kind: prior.NormalNormal,
+		Level: prior.Fixed(100), Spread: prior.Fixed(0.8), CV: prior.Fixed(0.3), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: 1000, Max: 1000}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.8),
+	}
+	env, err := pr.Generate(3, prior.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := EmpiricalBayes{Censored: true}.Estimate(env.Portfolio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string][2]float64{"mu0": {h.Mu0, 100}, "tau": {h.Tau, 80}, "sigma": {h.Sigma, 30}} {
+		t.Logf("%s: estimated %.2f, true %v", name, v[0], v[1])
+		if math.Abs(v[0]-v[1]) > 0.08*v[1] {
+			t.Errorf("%s: estimated %.2f, true %v", name, v[0], v[1])
+		}
+	}
+	plain, err := EmpiricalBayes{}.Estimate(env.Portfolio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(plain.Sigma-30) < 2*math.Abs(h.Sigma-30) {
+		t.Errorf("moment EB sigma %.2f as close to 30 as eb-censored's %.2f: the portfolio does not test censoring", plain.Sigma, h.Sigma)
+	}
+	clean := randomPortfolio(5, 200, 6, false, 0.7)
+	got := mustDecide(t, EmpiricalBayes{Censored: true}, clean)
+	want := mustDecide(t, EmpiricalBayes{Method: MarginalLikelihood}, clean)
+	for k := range got {
+		if math.Abs(got[k]-want[k]) > 1e-9*max(1, want[k]) {
+			t.Fatalf("instance %d without zeros: eb-censored %v, eb-ml %v", k, got[k], want[k])
+		}
+	}
+}

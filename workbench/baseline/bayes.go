@@ -254,13 +254,46 @@ func (b Bayes) normalQuantile(obs []float64, rho float64) float64 {
 
 // censoredQuantile is the rho-quantile of max(0, X), X ~ N(theta, sigma^2),
 // under the posterior of theta ~ N(mu0, tau^2) given observations of
-// max(0, X) some of which are zero, by Simpson's rule on theta. The log
-// posterior is concave, with curvature between 1/tau^2 + p/sigma^2 and
-// 1/tau^2 + n/sigma^2 (p positive observations of n: a censored one adds
-// between 0 and 1/sigma^2), so 14 standard deviations of the flatter bound
-// either side of the mode hold all but e^-98 of it, and steps of an eighth
-// of the steeper one resolve it.
+// max(0, X) some of which are zero (censoredPosterior's).
 func censoredQuantile(h Hyper, obs []float64, rho float64) float64 {
+	theta, w, _ := censoredPosterior(h, obs)
+	sigma := h.Sigma
+	cdf := func(q float64) float64 {
+		c := 0.0
+		for i, t := range theta {
+			c += w[i] * distuv.UnitNormal.CDF((q-t)/sigma)
+		}
+		return c
+	}
+	if cdf(0) >= rho-probTol {
+		return 0
+	}
+	lo, hi := 0.0, theta[len(theta)-1]+10*sigma
+	for range 200 {
+		if hi-lo <= 1e-12*hi {
+			break
+		}
+		mid := (lo + hi) / 2
+		if cdf(mid) >= rho {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// censoredPosterior returns nodes theta and normalised weights w of the
+// posterior of theta ~ N(mu0, tau^2) given observations of max(0, X),
+// X ~ N(theta, sigma^2), by Simpson's rule on theta, and the log of the
+// observations' marginal likelihood (density of the positive ones times
+// the probability of the zeros). The log posterior is concave, with
+// curvature between 1/tau^2 + p/sigma^2 and 1/tau^2 + n/sigma^2 (p
+// positive observations of n: a censored one adds between 0 and
+// 1/sigma^2), so 14 standard deviations of the flatter bound either side
+// of the mode hold all but e^-98 of it, and steps of an eighth of the
+// steeper one resolve it. Only nodes that carry weight are returned.
+func censoredPosterior(h Hyper, obs []float64) (theta, w []float64, logMarginal float64) {
 	mu0, tau, sigma := h.Mu0, h.Tau, h.Sigma
 	zeros, pos, sum := 0, 0, 0.0
 	for _, x := range obs {
@@ -299,8 +332,8 @@ func censoredQuantile(h Hyper, obs []float64, rho float64) float64 {
 	steps := min(200000, 2*int(math.Ceil(14*wide/(narrow/8))))
 	step := 28 * wide / float64(steps)
 	top := logPost(mode)
-	theta := make([]float64, steps+1)
-	w := make([]float64, steps+1)
+	theta = make([]float64, steps+1)
+	w = make([]float64, steps+1)
 	total := 0.0
 	for i := range theta {
 		theta[i] = mode - 14*wide + float64(i)*step
@@ -314,40 +347,19 @@ func censoredQuantile(h Hyper, obs []float64, rho float64) float64 {
 		w[i] = c * math.Exp(logPost(theta[i])-top)
 		total += w[i]
 	}
-	// The predictive sums over the nodes that carry weight: far fewer than
-	// the grid where the posterior is much narrower than the flat bound.
 	kept := 0
 	for i := range w {
 		if w[i] > 1e-17*total {
-			theta[kept], w[kept] = theta[i], w[i]
+			theta[kept], w[kept] = theta[i], w[i]/total
 			kept++
 		}
 	}
-	theta, w = theta[:kept], w[:kept]
-	cdf := func(q float64) float64 {
-		c := 0.0
-		for i, t := range theta {
-			c += w[i] * distuv.UnitNormal.CDF((q-t)/sigma)
-		}
-		return c / total
-	}
-	if cdf(0) >= rho-probTol {
-		return 0
-	}
-	lo, hi = 0, theta[kept-1]+10*sigma
-	for range 200 {
-		if hi-lo <= 1e-12*hi {
-			break
-		}
-		mid := (lo + hi) / 2
-		if cdf(mid) >= rho {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi
+	logMarginal = top + math.Log(total*step/3) - math.Log(tau) - float64(pos)*math.Log(sigma) - float64(1+pos)*halfLog2Pi
+	return theta[:kept], w[:kept], logMarginal
 }
+
+// halfLog2Pi is log(2 pi) / 2.
+const halfLog2Pi = 0.91893853320467274178
 
 func sq(x float64) float64 { return x * x }
 
@@ -416,12 +428,20 @@ var lognormalFamilyIndex = slices.Index(prior.Families, "lognormal")
 type EmpiricalBayes struct {
 	Family Family
 	Method Estimation
+	// Censored (NormalFamily) reads zero observations as censored demand,
+	// at most zero, as prior.Prior.Generate makes them: the
+	// hyperparameters maximise the censored marginal likelihood and each
+	// instance orders Bayes's censored posterior-predictive quantile under
+	// them (Bayes.normalQuantile). On data without zeros it is eb-ml.
+	Censored bool
 }
 
 func (e EmpiricalBayes) Name() string {
 	name := "eb"
 	if e.Family == GammaPoissonFamily {
 		name = "eb-gamma-poisson"
+	} else if e.Censored {
+		return "eb-censored"
 	}
 	if e.Method == MarginalLikelihood {
 		name += "-ml"
@@ -444,6 +464,20 @@ func (e EmpiricalBayes) Decide(p *data.Portfolio) ([]float64, error) {
 	// units of the largest observation, so that squares cannot overflow
 	// on large (finite) data, then scale back.
 	sp, c := unitScaled(p)
+	if e.Censored {
+		h, err := estimateCensoredNormal(sp)
+		if err != nil {
+			return nil, err
+		}
+		b := Bayes{Hyper: h}
+		q := make([]float64, p.Len())
+		parallelFor(p.Len(), func(lo, hi int) {
+			for k := lo; k < hi; k++ {
+				q[k] = b.normalQuantile(sp.Obs[k], p.Ratios[k]) * c
+			}
+		})
+		return q, nil
+	}
 	h, err := estimateNormal(sp, e.Method)
 	if err != nil {
 		return nil, err
@@ -464,9 +498,84 @@ func (e EmpiricalBayes) Estimate(p *data.Portfolio) (Hyper, error) {
 		return estimateGammaPoisson(p, e.Method)
 	}
 	sp, c := unitScaled(p)
-	h, err := estimateNormal(sp, e.Method)
+	var h Hyper
+	var err error
+	if e.Censored {
+		h, err = estimateCensoredNormal(sp)
+	} else {
+		h, err = estimateNormal(sp, e.Method)
+	}
 	h.Mu0, h.Tau, h.Sigma = h.Mu0*c, h.Tau*c, h.Sigma*c
 	return h, err
+}
+
+// estimateCensoredNormal maximises the normal-normal marginal likelihood
+// of p with zero observations read as censored (censoredPosterior's
+// quadrature for the instances that have one, the closed form for the
+// others), over mu0, log tau and log sigma from the moment estimates.
+func estimateCensoredNormal(p *data.Portfolio) (Hyper, error) {
+	start, err := estimateNormal(p, Moments)
+	if err != nil {
+		return Hyper{}, err
+	}
+	// Instances with a zero, each distinct multiset of observations once
+	// with its count (count data repeat a few patterns, all zeros most).
+	var censored [][]float64
+	var times []float64
+	seen := map[string]int{}
+	for _, o := range p.Obs {
+		if !slices.Contains(o, 0) {
+			continue
+		}
+		sorted := slices.Sorted(slices.Values(o))
+		key := fmt.Sprint(sorted)
+		if i, ok := seen[key]; ok {
+			times[i]++
+			continue
+		}
+		seen[key] = len(censored)
+		censored, times = append(censored, sorted), append(times, 1)
+	}
+	if len(censored) == 0 {
+		return estimateNormal(p, MarginalLikelihood)
+	}
+	st := statsOf(p)
+	nll := func(x []float64) float64 {
+		h := Hyper{Family: NormalFamily, Mu0: x[0], Tau: math.Exp(x[1]), Sigma: math.Exp(x[2])}
+		t2, s2 := h.Tau*h.Tau, h.Sigma*h.Sigma
+		ll := 0.0
+		for k, o := range p.Obs {
+			if slices.Contains(o, 0) {
+				continue
+			}
+			n, d := st.n[k], st.mean[k]-h.Mu0
+			v := s2 + n*t2
+			ll -= n*halfLog2Pi + ((n-1)*math.Log(s2)+math.Log(v)+st.ss[k]/s2+n*d*d/v)/2
+		}
+		lms := make([]float64, len(censored))
+		parallelFor(len(censored), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				_, _, lms[i] = censoredPosterior(h, censored[i])
+			}
+		})
+		for i, lm := range lms {
+			ll += times[i] * lm // summed in order: the fit does not depend on scheduling
+		}
+		if math.IsNaN(ll) {
+			return math.Inf(1)
+		}
+		return -ll
+	}
+	x0 := []float64{start.Mu0, math.Log(max(start.Tau, 0.1*start.Sigma)), math.Log(start.Sigma)}
+	res, err := optimize.Minimize(optimize.Problem{Func: nll}, x0, nil, &optimize.NelderMead{})
+	if err != nil && res == nil {
+		return Hyper{}, fmt.Errorf("%s: eb-censored marginal likelihood: %w", p.Source, err)
+	}
+	h := Hyper{Family: NormalFamily, Mu0: res.X[0], Tau: math.Exp(res.X[1]), Sigma: math.Exp(res.X[2])}
+	if !(h.Tau > 0 && h.Sigma > 0) || math.IsInf(h.Mu0, 0) || math.IsNaN(h.Mu0) {
+		return Hyper{}, fmt.Errorf("%s: eb-censored: marginal likelihood fit failed (mu0 %v, tau %v, sigma %v)", p.Source, h.Mu0, h.Tau, h.Sigma)
+	}
+	return h, nil
 }
 
 func (e EmpiricalBayes) check(p *data.Portfolio) error {
