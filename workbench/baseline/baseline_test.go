@@ -237,9 +237,16 @@ func TestShrunkenSAARejectsBadInput(t *testing.T) {
 
 func normalEnv(t *testing.T, k, n int, seed uint64) *prior.Environment {
 	t.Helper()
+	return normalEnvSpread(t, k, n, 0.1, 0.2, seed)
+}
+
+// normalEnvSpread is normalEnv with the spread of product means and the
+// within-product cv given (level 100).
+func normalEnvSpread(t *testing.T, k, n int, spread, cv float64, seed uint64) *prior.Environment {
+	t.Helper()
 	pr := &prior.Prior{
 		Name: "nn-test", Version: "1", Kind: prior.NormalNormal,
-		Level: prior.Fixed(100), Spread: prior.Fixed(0.1), CV: prior.Fixed(0.2), Noise: prior.Fixed(0),
+		Level: prior.Fixed(100), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
 		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.8),
 	}
 	env, err := pr.Generate(seed, prior.Options{})
@@ -566,15 +573,7 @@ func TestCensoredMarginalMatchesClosedFormWithoutZeros(t *testing.T) {
 // moment EB, reading zeros as exact, is biased; and decides as eb-ml on
 // data without zeros.
 func TestCensoredEmpiricalBayes(t *testing.T) {
-	pr := &prior.Prior{
-		Name: "nn-wide", Version: "1", Kind: prior.NormalNormal,
-		Level: prior.Fixed(100), Spread: prior.Fixed(0.8), CV: prior.Fixed(0.3), Noise: prior.Fixed(0),
-		Instances: prior.IntRange{Min: 1000, Max: 1000}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.8),
-	}
-	env, err := pr.Generate(3, prior.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := normalEnvSpread(t, 1000, 5, 0.8, 0.3, 3)
 	h, err := EmpiricalBayes{Censored: true}.Estimate(env.Portfolio)
 	if err != nil {
 		t.Fatal(err)

@@ -268,9 +268,15 @@ func censoredQuantile(h Hyper, obs []float64, rho float64) float64 {
 	if cdf(0) >= rho-probTol {
 		return 0
 	}
-	lo, hi := 0.0, theta[len(theta)-1]+10*sigma
+	return bisectQuantile(cdf, rho, 0, theta[len(theta)-1]+10*sigma, 1e-12)
+}
+
+// bisectQuantile narrows [lo, hi], cdf(lo) < rho <= cdf(hi), by bisection
+// until it is narrower than rel max(1, |lo|), and returns its upper end:
+// the rho-quantile of a continuous cdf.
+func bisectQuantile(cdf func(float64) float64, rho, lo, hi, rel float64) float64 {
 	for range 200 {
-		if hi-lo <= 1e-12*hi {
+		if hi-lo <= rel*max(1, math.Abs(lo)) {
 			break
 		}
 		mid := (lo + hi) / 2
@@ -469,14 +475,11 @@ func (e EmpiricalBayes) Decide(p *data.Portfolio) ([]float64, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := Bayes{Hyper: h}
-		q := make([]float64, p.Len())
-		parallelFor(p.Len(), func(lo, hi int) {
-			for k := lo; k < hi; k++ {
-				q[k] = b.normalQuantile(sp.Obs[k], p.Ratios[k]) * c
-			}
-		})
-		return q, nil
+		q, err := Bayes{Hyper: h}.Decide(sp)
+		for k := range q {
+			q[k] *= c
+		}
+		return q, err
 	}
 	h, err := estimateNormal(sp, e.Method)
 	if err != nil {
@@ -539,15 +542,18 @@ func estimateCensoredNormal(p *data.Portfolio) (Hyper, error) {
 	if len(censored) == 0 {
 		return estimateNormal(p, MarginalLikelihood)
 	}
+	var exact []int // instances without a zero: the closed form
+	for k, o := range p.Obs {
+		if !slices.Contains(o, 0) {
+			exact = append(exact, k)
+		}
+	}
 	st := statsOf(p)
 	nll := func(x []float64) float64 {
 		h := Hyper{Family: NormalFamily, Mu0: x[0], Tau: math.Exp(x[1]), Sigma: math.Exp(x[2])}
 		t2, s2 := h.Tau*h.Tau, h.Sigma*h.Sigma
 		ll := 0.0
-		for k, o := range p.Obs {
-			if slices.Contains(o, 0) {
-				continue
-			}
+		for _, k := range exact {
 			n, d := st.n[k], st.mean[k]-h.Mu0
 			v := s2 + n*t2
 			ll -= n*halfLog2Pi + ((n-1)*math.Log(s2)+math.Log(v)+st.ss[k]/s2+n*d*d/v)/2
@@ -915,18 +921,7 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 				q[k] = max(0, x)
 				continue
 			}
-			for range 100 {
-				if hi-lo <= 1e-10*max(1, math.Abs(lo)) {
-					break
-				}
-				mid := (lo + hi) / 2
-				if cdf(mid) >= rho {
-					hi = mid
-				} else {
-					lo = mid
-				}
-			}
-			q[k] = max(0, hi)
+			q[k] = max(0, bisectQuantile(cdf, rho, lo, hi, 1e-10))
 		}
 	})
 	return q, err
