@@ -99,7 +99,7 @@ func LoadModel(ref string) (*model.Model, error) {
 }
 
 // Method returns the policy called name: a classical method of
-// baseline.ByName, eb-ml or eb-gamma-poisson-ml, or one of
+// baseline.ByName, eb-ml, eb-censored or eb-gamma-poisson-ml, or one of
 // TransformerMethods. transformer-head is the pretrained model without
 // its rule selection (model.Model.FullStrength). transformer-scratch
 // trains a randomly initialised model with the pretrained model's

@@ -87,7 +87,7 @@ var helpDetails = map[string]func() string{
 
 // methodHelp lists every method name decide, compare and rossmann take.
 func methodHelp() string {
-	return fmt.Sprintf(`Methods: %s, eb-normal (= eb), eb-ml, eb-gamma-poisson, eb-gamma-poisson-ml,
+	return fmt.Sprintf(`Methods: %s, eb-normal (= eb), eb-ml, eb-censored, eb-gamma-poisson, eb-gamma-poisson-ml,
 %s.
 A Transformer method may name its model after @: a shipped model (%s) or a
 model folder, e.g. transformer@retail-daily or transformer-finetuned@./my-model.
