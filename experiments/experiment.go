@@ -238,9 +238,9 @@ func All() []*Experiment {
 			Name: "E1", Title: "In-prior regret against K (normal-normal prior, its pretrained model)",
 			Truth: "normal-normal", Model: "normal-normal", Metric: Regret, X: "K", Theory: TheoryPretraining,
 			Full: Grid{Instances: []int{10, 30, 100, 300, 1000}, Obs: []int{2, 5, 10},
-				Methods: append(slices.Clone(baselines), "bayes", "transformer"), Seeds: 10},
+				Methods: append(slices.Clone(baselines), "eb-censored", "bayes", "transformer"), Seeds: 10},
 			Quick: Grid{Instances: []int{10, 100}, Obs: []int{2, 5},
-				Methods: append(slices.Clone(baselines), "bayes", "transformer"), Seeds: 2},
+				Methods: append(slices.Clone(baselines), "eb-censored", "bayes", "transformer"), Seeds: 2},
 		},
 		{
 			Name: "E2", Title: "Misspecified truth (heavy-tailed demand): pretrained only, scratch, pretrain+finetune and baselines against K",

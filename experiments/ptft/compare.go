@@ -31,7 +31,7 @@ func runCompare(args []string, stdout io.Writer) error {
 	obs := fs.String("obs", "5", "observations per instance: n or min-max")
 	seed := fs.Uint64("seed", 1, "random seed")
 	ratio := fs.Float64("critical-ratio", 0, "fix the critical ratio (0: the prior's range)")
-	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,shrunken-saa-additive,eb,eb-ml,eb-log,npmle,npmle-log,transformer", "methods to compare")
+	methods := fs.String("methods", "saa,pooled-saa,shrunken-saa,shrunken-saa-uniform,shrunken-saa-additive,eb,eb-ml,eb-censored,eb-log,npmle,npmle-log,transformer", "methods to compare")
 	modelDir := fs.String("model", "", "transformer: model folder (default: the shipped results/models/default)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	out := fs.String("out", "", "write the table (or JSON) to this file instead of standard output")

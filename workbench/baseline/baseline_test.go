@@ -568,6 +568,39 @@ func TestCensoredMarginalMatchesClosedFormWithoutZeros(t *testing.T) {
 	}
 }
 
+// The fit's Gauss-Hermite log marginal agrees with censoredPosterior's
+// Simpson grid on patterns from one zero among many observations to one
+// positive among zeros and all zeros, with the prior mean far above, at, and below zero, and with the
+// closed form where no observation is zero.
+func TestCensoredLogMarginalAgainstSimpson(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	worst := 0.0
+	for range 2000 {
+		h := Hyper{Family: NormalFamily, Mu0: 100 * rng.NormFloat64(), Tau: math.Exp(3 + 2*rng.NormFloat64()), Sigma: math.Exp(3 + rng.NormFloat64())}
+		obs := make([]float64, 1+rng.IntN(12))
+		theta := h.Mu0 + h.Tau*rng.NormFloat64()
+		for i := range obs {
+			obs[i] = max(0, theta+h.Sigma*rng.NormFloat64())
+		}
+		obs[rng.IntN(len(obs))] = 0
+		switch rng.IntN(4) {
+		case 0: // zeros alone
+			clear(obs)
+		case 1: // one positive among zeros
+			clear(obs)
+			obs[0] = 40 * rng.Float64()
+		}
+		_, _, want := censoredPosterior(h, obs)
+		got := censoredLogMarginal(h, obs)
+		if d := math.Abs(got - want); d > 1e-9*max(1, math.Abs(want)) {
+			t.Errorf("%+v, obs %v: Gauss-Hermite %v, Simpson %v", h, obs, got, want)
+		} else {
+			worst = max(worst, d)
+		}
+	}
+	t.Logf("largest difference %.2g", worst)
+}
+
 // eb-censored recovers the hyperparameters of a normal-normal portfolio
 // whose products' means reach below zero (about 10% of them), where
 // moment EB, reading zeros as exact, is biased; and decides as eb-ml on

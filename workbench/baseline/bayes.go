@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"gonum.org/v1/gonum/integrate/quad"
 	"gonum.org/v1/gonum/optimize"
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -300,33 +301,15 @@ func bisectQuantile(cdf func(float64) float64, rho, lo, hi, rel float64) float64
 // of the mode hold all but e^-98 of it, and steps of an eighth of the
 // steeper one resolve it. Only nodes that carry weight are returned.
 func censoredPosterior(h Hyper, obs []float64) (theta, w []float64, logMarginal float64) {
-	mu0, tau, sigma := h.Mu0, h.Tau, h.Sigma
-	zeros, pos, sum := 0, 0, 0.0
-	for _, x := range obs {
-		if x == 0 {
-			zeros++
-		} else {
-			pos++
-			sum += x
-		}
-	}
-	logPost := func(t float64) float64 {
-		l := -sq((t-mu0)/tau) / 2
-		for _, x := range obs {
-			if x != 0 {
-				l -= sq((x-t)/sigma) / 2
-			}
-		}
-		return l + float64(zeros)*logNormalTail(t/sigma)
-	}
-	slope := func(t float64) float64 {
-		return (mu0-t)/(tau*tau) + (sum-float64(pos)*t)/(sigma*sigma) - float64(zeros)*millsInverse(t/sigma)/sigma
-	}
+	c := newCensoredPattern(h, obs)
+	mu0, tau, sigma, pos := h.Mu0, h.Tau, h.Sigma, c.pos
+	logPost, slope := c.logPost, c.slope
 	wide := 1 / math.Sqrt(1/(tau*tau)+float64(pos)/(sigma*sigma))
 	narrow := 1 / math.Sqrt(1/(tau*tau)+float64(len(obs))/(sigma*sigma))
-	// The mode: slope is decreasing, positive far below and negative far above.
+	// The mode: slope is decreasing, positive far below and negative far
+	// above. A millionth of a deviation places the grid as well as exactly.
 	lo, hi := min(mu0, 0)-60*(tau+sigma), max(mu0, slices.Max(obs))+60*(tau+sigma)
-	for range 200 {
+	for i := 0; i < 200 && hi-lo > 1e-6*narrow; i++ {
 		mid := (lo + hi) / 2
 		if slope(mid) > 0 {
 			lo = mid
@@ -338,20 +321,47 @@ func censoredPosterior(h Hyper, obs []float64) (theta, w []float64, logMarginal 
 	steps := min(200000, 2*int(math.Ceil(14*wide/(narrow/8))))
 	step := 28 * wide / float64(steps)
 	top := logPost(mode)
-	theta = make([]float64, steps+1)
-	w = make([]float64, steps+1)
+	// The grid is walked out from the mode (node steps/2) each way to the
+	// first node below e^-50 of the mode's density: the log posterior,
+	// concave, only falls beyond it, and all the nodes beyond add less
+	// than the 1e-17 of the total below which weights are dropped anyway.
+	at := func(i int) float64 { return mode - 14*wide + float64(i)*step }
+	var below, above []float64 // log densities relative to the mode's, outward
+	for i := steps/2 - 1; i >= 0; i-- {
+		l := logPost(at(i)) - top
+		if l < -50 {
+			break
+		}
+		below = append(below, l)
+	}
+	for i := steps / 2; i <= steps; i++ {
+		l := logPost(at(i)) - top
+		if l < -50 && i > steps/2 {
+			break
+		}
+		above = append(above, l)
+	}
+	first := steps/2 - len(below)
+	theta = make([]float64, 0, len(below)+len(above))
+	w = make([]float64, 0, len(below)+len(above))
 	total := 0.0
-	for i := range theta {
-		theta[i] = mode - 14*wide + float64(i)*step
-		c := 2.0
+	for i := first; i < steps/2+len(above); i++ {
+		l := 0.0
+		if i < steps/2 {
+			l = below[steps/2-1-i]
+		} else {
+			l = above[i-steps/2]
+		}
+		simpson := 2.0
 		switch {
 		case i == 0 || i == steps:
-			c = 1
+			simpson = 1
 		case i%2 == 1:
-			c = 4
+			simpson = 4
 		}
-		w[i] = c * math.Exp(logPost(theta[i])-top)
-		total += w[i]
+		wi := simpson * math.Exp(l)
+		theta, w = append(theta, at(i)), append(w, wi)
+		total += wi
 	}
 	kept := 0
 	for i := range w {
@@ -360,9 +370,125 @@ func censoredPosterior(h Hyper, obs []float64) (theta, w []float64, logMarginal 
 			kept++
 		}
 	}
-	logMarginal = top + math.Log(total*step/3) - math.Log(tau) - float64(pos)*math.Log(sigma) - float64(1+pos)*halfLog2Pi
+	logMarginal = top + math.Log(total*step/3) + c.logScale()
 	return theta[:kept], w[:kept], logMarginal
 }
+
+// censoredPattern is one instance's observations of max(0, X), X ~
+// N(theta, sigma^2), theta ~ N(mu0, tau^2), counted once for the
+// posterior's grid and for the marginal's quadrature.
+type censoredPattern struct {
+	h          Hyper
+	obs        []float64
+	zeros, pos int
+	sum        float64 // of the positive observations
+}
+
+func newCensoredPattern(h Hyper, obs []float64) censoredPattern {
+	c := censoredPattern{h: h, obs: obs}
+	for _, x := range obs {
+		if x == 0 {
+			c.zeros++
+		} else {
+			c.pos++
+			c.sum += x
+		}
+	}
+	return c
+}
+
+// logPost is the log of the posterior's unnormalised density of theta,
+// without the constants that logScale adds back.
+func (c censoredPattern) logPost(t float64) float64 {
+	mu0, tau, sigma := c.h.Mu0, c.h.Tau, c.h.Sigma
+	l := -sq((t-mu0)/tau) / 2
+	for _, x := range c.obs {
+		if x != 0 {
+			l -= sq((x-t)/sigma) / 2
+		}
+	}
+	return l + float64(c.zeros)*logNormalTail(t/sigma)
+}
+
+// slope is logPost's derivative, decreasing in t.
+func (c censoredPattern) slope(t float64) float64 {
+	mu0, tau, sigma := c.h.Mu0, c.h.Tau, c.h.Sigma
+	return (mu0-t)/(tau*tau) + (c.sum-float64(c.pos)*t)/(sigma*sigma) - float64(c.zeros)*millsInverse(t/sigma)/sigma
+}
+
+// logScale is the log of the normal densities' constants that logPost
+// leaves out: the integral of exp(logPost) plus logScale is the log
+// marginal likelihood.
+func (c censoredPattern) logScale() float64 {
+	return -math.Log(c.h.Tau) - float64(c.pos)*math.Log(c.h.Sigma) - float64(1+c.pos)*halfLog2Pi
+}
+
+// censoredLogMarginal is censoredPosterior's log marginal likelihood by
+// Gauss-Hermite quadrature about the posterior's mode, scaled by its
+// curvature there (Laplace's approximation, corrected): the marginal
+// fit of eb-censored evaluates it for every pattern of observations
+// with a zero several hundred times, where censoredPosterior's Simpson
+// grid of a few hundred nodes cost most of a fit. With a positive
+// observation the log posterior is concave and close enough to a
+// parabola that hermiteNodes nodes agree with the grid to 1e-9 relative
+// (TestCensoredLogMarginalAgainstSimpson); with zeros alone it can be
+// the prior cut off by a wall at zero, which a few nodes about the mode
+// miss, so those patterns (one per number of observations) keep the
+// grid.
+func censoredLogMarginal(h Hyper, obs []float64) float64 {
+	c := newCensoredPattern(h, obs)
+	if c.pos == 0 {
+		_, _, lm := censoredPosterior(h, obs)
+		return lm
+	}
+	mu0, tau, sigma, zeros, pos, sum := h.Mu0, h.Tau, h.Sigma, c.zeros, c.pos, c.sum
+	logPost, slope := c.logPost, c.slope
+	prec := 1/(tau*tau) + float64(pos)/(sigma*sigma)
+	// minus the slope's derivative: d/du phi/Phi-bar = M (M - u).
+	curvature := func(t float64) float64 {
+		u := t / sigma
+		m := millsInverse(u)
+		return prec + float64(zeros)*m*(m-u)/(sigma*sigma)
+	}
+	// The mode by Newton's method, kept inside a bracket that bisection
+	// narrows whenever a step would leave it (slope decreasing).
+	lo, hi := min(mu0, 0)-60*(tau+sigma), max(mu0, slices.Max(obs))+60*(tau+sigma)
+	t := (mu0/(tau*tau) + sum/(sigma*sigma)) / prec
+	for range 200 {
+		g := slope(t)
+		if g > 0 {
+			lo = t
+		} else {
+			hi = t
+		}
+		next := t + g/curvature(t)
+		if !(next > lo && next < hi) {
+			next = (lo + hi) / 2
+		}
+		done := math.Abs(next-t) <= 1e-12*(math.Abs(t)+tau+sigma)
+		t = next
+		if done {
+			break
+		}
+	}
+	scale := math.Sqrt2 / math.Sqrt(curvature(t))
+	top := logPost(t)
+	total := 0.0
+	for i, x := range hermiteX {
+		total += hermiteW[i] * math.Exp(logPost(t+scale*x)-top+x*x)
+	}
+	return top + math.Log(total*scale) + c.logScale()
+}
+
+// hermiteNodes is the order of censoredLogMarginal's Gauss-Hermite rule;
+// hermiteX and hermiteW are its nodes and weights (weight e^-x^2).
+const hermiteNodes = 24
+
+var hermiteX, hermiteW = func() ([]float64, []float64) {
+	x, w := make([]float64, hermiteNodes), make([]float64, hermiteNodes)
+	quad.Hermite{}.FixedLocations(x, w, math.Inf(-1), math.Inf(1))
+	return x, w
+}()
 
 // halfLog2Pi is log(2 pi) / 2.
 const halfLog2Pi = 0.91893853320467274178
@@ -561,7 +687,7 @@ func estimateCensoredNormal(p *data.Portfolio) (Hyper, error) {
 		lms := make([]float64, len(censored))
 		parallelFor(len(censored), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				_, _, lms[i] = censoredPosterior(h, censored[i])
+				lms[i] = censoredLogMarginal(h, censored[i])
 			}
 		})
 		for i, lm := range lms {
@@ -573,7 +699,11 @@ func estimateCensoredNormal(p *data.Portfolio) (Hyper, error) {
 		return -ll
 	}
 	x0 := []float64{start.Mu0, math.Log(max(start.Tau, 0.1*start.Sigma)), math.Log(start.Sigma)}
-	res, err := optimize.Minimize(optimize.Problem{Func: nll}, x0, nil, &optimize.NelderMead{})
+	// Nelder-Mead's default stop, 100 iterations that gain less than
+	// 1e-10, took 515 evaluations on a wide portfolio of K = 1,000 whose
+	// fit 20 such iterations end in 278, at the same optimum to 1e-10.
+	settings := &optimize.Settings{Converger: &optimize.FunctionConverge{Absolute: 1e-10, Iterations: 20}}
+	res, err := optimize.Minimize(optimize.Problem{Func: nll}, x0, settings, &optimize.NelderMead{})
 	if err != nil && res == nil {
 		return Hyper{}, fmt.Errorf("%s: eb-censored marginal likelihood: %w", p.Source, err)
 	}

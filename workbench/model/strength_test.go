@@ -1,8 +1,10 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,11 +138,35 @@ func TestFullStrengthEnvironmentVariable(t *testing.T) {
 	closeAll(t, FullStrengthEnv, decide(t, m, p), trained, 1e-6)
 }
 
+// shifted is p with every observation raised by c.
+func shifted(p *data.Portfolio, c float64) *data.Portfolio {
+	s := *p
+	s.Obs = make([][]float64, p.Len())
+	for k, o := range p.Obs {
+		for _, x := range o {
+			s.Obs[k] = append(s.Obs[k], x+c)
+		}
+	}
+	return &s
+}
+
 // On normal-normal data a random head loses to the normal expert, which
-// is then decided with alone: plain empirical Bayes.
+// is then decided with alone: plain empirical Bayes. (Instances with a
+// zero left out, so that eb-censored, on such data eb-ml, is no
+// candidate.)
 func TestDecideFallsBackToTheExpertThatHeldOutDataFavour(t *testing.T) {
 	m := strongHead(t)
 	p := testPortfolio(9, 300, 6)
+	var positive []int
+	for k, o := range p.Obs {
+		if !slices.Contains(o, 0) {
+			positive = append(positive, k)
+		}
+	}
+	p = p.Subset(positive)
+	if continuousWithZeros(p) {
+		t.Fatal("zeros left")
+	}
 	r, err := m.selectRule(p, false)
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +179,61 @@ func TestDecideFallsBackToTheExpertThatHeldOutDataFavour(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeAll(t, "Decide by expert eb", decide(t, m, p), want, 1e-9)
+}
+
+// On continuous data with many zeros (normal products near zero sales),
+// a random head loses to eb-censored, a selection rule, which then
+// decides alone; on counts it is not a candidate; a selection rule that
+// fails is never chosen.
+func TestDecideFallsBackToCensoredEmpiricalBayes(t *testing.T) {
+	m := strongHead(t)
+	p := shifted(testPortfolio(9, 300, 6), -45)
+	for _, o := range p.Obs {
+		for i := range o {
+			o[i] = max(0, o[i])
+		}
+	}
+	if !continuousWithZeros(p) {
+		t.Fatal("test portfolio has no zeros")
+	}
+	r, err := m.selectRule(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Classical == nil || r.Classical.Name() != "eb-censored" {
+		t.Fatalf("random head on censored normal data: %v, want classical eb-censored", r)
+	}
+	want, err := baseline.Decide(baseline.EmpiricalBayes{Censored: true}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAll(t, "Decide by eb-censored", decide(t, m, p), want, 1e-9)
+
+	counts := &data.Portfolio{Source: "counts", IDs: p.IDs, Ratios: p.Ratios, Obs: make([][]float64, p.Len())}
+	for k, o := range p.Obs {
+		for _, x := range o {
+			counts.Obs[k] = append(counts.Obs[k], math.Round(x))
+		}
+	}
+	if continuousWithZeros(counts) {
+		t.Fatal("counts taken for continuous data")
+	}
+
+	saved := selectionRules
+	defer func() { selectionRules = saved }()
+	selectionRules = slices.Clone(saved)
+	selectionRules[0].policy = failingPolicy{}
+	if r, err := m.selectRule(p, false); err != nil || r.Classical != nil {
+		t.Fatalf("failing selection rule: %v, %v", r, err)
+	}
+}
+
+// failingPolicy fails on every portfolio.
+type failingPolicy struct{}
+
+func (failingPolicy) Name() string { return "failing" }
+func (failingPolicy) Decide(p *data.Portfolio) ([]float64, error) {
+	return nil, fmt.Errorf("%s: failing policy", p.Source)
 }
 
 // pairedZ counts paired standard errors of the total difference, over the
@@ -184,6 +265,25 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	two := testPortfolio(9, 200, 2)
 	if r, err := m.selectRule(two, false); err != nil || r != fullRule {
 		t.Fatalf("at most two observations per instance: %v (%v), want the full head", r, err)
+	}
+	// At rho = 0.995 five folds of 300 instances expect fewer than ten
+	// held-out observations above the quantiles: no evidence. At 0.9 the
+	// same data refute the random head (TestDecideRejectsAHeadThatHeldOutDataRefute).
+	extreme := testPortfolio(8, 300, 6)
+	for k := range extreme.Ratios {
+		extreme.Ratios[k] = 0.995
+	}
+	if got := tailEvents(extreme, 5); got >= minTailEvents {
+		t.Fatalf("tail events %v at rho = 0.995", got)
+	}
+	if r, err := m.selectRule(extreme, false); err != nil || r != fullRule {
+		t.Fatalf("rho = 0.995: %v (%v), want the full head", r, err)
+	}
+	for k := range extreme.Ratios {
+		extreme.Ratios[k] = 0.9
+	}
+	if r, err := m.selectRule(extreme, false); err != nil || r == fullRule {
+		t.Fatalf("rho = 0.9: %v (%v), want another rule", r, err)
 	}
 	cfg := DefaultConfig()
 	cfg.Experts, cfg.Inducing = true, 4
