@@ -568,6 +568,20 @@ func TestCensoredMarginalMatchesClosedFormWithoutZeros(t *testing.T) {
 	}
 }
 
+// randomCensoredPattern draws hyperparameters over several orders of
+// magnitude and an instance's observations of max(0, X) under them, one
+// of them set to zero.
+func randomCensoredPattern(rng *rand.Rand) (Hyper, []float64) {
+	h := Hyper{Family: NormalFamily, Mu0: 100 * rng.NormFloat64(), Tau: math.Exp(3 + 2*rng.NormFloat64()), Sigma: math.Exp(3 + rng.NormFloat64())}
+	obs := make([]float64, 1+rng.IntN(12))
+	theta := h.Mu0 + h.Tau*rng.NormFloat64()
+	for i := range obs {
+		obs[i] = max(0, theta+h.Sigma*rng.NormFloat64())
+	}
+	obs[rng.IntN(len(obs))] = 0
+	return h, obs
+}
+
 // The fit's Gauss-Hermite log marginal agrees with censoredPosterior's
 // Simpson grid on patterns from one zero among many observations to one
 // positive among zeros and all zeros, with the prior mean far above, at, and below zero, and with the
@@ -576,13 +590,7 @@ func TestCensoredLogMarginalAgainstSimpson(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	worst := 0.0
 	for range 2000 {
-		h := Hyper{Family: NormalFamily, Mu0: 100 * rng.NormFloat64(), Tau: math.Exp(3 + 2*rng.NormFloat64()), Sigma: math.Exp(3 + rng.NormFloat64())}
-		obs := make([]float64, 1+rng.IntN(12))
-		theta := h.Mu0 + h.Tau*rng.NormFloat64()
-		for i := range obs {
-			obs[i] = max(0, theta+h.Sigma*rng.NormFloat64())
-		}
-		obs[rng.IntN(len(obs))] = 0
+		h, obs := randomCensoredPattern(rng)
 		switch rng.IntN(4) {
 		case 0: // zeros alone
 			clear(obs)
@@ -599,6 +607,36 @@ func TestCensoredLogMarginalAgainstSimpson(t *testing.T) {
 		}
 	}
 	t.Logf("largest difference %.2g", worst)
+}
+
+// The gradient that eb-censored's fit follows is the log marginal
+// likelihood's: central differences in (mu0, log tau, log sigma), on
+// patterns with zeros alone (Simpson's grid) and with positive
+// observations (Gauss-Hermite).
+func TestCensoredLogMarginalGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for range 300 {
+		h, obs := randomCensoredPattern(rng)
+		if rng.IntN(4) == 0 {
+			clear(obs)
+		}
+		_, g := censoredLogMarginalGrad(h, obs, true)
+		at := func(j int, e float64) float64 {
+			x := [3]float64{h.Mu0, math.Log(h.Tau), math.Log(h.Sigma)}
+			x[j] += e
+			return censoredLogMarginal(Hyper{Family: NormalFamily, Mu0: x[0], Tau: math.Exp(x[1]), Sigma: math.Exp(x[2])}, obs)
+		}
+		for j, step := range [3]float64{1e-4 * (h.Tau + h.Sigma), 1e-4, 1e-4} {
+			want := (at(j, step) - at(j, -step)) / (2 * step)
+			scale := 1.0
+			if j == 0 {
+				scale = 1 / min(h.Tau, h.Sigma)
+			}
+			if d := math.Abs(g[j] - want); d > 1e-5*max(scale, math.Abs(want)) {
+				t.Errorf("%+v, obs %v: d/dx%d %v, central difference %v", h, obs, j, g[j], want)
+			}
+		}
+	}
 }
 
 // eb-censored recovers the hyperparameters of a normal-normal portfolio

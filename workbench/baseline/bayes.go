@@ -436,10 +436,21 @@ func (c censoredPattern) logScale() float64 {
 // miss, so those patterns (one per number of observations) keep the
 // grid.
 func censoredLogMarginal(h Hyper, obs []float64) float64 {
+	lm, _ := censoredLogMarginalGrad(h, obs, false)
+	return lm
+}
+
+// censoredLogMarginalGrad is censoredLogMarginal and, if grad, its
+// gradient in (mu0, log tau, log sigma): the posterior expectation of
+// the log density's derivatives, on the same nodes and weights.
+func censoredLogMarginalGrad(h Hyper, obs []float64, grad bool) (float64, [3]float64) {
 	c := newCensoredPattern(h, obs)
 	if c.pos == 0 {
-		_, _, lm := censoredPosterior(h, obs)
-		return lm
+		theta, w, lm := censoredPosterior(h, obs)
+		if !grad {
+			return lm, [3]float64{}
+		}
+		return lm, c.gradient(theta, w)
 	}
 	mu0, tau, sigma, zeros, pos, sum := h.Mu0, h.Tau, h.Sigma, c.zeros, c.pos, c.sum
 	logPost, slope := c.logPost, c.slope
@@ -474,10 +485,47 @@ func censoredLogMarginal(h Hyper, obs []float64) float64 {
 	scale := math.Sqrt2 / math.Sqrt(curvature(t))
 	top := logPost(t)
 	total := 0.0
+	var theta, w [hermiteNodes]float64
 	for i, x := range hermiteX {
-		total += hermiteW[i] * math.Exp(logPost(t+scale*x)-top+x*x)
+		theta[i] = t + scale*x
+		w[i] = hermiteW[i] * math.Exp(logPost(theta[i])-top+x*x)
+		total += w[i]
 	}
-	return top + math.Log(total*scale) + c.logScale()
+	lm := top + math.Log(total*scale) + c.logScale()
+	if !grad {
+		return lm, [3]float64{}
+	}
+	for i := range w {
+		w[i] /= total
+	}
+	return lm, c.gradient(theta[:], w[:])
+}
+
+// gradient is the gradient of the log marginal likelihood in (mu0,
+// log tau, log sigma), given the posterior of theta as nodes with
+// normalised weights: the expectation of logPost's derivatives plus
+// logScale's. The derivative of a censored observation's log tail
+// probability, log Phi-bar(theta / sigma), in log sigma is
+// M(u) u, u = theta / sigma, M the inverse Mills ratio.
+func (c censoredPattern) gradient(theta, w []float64) [3]float64 {
+	mu0, tau, sigma := c.h.Mu0, c.h.Tau, c.h.Sigma
+	var g [3]float64
+	for i, t := range theta {
+		d := (t - mu0) / tau
+		res := 0.0
+		for _, x := range c.obs {
+			if x != 0 {
+				res += sq((x - t) / sigma)
+			}
+		}
+		u := t / sigma
+		g[0] += w[i] * d / tau
+		g[1] += w[i] * d * d
+		g[2] += w[i] * (res + float64(c.zeros)*millsInverse(u)*u)
+	}
+	g[1] -= 1
+	g[2] -= float64(c.pos)
+	return g
 }
 
 // hermiteNodes is the order of censoredLogMarginal's Gauss-Hermite rule;
@@ -675,23 +723,38 @@ func estimateCensoredNormal(p *data.Portfolio) (Hyper, error) {
 		}
 	}
 	st := statsOf(p)
-	nll := func(x []float64) float64 {
+	// nll is the negative log marginal likelihood in (mu0, log tau,
+	// log sigma) and, if g is not nil, its gradient into g.
+	nll := func(x, g []float64) float64 {
 		h := Hyper{Family: NormalFamily, Mu0: x[0], Tau: math.Exp(x[1]), Sigma: math.Exp(x[2])}
 		t2, s2 := h.Tau*h.Tau, h.Sigma*h.Sigma
 		ll := 0.0
+		var dl [3]float64
 		for _, k := range exact {
 			n, d := st.n[k], st.mean[k]-h.Mu0
 			v := s2 + n*t2
 			ll -= n*halfLog2Pi + ((n-1)*math.Log(s2)+math.Log(v)+st.ss[k]/s2+n*d*d/v)/2
+			dl[0] += n * d / v
+			dl[1] -= t2 * (n/v - n*n*d*d/(v*v))
+			dl[2] -= s2 * ((n-1)/s2 + 1/v - st.ss[k]/(s2*s2) - n*d*d/(v*v))
 		}
 		lms := make([]float64, len(censored))
+		grads := make([][3]float64, len(censored))
 		parallelFor(len(censored), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				lms[i] = censoredLogMarginal(h, censored[i])
+				lms[i], grads[i] = censoredLogMarginalGrad(h, censored[i], g != nil)
 			}
 		})
 		for i, lm := range lms {
 			ll += times[i] * lm // summed in order: the fit does not depend on scheduling
+			for j := range dl {
+				dl[j] += times[i] * grads[i][j]
+			}
+		}
+		if g != nil {
+			for j := range dl {
+				g[j] = -dl[j]
+			}
 		}
 		if math.IsNaN(ll) {
 			return math.Inf(1)
@@ -699,11 +762,43 @@ func estimateCensoredNormal(p *data.Portfolio) (Hyper, error) {
 		return -ll
 	}
 	x0 := []float64{start.Mu0, math.Log(max(start.Tau, 0.1*start.Sigma)), math.Log(start.Sigma)}
-	// Nelder-Mead's default stop, 100 iterations that gain less than
-	// 1e-10, took 515 evaluations on a wide portfolio of K = 1,000 whose
-	// fit 20 such iterations end in 278, at the same optimum to 1e-10.
-	settings := &optimize.Settings{Converger: &optimize.FunctionConverge{Absolute: 1e-10, Iterations: 20}}
-	res, err := optimize.Minimize(optimize.Problem{Func: nll}, x0, settings, &optimize.NelderMead{})
+	// BFGS on the quadrature's gradient: Nelder-Mead took 278
+	// evaluations (515 with its default stop) on a wide portfolio of
+	// K = 1,000, most of the fit's time where most instances hold a zero;
+	// BFGS fits it in 0.017 s against 0.20 s, at the same optimum to
+	// 1e-8 relative, and fits noisy gamma portfolios of K = 300 (most
+	// instances with a zero) in 0.02 s against 0.15-0.18 s. Of the fits
+	// of one `ptft suite` run, 12 fell back to Nelder-Mead below.
+	// BFGS's line search asks for the value and then the gradient at
+	// each point: one pass computes both, kept for the second call.
+	var lastX, lastG []float64
+	problem := optimize.Problem{
+		Func: func(x []float64) float64 {
+			lastX, lastG = append(lastX[:0], x...), make([]float64, len(x))
+			return nll(x, lastG)
+		},
+		Grad: func(g, x []float64) {
+			if slices.Equal(x, lastX) {
+				copy(g, lastG)
+				return
+			}
+			nll(x, g)
+		},
+	}
+	settings := &optimize.Settings{GradientThreshold: 1e-7 * float64(p.Len())}
+	res, err := optimize.Minimize(problem, x0, settings, &optimize.BFGS{})
+	if err != nil {
+		// BFGS stopped without converging (a line search that found no
+		// lower point, where the quadrature's value and gradient
+		// disagree at their last digits or the likelihood is flat):
+		// Nelder-Mead, which asks nothing of the gradient, goes on from
+		// the best point it reached.
+		if res != nil && !math.IsInf(res.F, 0) && !math.IsNaN(res.F) {
+			x0 = res.X
+		}
+		nm := &optimize.Settings{Converger: &optimize.FunctionConverge{Absolute: 1e-10, Iterations: 20}}
+		res, err = optimize.Minimize(optimize.Problem{Func: problem.Func}, x0, nm, &optimize.NelderMead{})
+	}
 	if err != nil && res == nil {
 		return Hyper{}, fmt.Errorf("%s: eb-censored marginal likelihood: %w", p.Source, err)
 	}
