@@ -302,13 +302,13 @@ func bisectQuantile(cdf func(float64) float64, rho, lo, hi, rel float64) float64
 // steeper one resolve it. Only nodes that carry weight are returned.
 func censoredPosterior(h Hyper, obs []float64) (theta, w []float64, logMarginal float64) {
 	c := newCensoredPattern(h, obs)
-	mu0, tau, sigma, pos := h.Mu0, h.Tau, h.Sigma, c.pos
+	tau, sigma, pos := h.Tau, h.Sigma, c.pos
 	logPost, slope := c.logPost, c.slope
 	wide := 1 / math.Sqrt(1/(tau*tau)+float64(pos)/(sigma*sigma))
 	narrow := 1 / math.Sqrt(1/(tau*tau)+float64(len(obs))/(sigma*sigma))
 	// The mode: slope is decreasing, positive far below and negative far
 	// above. A millionth of a deviation places the grid as well as exactly.
-	lo, hi := min(mu0, 0)-60*(tau+sigma), max(mu0, slices.Max(obs))+60*(tau+sigma)
+	lo, hi := c.modeBracket()
 	for i := 0; i < 200 && hi-lo > 1e-6*narrow; i++ {
 		mid := (lo + hi) / 2
 		if slope(mid) > 0 {
@@ -416,6 +416,14 @@ func (c censoredPattern) slope(t float64) float64 {
 	return (mu0-t)/(tau*tau) + (c.sum-float64(c.pos)*t)/(sigma*sigma) - float64(c.zeros)*millsInverse(t/sigma)/sigma
 }
 
+// modeBracket brackets the posterior's mode, where slope changes sign:
+// far below both the prior mean and zero, far above both it and the
+// largest observation.
+func (c censoredPattern) modeBracket() (lo, hi float64) {
+	mu0, tau, sigma := c.h.Mu0, c.h.Tau, c.h.Sigma
+	return min(mu0, 0) - 60*(tau+sigma), max(mu0, slices.Max(c.obs)) + 60*(tau+sigma)
+}
+
 // logScale is the log of the normal densities' constants that logPost
 // leaves out: the integral of exp(logPost) plus logScale is the log
 // marginal likelihood.
@@ -463,7 +471,7 @@ func censoredLogMarginalGrad(h Hyper, obs []float64, grad bool) (float64, [3]flo
 	}
 	// The mode by Newton's method, kept inside a bracket that bisection
 	// narrows whenever a step would leave it (slope decreasing).
-	lo, hi := min(mu0, 0)-60*(tau+sigma), max(mu0, slices.Max(obs))+60*(tau+sigma)
+	lo, hi := c.modeBracket()
 	t := (mu0/(tau*tau) + sum/(sigma*sigma)) / prec
 	for range 200 {
 		g := slope(t)
@@ -797,7 +805,8 @@ func estimateCensoredNormal(p *data.Portfolio) (Hyper, error) {
 			x0 = res.X
 		}
 		nm := &optimize.Settings{Converger: &optimize.FunctionConverge{Absolute: 1e-10, Iterations: 20}}
-		res, err = optimize.Minimize(optimize.Problem{Func: problem.Func}, x0, nm, &optimize.NelderMead{})
+		value := func(x []float64) float64 { return nll(x, nil) }
+		res, err = optimize.Minimize(optimize.Problem{Func: value}, x0, nm, &optimize.NelderMead{})
 	}
 	if err != nil && res == nil {
 		return Hyper{}, fmt.Errorf("%s: eb-censored marginal likelihood: %w", p.Source, err)

@@ -283,9 +283,7 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64, trainingF
 			} else {
 				zeros++
 			}
-			// Counts are integers small enough to be exact in float64;
-			// a float64 above 2^53 is always an integer and says nothing.
-			if x == math.Trunc(x) && x < 1<<53 {
+			if isCount(x) {
 				ints++
 			}
 			equal = equal && x == o[0]

@@ -170,17 +170,22 @@ var selectionRules = []struct {
 }
 
 // continuousWithZeros reports whether some observation of p is zero and
-// some is not a count (an integer below 2^53, as the experts count them).
+// some is not a count (isCount, as the experts count them).
 func continuousWithZeros(p *data.Portfolio) bool {
 	zero, continuous := false, false
 	for _, o := range p.Obs {
 		for _, x := range o {
 			zero = zero || x == 0
-			continuous = continuous || !(x == math.Trunc(x) && x < 1<<53)
+			continuous = continuous || !isCount(x)
 		}
 	}
 	return zero && continuous
 }
+
+// isCount reports whether x can be a count: an integer small enough to
+// be exact in float64 (a float64 above 2^53 is always an integer and
+// says nothing).
+func isCount(x float64) bool { return x == math.Trunc(x) && x < 1<<53 }
 
 // fullRule is the trained head at full strength.
 var fullRule = Rule{Strength: 1, Expert: -1}
