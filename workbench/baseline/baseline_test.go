@@ -242,7 +242,7 @@ func normalEnv(t *testing.T, k, n int, seed uint64) *prior.Environment {
 
 // normalEnvSpread is normalEnv with the spread of product means and the
 // within-product cv given (level 100).
-func normalEnvSpread(t *testing.T, k, n int, spread, cv float64, seed uint64) *prior.Environment {
+func normalEnvSpread(t testing.TB, k, n int, spread, cv float64, seed uint64) *prior.Environment {
 	t.Helper()
 	pr := &prior.Prior{
 		Name: "nn-test", Version: "1", Kind: prior.NormalNormal,

@@ -68,3 +68,34 @@ func BenchmarkGammaPoissonTest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEstimateCensored times eb-censored's marginal-likelihood fit
+// where many instances hold a zero: the wide normal portfolio of
+// TestCensoredEmpiricalBayes (K = 1,000, 99 instances with a zero) and
+// gamma demand observed with noise as large as the mean (K = 300, most
+// instances with a zero), the data on which the rule selection weighs
+// eb-censored most often.
+func BenchmarkEstimateCensored(b *testing.B) {
+	noisy := &prior.Prior{
+		Name: "gamma-noise-1", Version: "1", Kind: prior.Managerial, Families: []string{"gamma"},
+		Level: prior.Range{Min: 20, Max: 500, Log: true}, Spread: prior.Range{Min: 0.3, Max: 1},
+		CV: prior.Range{Min: 0.2, Max: 0.6}, Noise: prior.Fixed(1),
+		Instances: prior.IntRange{Min: 300, Max: 300}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.8),
+	}
+	gamma, err := noisy.Generate(1, prior.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, env := range map[string]*prior.Environment{
+		"wide/K=1000": normalEnvSpread(b, 1000, 5, 0.8, 0.3, 3),
+		"noisy/K=300": gamma,
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := (EmpiricalBayes{Censored: true}).Estimate(env.Portfolio); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
