@@ -100,6 +100,11 @@ func (m *Model) NewBatch(ps []*data.Portfolio, k, n int) *Batch {
 // finetuning lay their batches out with NewBatch, whose fits are
 // npmle-log's own, so that the experts the head mixes and the strength
 // selection's fallback rules decide as the classical methods do.
+// Deciding with the small grids instead, so that at K <= logMixLarge
+// the head mixes the fits it was trained on, was measured and left out:
+// the suite average went from 9.80% to 9.84% (bimodal K = 100 5.53% ->
+// 6.36%, gamma-Poisson n = 10 K = 100 5.76% -> 6.34%), lognormal K = 100
+// 9.61% -> 9.64%.
 func (m *Model) NewTrainingBatch(ps []*data.Portfolio, k, n int) *Batch {
 	lay := m.Config.layout()
 	lay.trainingFits = true
