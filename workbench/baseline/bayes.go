@@ -1031,6 +1031,18 @@ func (LogEB) Offset(p *data.Portfolio) (float64, error) {
 	return 0, nil
 }
 
+// logObs is log(x + c) of p's observations, per instance.
+func logObs(p *data.Portfolio, c float64) [][]float64 {
+	ys := make([][]float64, p.Len())
+	for k, o := range p.Obs {
+		ys[k] = make([]float64, len(o))
+		for j, x := range o {
+			ys[k][j] = math.Log(x + c)
+		}
+	}
+	return ys
+}
+
 func (l LogEB) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := (EmpiricalBayes{}).check(p); err != nil {
 		return nil, err
@@ -1040,14 +1052,7 @@ func (l LogEB) Decide(p *data.Portfolio) ([]float64, error) {
 		return nil, err
 	}
 	lp := *p
-	lp.Obs = make([][]float64, p.Len())
-	for k, o := range p.Obs {
-		y := make([]float64, len(o))
-		for i, x := range o {
-			y[i] = math.Log(x + c)
-		}
-		lp.Obs[k] = y
-	}
+	lp.Obs = logObs(p, c)
 	h, err := estimateNormal(&lp, l.Method)
 	if err != nil {
 		return nil, fmt.Errorf("%w (on log demand)", err)

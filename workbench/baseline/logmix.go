@@ -54,14 +54,7 @@ func (d LogDeconvolution) Fit(p *data.Portfolio) (*LogMixture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: npmle-log: every observation is zero", p.Source)
 	}
-	ys := make([][]float64, p.Len())
-	for k, o := range p.Obs {
-		ys[k] = make([]float64, len(o))
-		for j, x := range o {
-			ys[k][j] = math.Log(x + c)
-		}
-	}
-	m, err := FitLogMixture(ys, c, d.Atoms, d.Bins, d.Iterations)
+	m, err := FitLogMixture(logObs(p, c), c, d.Atoms, d.Bins, d.Iterations)
 	if err != nil {
 		return nil, fmt.Errorf("%s: npmle-log: %w", p.Source, err)
 	}
@@ -76,23 +69,7 @@ func (d LogDeconvolution) Fit(p *data.Portfolio) (*LogMixture, error) {
 // recomputing positions.
 func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations int) (*LogMixture, error) {
 	atoms, bins, iterations = orDefault(atoms, 50), orDefault(bins, 64), orDefault(iterations, 30)
-	means := make([]float64, 0, len(ys))
-	var res []float64
-	for _, y := range ys {
-		n := len(y)
-		mu := 0.0
-		for _, v := range y {
-			mu += v
-		}
-		mu /= float64(n)
-		means = append(means, mu)
-		if n > 1 {
-			s := math.Sqrt(float64(n) / float64(n-1))
-			for _, v := range y {
-				res = append(res, (v-mu)*s)
-			}
-		}
-	}
+	means, res := meansAndResiduals(ys)
 	if len(res) == 0 {
 		return nil, fmt.Errorf("needs an instance with two or more observations to estimate the noise distribution")
 	}
@@ -176,6 +153,30 @@ func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations int) (*Log
 		m.setF(f)
 	}
 	return m, nil
+}
+
+// meansAndResiduals returns each instance's mean of ys and, pooled over
+// instances of two or more, the residuals (y - mean) sqrt(n/(n-1)),
+// whose spread is the noise's (a residual's variance is the noise's
+// times (n-1)/n).
+func meansAndResiduals(ys [][]float64) (means, res []float64) {
+	means = make([]float64, 0, len(ys))
+	for _, y := range ys {
+		n := len(y)
+		mu := 0.0
+		for _, v := range y {
+			mu += v
+		}
+		mu /= float64(n)
+		means = append(means, mu)
+		if n > 1 {
+			s := math.Sqrt(float64(n) / float64(n-1))
+			for _, v := range y {
+				res = append(res, (v-mu)*s)
+			}
+		}
+	}
+	return means, res
 }
 
 // orDefault is v, or def where v is not positive.
