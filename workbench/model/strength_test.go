@@ -13,6 +13,7 @@ import (
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
 // strongHead is an experts model whose learned logits and corrections are
@@ -362,6 +363,9 @@ func TestHeldOutFoldsAreNotTiedToValues(t *testing.T) {
 }
 
 func TestCountRuleIndices(t *testing.T) {
+	if ExpertNames[expertLog] != "eb-log" {
+		t.Fatalf("eb-log at %d is %q", expertLog, ExpertNames[expertLog])
+	}
 	if ExpertNames[expertGammaPoisson] != "eb-gamma-poisson" || ExpertNames[expertNPMLEPoisson] != "npmle-poisson" {
 		t.Fatalf("count rules at %d, %d are %q, %q", expertGammaPoisson, expertNPMLEPoisson,
 			ExpertNames[expertGammaPoisson], ExpertNames[expertNPMLEPoisson])
@@ -398,4 +402,66 @@ func TestIntermittentCountsGetTheNonparametricCountRule(t *testing.T) {
 		t.Errorf("rule %v on intermittent counts", r)
 	}
 	t.Logf("rule: %v", r)
+}
+
+// managerialPortfolio draws K instances of n observations, rho = 0.9,
+// from a managerial prior of one family and fixed hyperparameters.
+func managerialPortfolio(t *testing.T, family string, level, spread, cv float64, k, n int, seed uint64) *data.Portfolio {
+	t.Helper()
+	pr := &prior.Prior{Name: "selection-test", Version: "1", Kind: prior.Managerial, Families: []string{family},
+		Level: prior.Fixed(level), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.9)}
+	env, err := pr.Generate(seed, prior.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Portfolio
+}
+
+// eb-log replaces the kept head only where its held-out cost is lower
+// and the data do not reject its model: on log-normal data, not on
+// normal data, not on counts, and not where it is dearer.
+func TestLogNormalFitsNeedsLowerCostAndTheModel(t *testing.T) {
+	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts)
+	for _, s := range StrengthGrid {
+		rules = append(rules, Rule{Strength: s, Expert: -1})
+	}
+	for e := range NumExperts {
+		rules = append(rules, Rule{Expert: e})
+	}
+	costs := func(p *data.Portfolio, ebLog float64) [][]float64 {
+		c := make([][]float64, len(rules))
+		for i := range c {
+			c[i] = make([]float64, p.Len())
+			for k := range c[i] {
+				c[i][k] = 1
+				if rules[i].Expert == expertLog {
+					c[i][k] = ebLog
+				}
+			}
+		}
+		return c
+	}
+	logNormal := managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, 3)
+	if !logNormalFits(logNormal, rules, costs(logNormal, 0.99)) {
+		t.Error("log-normal portfolio, eb-log cheaper: not chosen")
+	}
+	if logNormalFits(logNormal, rules, costs(logNormal, 1.01)) {
+		t.Error("log-normal portfolio, eb-log dearer: chosen")
+	}
+	normal := managerialPortfolio(t, "normal", 100, 0.2, 0.2, 200, 5, 3)
+	if logNormalFits(normal, rules, costs(normal, 0.99)) {
+		t.Error("normal portfolio: eb-log chosen")
+	}
+	counts := logNormal.Subset(allInstances(logNormal))
+	for k, o := range counts.Obs {
+		r := make([]float64, len(o))
+		for j, x := range o {
+			r[j] = math.Round(x)
+		}
+		counts.Obs[k] = r
+	}
+	if logNormalFits(counts, rules, costs(counts, 0.99)) {
+		t.Error("rounded log-normal portfolio (counts): eb-log chosen")
+	}
 }
