@@ -1,6 +1,7 @@
 // Package baseline holds the classical policies ptft compares against, all
 // behind one Policy interface: SAA, pooled SAA, Shrunken-SAA data pooling
-// (Gupta & Kallus 2022), parametric empirical Bayes, nonparametric
+// (Gupta & Kallus 2022), parametric empirical Bayes (normal, on log
+// demand, gamma-Poisson and zero-inflated gamma-Poisson), nonparametric
 // empirical Bayes (NPMLE: normal and Poisson kernels, and on log demand
 // with the noise distribution estimated too), Bayes-optimal with the true
 // hyperparameters, and the oracle.
@@ -66,7 +67,7 @@ func CheckDecisions(method string, p *data.Portfolio, q []float64) error {
 var ErrUnknownMethod = errors.New("unknown method")
 
 // Methods lists the data-driven policies selectable by name.
-var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "shrunken-saa-additive", "eb", "eb-log", "npmle", "npmle-poisson", "npmle-log"}
+var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "shrunken-saa-additive", "eb", "eb-log", "eb-zi-gamma-poisson", "npmle", "npmle-poisson", "npmle-log"}
 
 // ByName returns the data-driven policy of that name with default settings.
 func ByName(name string) (Policy, error) {
@@ -87,6 +88,8 @@ func ByName(name string) (Policy, error) {
 		return EmpiricalBayes{Family: GammaPoissonFamily}, nil
 	case "eb-log":
 		return LogEB{}, nil
+	case "eb-zi-gamma-poisson":
+		return ZeroInflatedEB{}, nil
 	case "eb-log-ml":
 		return LogEB{Method: MarginalLikelihood}, nil
 	case "npmle":

@@ -28,6 +28,9 @@ type GammaPoissonTest struct {
 	Replicates int
 	// Seed fixes the bootstrap draws.
 	Seed uint64
+	// ZeroInflated tests eb-zi-gamma-poisson's model instead: a share of
+	// rates 0, the others gamma (ZeroInflatedEB), fitted and drawn alike.
+	ZeroInflated bool
 }
 
 // GammaPoissonResult is a test's outcome: the log-likelihood ratio of
@@ -45,7 +48,7 @@ func (t GammaPoissonTest) Run(p *data.Portfolio) (GammaPoissonResult, error) {
 	if err := p.Validate(); err != nil {
 		return GammaPoissonResult{}, err
 	}
-	lr, h, err := gammaPoissonLogRatio(p)
+	lr, h, zero, err := gammaPoissonLogRatio(p, t.ZeroInflated)
 	if err != nil {
 		return GammaPoissonResult{}, err
 	}
@@ -69,6 +72,9 @@ func (t GammaPoissonTest) Run(p *data.Portfolio) (GammaPoissonResult, error) {
 				if !math.IsInf(h.Shape, 1) {
 					rate = distuv.Gamma{Alpha: h.Shape, Beta: h.Rate, Src: rng}.Rand()
 				}
+				if zero > 0 && rng.Float64() < zero {
+					rate = 0
+				}
 				// The total of n_k counts is Poisson(n_k rate); it goes into
 				// the first observation, the rest are zeros: the fits see the
 				// same sufficient statistics as from n_k separate counts.
@@ -78,7 +84,7 @@ func (t GammaPoissonTest) Run(p *data.Portfolio) (GammaPoissonResult, error) {
 				}
 			}
 			// A replicate of all zeros cannot be fitted: its ratio stays 0.
-			ratios[r], _, _ = gammaPoissonLogRatio(sim)
+			ratios[r], _, _, _ = gammaPoissonLogRatio(sim, t.ZeroInflated)
 		})
 	}
 	wg.Wait()
@@ -100,15 +106,23 @@ func (t GammaPoissonTest) Run(p *data.Portfolio) (GammaPoissonResult, error) {
 }
 
 // gammaPoissonLogRatio returns the log-likelihood of p's totals under
-// npmle-poisson's fit minus under the marginal-likelihood gamma fit, and
-// that gamma fit.
-func gammaPoissonLogRatio(p *data.Portfolio) (float64, Hyper, error) {
-	h, err := estimateGammaPoisson(p, MarginalLikelihood)
+// npmle-poisson's fit minus under the marginal-likelihood gamma fit
+// (zero-inflated: ZeroInflatedEB's fit), and that fit: its gamma and its
+// share of rates 0.
+func gammaPoissonLogRatio(p *data.Portfolio, zeroInflated bool) (float64, Hyper, float64, error) {
+	var h Hyper
+	var zero float64
+	var err error
+	if zeroInflated {
+		h, zero, err = ZeroInflatedEB{}.Estimate(p)
+	} else {
+		h, err = estimateGammaPoisson(p, MarginalLikelihood)
+	}
 	if err != nil {
-		return 0, Hyper{}, err
+		return 0, Hyper{}, 0, err
 	}
 	if !(h.Shape > 0) || (!math.IsInf(h.Shape, 1) && !(h.Rate > 0)) {
-		return 0, Hyper{}, fmt.Errorf("%s: gamma-Poisson fit failed (shape %v, rate %v)", p.Source, h.Shape, h.Rate)
+		return 0, Hyper{}, 0, fmt.Errorf("%s: gamma-Poisson fit failed (shape %v, rate %v)", p.Source, h.Shape, h.Rate)
 	}
 	if math.IsInf(h.Shape, 1) {
 		h.Mean = 0
@@ -123,7 +137,7 @@ func gammaPoissonLogRatio(p *data.Portfolio) (float64, Hyper, error) {
 	}
 	g, st, err := NPMLE{Family: PoissonMixture}.fitPoisson(p)
 	if err != nil {
-		return 0, Hyper{}, err
+		return 0, Hyper{}, 0, err
 	}
 	// Both log-likelihoods leave out the same -log s! of each total s.
 	lr := 0.0
@@ -149,7 +163,7 @@ func gammaPoissonLogRatio(p *data.Portfolio) (float64, Hyper, error) {
 			lr -= s*math.Log(n*h.Mean) - n*h.Mean
 			continue
 		}
-		lr -= negBinomialTotalLogLik(s, n, h.Shape, h.Rate)
+		lr -= zeroInflatedTotalLogLik(s, n, h.Shape, h.Rate, zero)
 	}
-	return lr, h, nil
+	return lr, h, zero, nil
 }

@@ -290,7 +290,7 @@ func newExpertStats(p *data.Portfolio, scale float64, means []float64, trainingF
 			} else {
 				zeros++
 			}
-			if isCount(x) {
+			if baseline.IsCount(x) {
 				ints++
 			}
 			equal = equal && x == o[0]

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
@@ -372,14 +373,13 @@ func TestCountRuleIndices(t *testing.T) {
 	}
 }
 
-// On counts of which 40% of products never sell, the gamma prior is
-// rejected: where the folds favour a count rule, it is npmle-poisson.
-func TestIntermittentCountsGetTheNonparametricCountRule(t *testing.T) {
-	m := strongHead(t)
-	rng := rand.New(rand.NewPCG(5, 5))
+// intermittentCounts draws k instances of 6 counts, 60% of them with
+// a rate of sellerRate's, the others 0.
+func intermittentCounts(k int, seed uint64, sellerRate func(*rand.Rand) float64) *data.Portfolio {
+	rng := rand.New(rand.NewPCG(seed, seed))
 	p := &data.Portfolio{Source: "intermittent"}
-	for i := range 1000 {
-		rate := distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand()
+	for i := range k {
+		rate := sellerRate(rng)
 		if rng.Float64() < 0.4 {
 			rate = 0
 		}
@@ -391,6 +391,50 @@ func TestIntermittentCountsGetTheNonparametricCountRule(t *testing.T) {
 		}
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.6)
 	}
+	return p
+}
+
+// The zero-inflated rule is a candidate only on counts with
+// never-sellers that reject the gamma prior, and fits where the sellers'
+// rates are gamma, not where they take two values far apart.
+func TestZeroInflatedRuleNeedsItsModel(t *testing.T) {
+	gammaRates := func(rng *rand.Rand) float64 { return distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand() }
+	p := intermittentCounts(1000, 5, gammaRates)
+	if !zeroInflationShows(p) || !zeroInflatedFits(p) {
+		t.Errorf("intermittent gamma-Poisson counts: candidate %v, fits %v; want both", zeroInflationShows(p), zeroInflatedFits(p))
+	}
+	twoLevels := func(rng *rand.Rand) float64 {
+		if rng.Float64() < 0.5 {
+			return 1
+		}
+		return 20
+	}
+	if p := intermittentCounts(1000, 6, twoLevels); zeroInflatedFits(p) {
+		t.Error("sellers of rates 1 and 20: the zero-inflated gamma prior fits")
+	}
+	g := intermittentCounts(1000, 7, gammaRates)
+	for k, o := range g.Obs { // the same portfolio without never-sellers
+		if floats.Max(o) == 0 {
+			g.Obs[k] = []float64{1, 0, 2, 0, 0, 1}
+		}
+	}
+	if zeroInflationShows(g) {
+		t.Error("no never-sellers: the zero-inflated rule is a candidate")
+	}
+	for k := range g.Obs {
+		g.Obs[k] = append(slices.Clone(g.Obs[k]), 0.5)
+	}
+	if zeroInflationShows(g) {
+		t.Error("non-count data: the zero-inflated rule is a candidate")
+	}
+}
+
+// On counts of which 40% of products never sell, the gamma prior is
+// rejected: where the folds favour a count rule, it is npmle-poisson
+// or the zero-inflated one.
+func TestIntermittentCountsGetTheNonparametricCountRule(t *testing.T) {
+	m := strongHead(t)
+	p := intermittentCounts(1000, 5, func(rng *rand.Rand) float64 { return distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand() })
 	if !gammaRejected(p) {
 		t.Fatal("gamma prior not rejected")
 	}
