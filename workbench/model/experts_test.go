@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/dist"
@@ -329,5 +331,32 @@ func TestAnInstanceApartFromEveryFitIsDecidedByItsOwnObservations(t *testing.T) 
 				t.Errorf("%s: instance %d %v apart", c.name, i, c.p.Obs[i])
 			}
 		}
+	}
+}
+
+// On low, skewed counts (mean 0.7, gamma shape 0.44: most products sell
+// nothing on most days, a few sell several a day) the experts' gamma
+// fit keeps the best sellers, which the raw-scale outlier screen would
+// drop: its shape is the classical eb-gamma-poisson's, not a much
+// narrower prior that shrinks the best sellers to the crowd.
+func TestExpertGammaKeepsSkewedSellers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 21))
+	p := &data.Portfolio{Source: "low counts"}
+	for i := range 1000 {
+		rate := distuv.Gamma{Alpha: 0.44, Beta: 0.44 / 0.7, Src: rng}.Rand()
+		o := make([]float64, 5)
+		for j := range o {
+			o[j] = distuv.Poisson{Lambda: rate, Src: rng}.Rand()
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
+	}
+	st := newPortfolioStats(p, layout{experts: true})
+	h, err := baseline.EmpiricalBayes{Family: baseline.GammaPoissonFamily}.Estimate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("experts' shape %.3f, mean %.3f; eb-gamma-poisson's %.3f, %.3f", st.ex.gamma.Shape, st.ex.gamma.Shape/st.ex.gamma.Rate, h.Shape, h.Shape/h.Rate)
+	if math.Abs(st.ex.gamma.Shape/h.Shape-1) > 0.2 {
+		t.Errorf("experts' gamma shape %.3f, eb-gamma-poisson's %.3f", st.ex.gamma.Shape, h.Shape)
 	}
 }
