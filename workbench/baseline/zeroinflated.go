@@ -48,36 +48,29 @@ func (ZeroInflatedEB) Estimate(p *data.Portfolio) (Hyper, float64, error) {
 	if err := p.Validate(); err != nil {
 		return Hyper{}, 0, err
 	}
-	anySale := false
+	// Instances of one total and length share a likelihood term.
+	byPattern := map[[2]float64]float64{}
+	zeros, sellerSum, sellerN := 0.0, 0.0, 0.0
 	for i, o := range p.Obs {
 		for _, x := range o {
 			if !IsCount(x) {
 				return Hyper{}, 0, fmt.Errorf("%s: instance %q: eb-zi-gamma-poisson needs integer counts, got %v", p.Source, p.IDs[i], x)
 			}
-			anySale = anySale || x > 0
 		}
-	}
-	if !anySale {
-		return Hyper{}, 0, fmt.Errorf("%s: eb-zi-gamma-poisson: every count is zero", p.Source)
-	}
-	h, err := estimateGammaPoisson(p, Moments)
-	if err != nil {
-		return Hyper{}, 0, err
-	}
-	// Instances of one total and length share a likelihood term.
-	byPattern := map[[2]float64]float64{}
-	zeros, sellerSum, sellerN := 0.0, 0.0, 0.0
-	for _, o := range p.Obs {
-		s := 0.0
-		for _, x := range o {
-			s += x
-		}
+		s := floats.Sum(o)
 		byPattern[[2]float64{s, float64(len(o))}]++
 		if s == 0 {
 			zeros++
 		} else {
 			sellerSum, sellerN = sellerSum+s, sellerN+float64(len(o))
 		}
+	}
+	if sellerSum == 0 {
+		return Hyper{}, 0, fmt.Errorf("%s: eb-zi-gamma-poisson: every count is zero", p.Source)
+	}
+	h, err := estimateGammaPoisson(p, Moments)
+	if err != nil {
+		return Hyper{}, 0, err
 	}
 	patterns := make([]totalPattern, 0, len(byPattern))
 	for k, c := range byPattern {

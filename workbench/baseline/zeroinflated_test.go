@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/ptft-lab/ptft/workbench/data"
@@ -55,7 +56,7 @@ func TestZeroInflatedEBRecoversItsPrior(t *testing.T) {
 		if q[k] < 0 || q[k] != math.Trunc(q[k]) {
 			t.Fatalf("instance %d: order %v, not a count", k, q[k])
 		}
-		if allZero := slicesMax(o) == 0; allZero && q[k] != 0 {
+		if allZero := floats.Max(o) == 0; allZero && q[k] != 0 {
 			t.Fatalf("instance %d never sold in 6 days, 40%% never-sellers: order %v, want 0", k, q[k])
 		}
 	}
@@ -87,14 +88,6 @@ func TestZeroInflatedEBRecoversItsPrior(t *testing.T) {
 	}
 }
 
-func slicesMax(xs []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range xs {
-		m = max(m, x)
-	}
-	return m
-}
-
 func TestZeroInflatedEBBadInput(t *testing.T) {
 	p := zeroInflatedPortfolio(50, 4, 0.3, 2, 1, 3)
 	p.Obs[7][2] = 1.5
@@ -122,7 +115,7 @@ func TestZeroInflatedEBHomogeneousSellers(t *testing.T) {
 	t.Logf("share %.4f shape %.3g mean %.4f", zero, h.Shape, h.Shape/h.Rate)
 	want := dist.Poisson{Lambda: 3}.Quantile(0.6)
 	for k, o := range p.Obs {
-		if slicesMax(o) > 0 && q[k] != want {
+		if floats.Max(o) > 0 && q[k] != want {
 			t.Fatalf("instance %d (%v): order %v, want the Poisson(3) 0.6-quantile %v", k, o, q[k], want)
 		}
 	}

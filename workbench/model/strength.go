@@ -36,11 +36,12 @@ import (
 // portfolio's counts reject its gamma prior (gammaRejected), the rule is
 // eb-zi-gamma-poisson where some product never sold and the counts do
 // not reject its zero-inflated prior either (zeroInflatedFits), else
-// npmle-poisson. Where the head is kept by the margin but a rule whose
-// model the data pass is cheaper on the folds, that rule decides: eb-log
-// on non-count data that pass its log-normal check (logNormalFits),
-// eb-zi-gamma-poisson on counts that reject the gamma prior and pass
-// the zero-inflated one.
+// npmle-poisson. On counts that reject the gamma prior and pass the
+// zero-inflated one (zeroInflatedFits), eb-zi-gamma-poisson, not the
+// head, is the rule the others must beat by the margin. Where the head
+// is kept by the margin but eb-log is cheaper on the folds and the
+// non-count data pass its log-normal check (logNormalFits), eb-log
+// decides.
 var StrengthGrid = []float64{0, 0.5, 1}
 
 // strengthFolds caps the held-out folds (one per observation index);
@@ -318,22 +319,16 @@ const (
 // (suite-outside's negative binomial, mean 5 and 200: 9.77% -> 10.15%
 // and 25.74% -> 26.43% with counts admitted).
 func logNormalFits(p *data.Portfolio, rules []Rule, cost [][]float64) bool {
-	full := len(StrengthGrid) - 1
-	for i, r := range rules {
-		if r.Expert != expertLog || r.Classical != nil {
-			continue
-		}
-		if floats.Sum(cost[i]) >= floats.Sum(cost[full]) || allCounts(p) {
-			return false
-		}
-		sample := selectionSample(p)
-		if sample == nil {
-			return false
-		}
-		res, err := baseline.LogNormalTest{}.Run(sample)
-		return err == nil && !res.Rejected
+	i := slices.IndexFunc(rules, func(r Rule) bool { return r.Expert == expertLog && r.Classical == nil })
+	if i < 0 || floats.Sum(cost[i]) >= floats.Sum(cost[len(StrengthGrid)-1]) || allCounts(p) {
+		return false
 	}
-	return false
+	sample := selectionSample(p)
+	if sample == nil {
+		return false
+	}
+	res, err := baseline.LogNormalTest{}.Run(sample)
+	return err == nil && !res.Rejected
 }
 
 // allCounts reports whether every observation of p is a count (baseline.IsCount).
