@@ -58,10 +58,10 @@ type SuiteFamily struct {
 // SuiteMethods are the methods every suite cell runs: the classical peers,
 // the shipped models, and Bayes-optimal and the oracle where they exist.
 var SuiteMethods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-censored", "eb-log",
-	"eb-gamma-poisson", "eb-zi-gamma-poisson", "npmle", "npmle-poisson", "npmle-log", "transformer", "transformer@normal-normal", "transformer@retail-daily", "bayes", "oracle"}
+	"eb-gamma-poisson", "eb-zi-gamma-poisson", "eb-negbinomial", "npmle", "npmle-poisson", "npmle-log", "transformer", "transformer@normal-normal", "transformer@retail-daily", "bayes", "oracle"}
 
 // suiteClassical are the classical methods whose best a model is compared with.
-var suiteClassical = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-censored", "eb-log", "eb-gamma-poisson", "eb-zi-gamma-poisson", "npmle", "npmle-poisson", "npmle-log"}
+var suiteClassical = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-additive", "eb", "eb-censored", "eb-log", "eb-gamma-poisson", "eb-zi-gamma-poisson", "eb-negbinomial", "npmle", "npmle-poisson", "npmle-log"}
 
 func fixedPrior(name, kind string, families []string, level, spread, cv float64) *prior.Prior {
 	return &prior.Prior{Name: name, Version: SuiteVersion, Kind: kind, Families: families,

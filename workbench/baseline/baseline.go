@@ -67,7 +67,7 @@ func CheckDecisions(method string, p *data.Portfolio, q []float64) error {
 var ErrUnknownMethod = errors.New("unknown method")
 
 // Methods lists the data-driven policies selectable by name.
-var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "shrunken-saa-additive", "eb", "eb-log", "eb-zi-gamma-poisson", "npmle", "npmle-poisson", "npmle-log"}
+var Methods = []string{"saa", "pooled-saa", "shrunken-saa", "shrunken-saa-uniform", "shrunken-saa-additive", "eb", "eb-log", "eb-zi-gamma-poisson", "eb-negbinomial", "npmle", "npmle-poisson", "npmle-log"}
 
 // ByName returns the data-driven policy of that name with default settings.
 func ByName(name string) (Policy, error) {
@@ -90,6 +90,8 @@ func ByName(name string) (Policy, error) {
 		return LogEB{}, nil
 	case "eb-zi-gamma-poisson":
 		return ZeroInflatedEB{}, nil
+	case "eb-negbinomial":
+		return NegBinomialEB{}, nil
 	case "eb-log-ml":
 		return LogEB{Method: MarginalLikelihood}, nil
 	case "npmle":

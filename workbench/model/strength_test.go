@@ -509,3 +509,35 @@ func TestLogNormalFitsNeedsLowerCostAndTheModel(t *testing.T) {
 		t.Error("rounded log-normal portfolio (counts): eb-log chosen")
 	}
 }
+
+// eb-negbinomial is the incumbent only where the counts vary from day to
+// day beyond Poisson: on negative binomial counts, not on gamma-Poisson
+// ones, and not on non-count data; on negative binomial counts a head
+// that pretraining has not fitted to them does not beat it by the margin.
+func TestNegBinomialRuleNeedsOverdispersion(t *testing.T) {
+	nb := managerialPortfolio(t, "negbinomial", 20, 0.6, 1, 300, 5, 1)
+	if !overdispersionShows(nb) {
+		t.Error("negative binomial counts (size 1): no overdispersion")
+	}
+	if p := managerialPortfolio(t, "poisson", 20, 0.6, 0.1, 300, 5, 2); overdispersionShows(p) {
+		t.Error("Poisson counts of log-normal means: overdispersion")
+	}
+	m := strongHead(t)
+	r, err := m.selectRule(nb, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Classical.(baseline.NegBinomialEB); !ok {
+		t.Errorf("negative binomial counts: rule %v, want eb-negbinomial", r)
+	}
+	for k := range nb.Obs {
+		nb.Obs[k] = append(slices.Clone(nb.Obs[k]), 0.5)
+	}
+	rules, _, err := m.heldOutCosts(nb, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if negBinomialRule(rules) >= 0 {
+		t.Error("non-count data: eb-negbinomial is a candidate")
+	}
+}
