@@ -541,3 +541,30 @@ func TestNegBinomialRuleNeedsOverdispersion(t *testing.T) {
 		t.Error("non-count data: eb-negbinomial is a candidate")
 	}
 }
+
+// On gamma-Poisson counts, which pass the gamma test and show neither
+// never-sellers nor overdispersion, the gamma-Poisson expert is the
+// incumbent: a head that pretraining has not fitted to them does not
+// beat it by the margin.
+func TestGammaPoissonExpertIsTheIncumbentOnGammaCounts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	p := &data.Portfolio{Source: "gamma-poisson"}
+	for i := range 1000 {
+		rate := distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand()
+		o := make([]float64, 5)
+		for j := range o {
+			o[j] = distuv.Poisson{Lambda: rate, Src: rng}.Rand()
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
+	}
+	if gammaRejected(p) || overdispersionShows(p) {
+		t.Fatalf("gamma rejected %v, overdispersion %v", gammaRejected(p), overdispersionShows(p))
+	}
+	r, err := strongHead(t).selectRule(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Classical != nil || r.Expert != expertGammaPoisson {
+		t.Errorf("rule %v, want expert %s", r, ExpertNames[expertGammaPoisson])
+	}
+}
