@@ -30,6 +30,10 @@ func (NegBinomialEB) Name() string { return "eb-negbinomial" }
 // negBinomialGrid is the number of log-mean points of the prior's grid.
 const negBinomialGrid = 96
 
+// nbNegligible is the log ratio beyond which a term of the likelihood's
+// sums is dropped: e^-40 is below float64's relative precision.
+const nbNegligible = 40
+
 // NegBinomialHyper is a fitted NegBinomialEB prior.
 type NegBinomialHyper struct {
 	M, S, R float64
@@ -164,9 +168,14 @@ func (f *nbFit) logLik(h NegBinomialHyper) float64 {
 			kern[i] += prior[i]
 			top = max(top, kern[i])
 		}
+		// Terms below e^-nbNegligible of the largest change no float64
+		// sum; skipping their exponentials, most of the grid for an
+		// informative instance, halves the fit's time.
 		sum := 0.0
 		for _, x := range kern {
-			sum += math.Exp(x - top)
+			if d := x - top; d > -nbNegligible {
+				sum += math.Exp(d)
+			}
 		}
 		ll += pt.times * (top + math.Log(sum))
 	}
