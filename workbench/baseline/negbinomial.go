@@ -23,6 +23,10 @@ import (
 // observation, the integral over log mu on a grid of negBinomialGrid
 // points spanning the instances' means; each instance orders the
 // rho-quantile of its posterior-predictive mixture of negative binomials.
+// Where the likeliest spread of log means exceeds the grid's range, a
+// flat prior (a share of never-sellers, or groups of far apart sales
+// levels, which no log-normal reaches), it returns an error rather than
+// orders.
 type NegBinomialEB struct{}
 
 func (NegBinomialEB) Name() string { return "eb-negbinomial" }
@@ -212,6 +216,41 @@ func OverdispersionLogRatio(p *data.Portfolio) (float64, error) {
 		return 0, err
 	}
 	return max(0, f.logLik(h)-f.logLik(poisson)), nil
+}
+
+// LogNormalMeansLogRatio is the log-likelihood ratio of p's counts under
+// Poisson days around log-normal means (eb-negbinomial's Poisson limit)
+// against Poisson days around gamma means (eb-gamma-poisson's prior, its
+// marginal-likelihood fit): positive where the products' means look
+// log-normal rather than gamma. Each model has two parameters and
+// neither nests the other.
+func LogNormalMeansLogRatio(p *data.Portfolio) (float64, error) {
+	f, err := newNBFit(p)
+	if err != nil {
+		return 0, err
+	}
+	poisson, err := f.fit(p.Source, nbPoissonSize)
+	if err != nil {
+		return 0, err
+	}
+	g, err := estimateGammaPoisson(p, MarginalLikelihood)
+	if err != nil {
+		return 0, err
+	}
+	// Both log-likelihoods leave out the -log x! of every count; the
+	// gamma one, of the totals, adds the multinomial split of each total
+	// over its days, s! / prod x! n^-s, less the same -log x!.
+	lr := f.logLik(poisson)
+	for _, in := range f.inst {
+		s, n := in.s, in.n
+		if math.IsInf(g.Shape, 1) {
+			lr -= s*math.Log(n*g.Mean) - n*g.Mean
+		} else {
+			lr -= negBinomialTotalLogLik(s, n, g.Shape, g.Rate)
+		}
+		lr += s * math.Log(n)
+	}
+	return lr, nil
 }
 
 // nbPoissonSize is the size that stands for R -> infinity: the negative

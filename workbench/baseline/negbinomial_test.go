@@ -127,3 +127,24 @@ func BenchmarkNegBinomialEBDecide(b *testing.B) {
 		NegBinomialEB{}.Decide(p)
 	}
 }
+
+// Poisson counts around log-normal means are likelier under log-normal
+// means, and around gamma means under gamma ones.
+func TestLogNormalMeansLogRatio(t *testing.T) {
+	for seed := range uint64(2) {
+		lr, err := LogNormalMeansLogRatio(negBinomialPortfolio(1000, 5, math.Log(5), 1, 1e9, 20+seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lr < 3 {
+			t.Errorf("log-normal means, seed %d: log ratio %.2f", 20+seed, lr)
+		}
+		lr, err = LogNormalMeansLogRatio(zeroInflatedPortfolio(1000, 5, 0, 1.5, 0.5, 30+seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lr > 0 {
+			t.Errorf("gamma means, seed %d: log ratio %.2f", 30+seed, lr)
+		}
+	}
+}

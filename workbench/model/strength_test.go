@@ -510,17 +510,21 @@ func TestLogNormalFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	}
 }
 
-// eb-negbinomial is the incumbent only where the counts vary from day to
-// day beyond Poisson: on negative binomial counts, not on gamma-Poisson
-// ones, and not on non-count data; on negative binomial counts a head
-// that pretraining has not fitted to them does not beat it by the margin.
-func TestNegBinomialRuleNeedsOverdispersion(t *testing.T) {
+// eb-negbinomial is the incumbent only where its model shows: on
+// negative binomial counts (overdispersion), on Poisson counts of
+// log-normal means where K = 1,000 tells them from gamma means, not on
+// non-count data; on negative binomial counts a head that pretraining
+// has not fitted to them does not beat it by the margin.
+func TestNegBinomialRuleNeedsItsModel(t *testing.T) {
 	nb := managerialPortfolio(t, "negbinomial", 20, 0.6, 1, 300, 5, 1)
 	if !overdispersionShows(nb) {
 		t.Error("negative binomial counts (size 1): no overdispersion")
 	}
 	if p := managerialPortfolio(t, "poisson", 20, 0.6, 0.1, 300, 5, 2); overdispersionShows(p) {
 		t.Error("Poisson counts of log-normal means: overdispersion")
+	}
+	if p := managerialPortfolio(t, "poisson", 5, 1, 0.1, 1000, 5, 3); !negBinomialShows(p) {
+		t.Error("Poisson counts of log-normal means (spread 1, K = 1,000): eb-negbinomial's model does not show")
 	}
 	m := strongHead(t)
 	r, err := m.selectRule(nb, false)
@@ -543,7 +547,7 @@ func TestNegBinomialRuleNeedsOverdispersion(t *testing.T) {
 }
 
 // On gamma-Poisson counts, which pass the gamma test and show neither
-// never-sellers nor overdispersion, the gamma-Poisson expert is the
+// never-sellers nor eb-negbinomial's model, the gamma-Poisson expert is the
 // incumbent: a head that pretraining has not fitted to them does not
 // beat it by the margin.
 func TestGammaPoissonExpertIsTheIncumbentOnGammaCounts(t *testing.T) {
@@ -557,8 +561,8 @@ func TestGammaPoissonExpertIsTheIncumbentOnGammaCounts(t *testing.T) {
 		}
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
 	}
-	if gammaRejected(p) || overdispersionShows(p) {
-		t.Fatalf("gamma rejected %v, overdispersion %v", gammaRejected(p), overdispersionShows(p))
+	if gammaRejected(p) || negBinomialShows(p) {
+		t.Fatalf("gamma rejected %v, eb-negbinomial's model shows %v", gammaRejected(p), negBinomialShows(p))
 	}
 	r, err := strongHead(t).selectRule(p, false)
 	if err != nil {
