@@ -200,3 +200,54 @@ func TestStreamedDecisionsMatchWhole(t *testing.T) {
 		}
 	}
 }
+
+// A product that sells exactly 10 every day, among products whose sales
+// vary (normal, mean about 200), is ordered 10 (it was ordered 22.8 by
+// an earlier default); so are the constant products among gamma-Poisson
+// counts where a tenth of them are constant, which the count rules the
+// selection picks would order up to 40% away.
+func TestDefaultModelOrdersConstantProductsTheirConstant(t *testing.T) {
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	p := &data.Portfolio{Source: "one constant product"}
+	for i := range 200 {
+		o := make([]float64, 5)
+		mu := 200 * (1 + 0.2*rng.NormFloat64())
+		for j := range o {
+			o[j] = mu * (1 + 0.2*rng.NormFloat64())
+			if i == 7 {
+				o[j] = 10
+			}
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
+	}
+	if q := decideWith(t, m, p, false); q[7] != 10 {
+		t.Errorf("constant 10 ordered %v", q[7])
+	}
+
+	p = &data.Portfolio{Source: "constant counts"}
+	constant := map[int]bool{}
+	for i := range 300 {
+		rate := dist.GammaMeanCV(10, 0.6).Rand(rng)
+		o := make([]float64, 5)
+		for j := range o {
+			o[j] = dist.Poisson{Lambda: rate}.Rand(rng)
+		}
+		if i%10 == 0 {
+			constant[i] = true
+			for j := range o {
+				o[j] = max(1, math.Round(rate))
+			}
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
+	}
+	q := decideWith(t, m, p, false)
+	for i := range constant {
+		if q[i] != p.Obs[i][0] {
+			t.Errorf("constant counts %v ordered %v", p.Obs[i], q[i])
+		}
+	}
+}

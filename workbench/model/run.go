@@ -174,7 +174,9 @@ func checkInput(p *data.Portfolio) error {
 // into groups far apart is decided group by group (groups.go). An
 // experts model first picks, on p's held-out observations, the strength
 // of its learned head or one of its expert rules alone (strength.go,
-// SelectRule; FullStrength skips that).
+// SelectRule; FullStrength skips that). Where p holds more products that
+// sell one positive amount every day than chance explains, each of them
+// orders that amount (constant.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err
@@ -190,7 +192,12 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.decideBy(p, r, m.streams(p))
+	q, err := m.decideBy(p, r, m.streams(p))
+	if err != nil {
+		return nil, err
+	}
+	keepConstants(p, q)
+	return q, nil
 }
 
 // DecideWhole is Decide with the portfolio (and the rule selection's
@@ -207,7 +214,12 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.decideBy(p, r, false)
+	q, err := m.decideBy(p, r, false)
+	if err != nil {
+		return nil, err
+	}
+	keepConstants(p, q)
+	return q, nil
 }
 
 func (m *Model) decide(p *data.Portfolio, stream bool) ([]float64, error) {

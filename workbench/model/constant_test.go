@@ -1,0 +1,66 @@
+package model
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/ptft-lab/ptft/workbench/data"
+)
+
+// countPortfolio draws k instances of n Poisson days around gamma means
+// of mean level (shape 2), a share constant of them selling their
+// rounded mean every day.
+func countPortfolio(k, n int, level, constant float64, seed uint64) *data.Portfolio {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	p := &data.Portfolio{Source: "counts"}
+	for i := range k {
+		rate := distuv.Gamma{Alpha: 2, Beta: 2 / level, Src: rng}.Rand()
+		o := make([]float64, n)
+		for j := range o {
+			if rng.Float64() < constant && j == 0 {
+				for j := range o {
+					o[j] = max(1, float64(int(rate+0.5)))
+				}
+				break
+			}
+			o[j] = distuv.Poisson{Lambda: rate, Src: rng}.Rand()
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
+	}
+	return p
+}
+
+// Constant products show where they outnumber the repeats chance gives
+// counts: not among low Poisson counts of three days, where a tenth of
+// products repeat a positive value by chance, but with a tenth of
+// products constant on top; on continuous data one constant product
+// shows. keepConstants then orders their constants and nothing else.
+func TestConstantProductsShow(t *testing.T) {
+	for _, c := range []struct {
+		n            int
+		level, share float64
+		want         bool
+	}{{3, 1, 0, false}, {3, 3, 0, false}, {5, 10, 0, false}, {3, 1, 0.1, true}, {5, 10, 0.1, true}, {5, 10, 0.02, true}} {
+		p := countPortfolio(1000, c.n, c.level, c.share, 7)
+		if got := constantProductsShow(p); got != c.want {
+			t.Errorf("n %d, level %v, constant share %v: shows %v", c.n, c.level, c.share, got)
+		}
+	}
+	p := &data.Portfolio{Source: "continuous", IDs: []string{"a", "b", "c"}, Ratios: []float64{0.9, 0.9, 0.9},
+		Obs: [][]float64{{10.5, 12.25, 9}, {10, 10, 10, 10}, {0, 0, 0}}}
+	if !constantProductsShow(p) {
+		t.Fatal("continuous data with a constant product: does not show")
+	}
+	q := []float64{13, 22.8, 1}
+	keepConstants(p, q)
+	if q[0] != 13 || q[1] != 10 || q[2] != 1 {
+		t.Errorf("orders %v, want [13 10 1]", q)
+	}
+	p.Obs[1] = []float64{10, 10, 10, 10.5}
+	if constantProductsShow(p) {
+		t.Error("no constant product: shows")
+	}
+}
