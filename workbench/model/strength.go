@@ -38,14 +38,13 @@ import (
 // not reject its zero-inflated prior either (zeroInflatedFits), else
 // npmle-poisson. On counts that reject the gamma prior and pass the
 // zero-inflated one (zeroInflatedFits), eb-zi-gamma-poisson, not the
-// head, is the rule the others must beat, and on other counts that vary
+// head, is the rule the others must beat; on other counts that vary
 // from day to day beyond Poisson or whose means look log-normal
-// (negBinomialShows), eb-negbinomial
-// is, and on counts that show neither and do not reject the gamma prior
-// (gammaRejected), the gamma-Poisson expert is; each must be beaten by
-// modelMargin, not ruleMargin. Where the head
-// is kept by the margin but eb-log is cheaper on the folds and the
-// non-count data pass its log-normal check (logNormalFits), eb-log
+// (negBinomialShows), eb-negbinomial is; and on counts that show neither
+// and do not reject the gamma prior (gammaRejected), the gamma-Poisson
+// expert is. Each must be beaten by modelMargin, not ruleMargin. Where
+// the head is kept by the margin but eb-log is cheaper on the folds and
+// the non-count data pass its log-normal check (logNormalFits), eb-log
 // decides.
 var StrengthGrid = []float64{0, 0.5, 1}
 
