@@ -20,10 +20,13 @@ import (
 // the constant wherever constantProductsShow, whatever rule decided.
 
 // constantValue is the value every observation of o takes, where o has
-// two or more observations, all one positive value; ok is false
-// otherwise.
+// minEvidenceObs or more observations, all one positive value; ok is
+// false otherwise. Two equal observations are not enough: where days are
+// resampled with replacement (E6's Rossmann stores, N ~ Poisson(10)),
+// two draws of one day repeat its sales, and ordering them moved E6's
+// N ~ Poisson(10), K = 1,115 transformer cell from 13.84% to 13.78%.
 func constantValue(o []float64) (v float64, ok bool) {
-	if len(o) < 2 || o[0] <= 0 {
+	if len(o) < minEvidenceObs || o[0] <= 0 {
 		return 0, false
 	}
 	for _, x := range o[1:] {
@@ -52,7 +55,7 @@ func constantProductsShow(p *data.Portfolio) bool {
 		if _, ok := constantValue(o); ok {
 			observed++
 		}
-		if counts && len(o) >= 2 {
+		if counts && len(o) >= minEvidenceObs {
 			expected += repeatProbability(o)
 		}
 	}
