@@ -1,12 +1,12 @@
 package baseline
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/optimize"
 	"gonum.org/v1/gonum/stat"
@@ -57,49 +57,38 @@ type nbFit struct {
 	logMu    []float64
 	inst     []nbInstance
 	counts   []struct{ x, times float64 }
-	patterns []struct{ s, n, times float64 }
+	patterns []totalPattern
 }
 
 func newNBFit(p *data.Portfolio) (*nbFit, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	f := &nbFit{}
+	patterns, err := totalPatterns(p, "eb-negbinomial")
+	if err != nil {
+		return nil, err
+	}
+	f := &nbFit{patterns: patterns}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	anySale := false
-	for i, o := range p.Obs {
-		s := 0.0
-		for _, x := range o {
-			if !IsCount(x) {
-				return nil, fmt.Errorf("%s: instance %q: eb-negbinomial needs integer counts, got %v", p.Source, p.IDs[i], x)
-			}
-			s += x
-		}
+	counts := map[float64]float64{}
+	for _, o := range p.Obs {
+		s := floats.Sum(o)
 		anySale = anySale || s > 0
 		n := float64(len(o))
 		f.inst = append(f.inst, nbInstance{s: s, n: n, obs: o})
 		m := math.Log((s + 0.5) / n)
 		lo, hi = min(lo, m), max(hi, m)
+		for _, x := range o {
+			counts[x]++
+		}
 	}
 	if !anySale {
 		return nil, fmt.Errorf("%s: eb-negbinomial: every count is zero", p.Source)
 	}
-	counts, patterns := map[float64]float64{}, map[[2]float64]float64{}
-	for _, in := range f.inst {
-		for _, x := range in.obs {
-			counts[x]++
-		}
-		patterns[[2]float64{in.s, in.n}]++
-	}
-	// Fixed orders: the sums must not depend on map order.
+	// A fixed order: the sums must not depend on map order.
 	for _, x := range slices.Sorted(maps.Keys(counts)) {
 		f.counts = append(f.counts, struct{ x, times float64 }{x, counts[x]})
-	}
-	keys := slices.SortedFunc(maps.Keys(patterns), func(a, b [2]float64) int {
-		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
-	})
-	for _, k := range keys {
-		f.patterns = append(f.patterns, struct{ s, n, times float64 }{k[0], k[1], patterns[k]})
 	}
 	// The grid reaches well beyond the instances' means: a product that
 	// never sold in n days may well have a mean far below 1/n.
@@ -181,7 +170,7 @@ func (f *nbFit) logLik(h NegBinomialHyper) float64 {
 				sum += math.Exp(d)
 			}
 		}
-		ll += pt.times * (top + math.Log(sum))
+		ll += pt.count * (top + math.Log(sum))
 	}
 	return ll
 }

@@ -42,27 +42,47 @@ type totalPattern struct {
 	count float64
 }
 
+// totalPatterns returns p's distinct (total, length) patterns, which
+// share a likelihood term wherever the totals are sufficient, with their
+// multiplicities, in a fixed order (an optimiser's path must not depend
+// on map order). A non-count observation is an error naming method and
+// the instance.
+func totalPatterns(p *data.Portfolio, method string) ([]totalPattern, error) {
+	byPattern := map[[2]float64]float64{}
+	for i, o := range p.Obs {
+		for _, x := range o {
+			if !IsCount(x) {
+				return nil, fmt.Errorf("%s: instance %q: %s needs integer counts, got %v", p.Source, p.IDs[i], method, x)
+			}
+		}
+		byPattern[[2]float64{floats.Sum(o), float64(len(o))}]++
+	}
+	patterns := make([]totalPattern, 0, len(byPattern))
+	for k, c := range byPattern {
+		patterns = append(patterns, totalPattern{s: k[0], n: k[1], count: c})
+	}
+	slices.SortFunc(patterns, func(a, b totalPattern) int {
+		return cmp.Or(cmp.Compare(a.s, b.s), cmp.Compare(a.n, b.n))
+	})
+	return patterns, nil
+}
+
 // Estimate returns the fitted gamma hyperparameters of the sellers and
 // the share of never-sellers.
 func (ZeroInflatedEB) Estimate(p *data.Portfolio) (Hyper, float64, error) {
 	if err := p.Validate(); err != nil {
 		return Hyper{}, 0, err
 	}
-	// Instances of one total and length share a likelihood term.
-	byPattern := map[[2]float64]float64{}
+	patterns, err := totalPatterns(p, "eb-zi-gamma-poisson")
+	if err != nil {
+		return Hyper{}, 0, err
+	}
 	zeros, sellerSum, sellerN := 0.0, 0.0, 0.0
-	for i, o := range p.Obs {
-		for _, x := range o {
-			if !IsCount(x) {
-				return Hyper{}, 0, fmt.Errorf("%s: instance %q: eb-zi-gamma-poisson needs integer counts, got %v", p.Source, p.IDs[i], x)
-			}
-		}
-		s := floats.Sum(o)
-		byPattern[[2]float64{s, float64(len(o))}]++
-		if s == 0 {
-			zeros++
+	for _, t := range patterns {
+		if t.s == 0 {
+			zeros += t.count
 		} else {
-			sellerSum, sellerN = sellerSum+s, sellerN+float64(len(o))
+			sellerSum, sellerN = sellerSum+t.count*t.s, sellerN+t.count*t.n
 		}
 	}
 	if sellerSum == 0 {
@@ -72,14 +92,6 @@ func (ZeroInflatedEB) Estimate(p *data.Portfolio) (Hyper, float64, error) {
 	if err != nil {
 		return Hyper{}, 0, err
 	}
-	patterns := make([]totalPattern, 0, len(byPattern))
-	for k, c := range byPattern {
-		patterns = append(patterns, totalPattern{s: k[0], n: k[1], count: c})
-	}
-	// A fixed order: the optimiser's path must not depend on map order.
-	slices.SortFunc(patterns, func(a, b totalPattern) int {
-		return cmp.Or(cmp.Compare(a.s, b.s), cmp.Compare(a.n, b.n))
-	})
 	// x = (logit share, log shape, log rate).
 	nll := func(x []float64) float64 {
 		pi := 1 / (1 + math.Exp(-x[0]))

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"gonum.org/v1/gonum/stat/distuv"
-
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/dist"
@@ -340,16 +338,7 @@ func TestAnInstanceApartFromEveryFitIsDecidedByItsOwnObservations(t *testing.T) 
 // drop: its shape is the classical eb-gamma-poisson's, not a much
 // narrower prior that shrinks the best sellers to the crowd.
 func TestExpertGammaKeepsSkewedSellers(t *testing.T) {
-	rng := rand.New(rand.NewPCG(21, 21))
-	p := &data.Portfolio{Source: "low counts"}
-	for i := range 1000 {
-		rate := distuv.Gamma{Alpha: 0.44, Beta: 0.44 / 0.7, Src: rng}.Rand()
-		o := make([]float64, 5)
-		for j := range o {
-			o[j] = distuv.Poisson{Lambda: rate, Src: rng}.Rand()
-		}
-		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
-	}
+	p := gammaPoissonCounts(1000, 5, 0.44, 0.7, 21)
 	st := newPortfolioStats(p, layout{experts: true})
 	h, err := baseline.EmpiricalBayes{Family: baseline.GammaPoissonFamily}.Estimate(p)
 	if err != nil {

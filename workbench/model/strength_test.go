@@ -394,6 +394,22 @@ func intermittentCounts(k int, seed uint64, sellerRate func(*rand.Rand) float64)
 	return p
 }
 
+// gammaPoissonCounts draws k instances of n Poisson days, rho = 0.8,
+// around rates Gamma(shape, shape / mean).
+func gammaPoissonCounts(k, n int, shape, mean float64, seed uint64) *data.Portfolio {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	p := &data.Portfolio{Source: "gamma-poisson"}
+	for i := range k {
+		rate := distuv.Gamma{Alpha: shape, Beta: shape / mean, Src: rng}.Rand()
+		o := make([]float64, n)
+		for j := range o {
+			o[j] = distuv.Poisson{Lambda: rate, Src: rng}.Rand()
+		}
+		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
+	}
+	return p
+}
+
 // The zero-inflated rule is a candidate only on counts with
 // never-sellers that reject the gamma prior, and fits where the sellers'
 // rates are gamma, not where they take two values far apart.
@@ -551,16 +567,7 @@ func TestNegBinomialRuleNeedsItsModel(t *testing.T) {
 // incumbent: a head that pretraining has not fitted to them does not
 // beat it by the margin.
 func TestGammaPoissonExpertIsTheIncumbentOnGammaCounts(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 5))
-	p := &data.Portfolio{Source: "gamma-poisson"}
-	for i := range 1000 {
-		rate := distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand()
-		o := make([]float64, 5)
-		for j := range o {
-			o[j] = distuv.Poisson{Lambda: rate, Src: rng}.Rand()
-		}
-		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
-	}
+	p := gammaPoissonCounts(1000, 5, 2.8, 3, 5)
 	if gammaRejected(p) || negBinomialShows(p) {
 		t.Fatalf("gamma rejected %v, eb-negbinomial's model shows %v", gammaRejected(p), negBinomialShows(p))
 	}
