@@ -49,18 +49,26 @@ func constantValue(o []float64) (v float64, ok bool) {
 // 3, n = 10, K = 1,000, one product of mean 0.94 sold 1 on all ten days
 // (E about 0.07): E + 3 sqrt(E), the first bound tried, let it show.
 func constantProductsShow(p *data.Portfolio) bool {
-	observed, expected := 0.0, 0.0
-	counts := allCounts(p)
+	observed := 0.0
 	for _, o := range p.Obs {
 		if _, ok := constantValue(o); ok {
 			observed++
 		}
-		if counts && len(o) >= minEvidenceObs {
-			expected += repeatProbability(o)
-		}
 	}
+	// Most portfolios have no constant product: E, a sum over the
+	// instances of up to 25 sqrt(mean) Poisson terms each, is only
+	// needed where one shows.
 	if observed == 0 {
 		return false
+	}
+	if !allCounts(p) {
+		return true
+	}
+	expected := 0.0
+	for _, o := range p.Obs {
+		if len(o) >= minEvidenceObs {
+			expected += repeatProbability(o)
+		}
 	}
 	if expected == 0 {
 		return true
