@@ -118,7 +118,8 @@ func StressFamilies() []SuiteFamily {
 }
 
 // OutsideFamilies are the suite's kinds of data at other parameters:
-// other sales levels, spreads and noise, n from 1 to 20, rho from 0.6 to
+// other sales levels, spreads and noise, n from 1 to 20 (two days of
+// noisy normal and of two-mode demand among them), rho from 0.6 to
 // 0.99, gamma-Poisson means of 1 and 30, 20% and 60% of products never
 // selling, 30% constant products, gross errors on a wide portfolio of
 // n = 3. The default model's recipe and rule selection were measured on
@@ -156,6 +157,9 @@ func OutsideFamilies() []SuiteFamily {
 		{Name: "bimodal mixtures mean 50 spread 1 n=3", Prior: man("mixture", 50, 1, 0.2), Obs: n(3), Ratio: 0.8},
 		{Name: "normal wide, gross errors n=3", Prior: nn(200, 0.6, 0.2), Obs: n(3), Ratio: 0.8, Contaminate: true},
 		{Name: "normal, 30% constant products n=5", Prior: nn(200, 0.3, 0.2), Obs: n(5), Ratio: 0.8, ConstantShare: 0.3},
+		// Appended, not inserted: a family's seeds follow its index.
+		{Name: "normal n=2 spread 0.3 cv 0.5 rho=0.9", Prior: nn(200, 0.3, 0.5), Obs: n(2), Ratio: 0.9},
+		{Name: "bimodal mixtures spread 0.2 n=2", Prior: man("mixture", 100, 0.2, 0.3), Obs: n(2), Ratio: 0.8},
 	}
 }
 

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -57,34 +58,120 @@ func TestLogNormalTest(t *testing.T) {
 	if rejected > 3 {
 		t.Errorf("lognormal portfolios: %d of 20 rejected", rejected)
 	}
-	others := []struct {
-		name     string
-		kind     string
-		families []string
-		level    float64
-		spread   float64
-		cv       float64
-	}{
-		{"normal-normal", prior.NormalNormal, nil, 200, 0.2, 0.2},
-		{"gamma", prior.Managerial, []string{"gamma"}, 100, 0.6, 0.5},
-		{"two-mode", prior.Managerial, []string{"mixture"}, 100, 0.5, 0.3},
-		{"gamma-Poisson", prior.GammaPoisson, nil, 3, 0.6, 0},
-		{"negative binomial", prior.Managerial, []string{"negbinomial"}, 20, 0.6, 1},
-	}
-	for _, o := range others {
-		for seed := uint64(1); seed <= 5; seed++ {
-			r, err := LogNormalTest{}.Run(lognormalTestPortfolio(t, o.kind, o.families, o.level, o.spread, o.cv, seed))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !r.Rejected {
-				t.Errorf("%s, seed %d: not rejected (statistics %.2f, %.2f)", o.name, seed, r.Residuals, r.Means)
-			}
-		}
-	}
+	rejectsEach(t, "log-normal", func(p *data.Portfolio) (NormalityResult, error) { return LogNormalTest{}.Run(p) },
+		testFamily{"normal-normal", prior.NormalNormal, nil, 200, 0.2, 0.2})
 	zeros := &data.Portfolio{Source: "zeros.csv", IDs: []string{"a", "b", "c", "d"}, Ratios: []float64{0.9, 0.9, 0.9, 0.9},
 		Obs: [][]float64{{0, 0}, {0, 0}, {0, 0}, {0, 0}}}
 	if _, err := (LogNormalTest{}).Run(zeros); err == nil || !strings.Contains(err.Error(), "zeros.csv") {
 		t.Errorf("all zeros: %v", err)
+	}
+}
+
+// NormalTest keeps about its level on normal-normal portfolios, with
+// and without products censored at zero (spread 0.6), rejects log-normal, gamma,
+// two-mode and count portfolios, and names the source where too few
+// instances sold something every day.
+func TestNormalTest(t *testing.T) {
+	for _, spread := range []float64{0.2, 0.6} {
+		rejected := 0
+		for seed := uint64(1); seed <= 20; seed++ {
+			p := lognormalTestPortfolio(t, prior.NormalNormal, nil, 200, spread, 0.2, seed)
+			r, err := NormalTest{}.Run(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Rejected {
+				rejected++
+			}
+		}
+		t.Logf("normal-normal, spread %g: %d of 20 rejected", spread, rejected)
+		if rejected > 3 {
+			t.Errorf("normal-normal, spread %g: %d of 20 rejected", spread, rejected)
+		}
+	}
+	rejectsEach(t, "normal", func(p *data.Portfolio) (NormalityResult, error) { return NormalTest{}.Run(p) },
+		testFamily{"lognormal", prior.Managerial, []string{"lognormal"}, 100, 1, 1.2})
+	zeros := &data.Portfolio{Source: "zeros.csv", IDs: []string{"a", "b", "c", "d"}, Ratios: []float64{0.9, 0.9, 0.9, 0.9},
+		Obs: [][]float64{{0, 1}, {3, 0}, {2, 2}, {0, 0}}}
+	if _, err := (NormalTest{}).Run(zeros); err == nil || !strings.Contains(err.Error(), "zeros.csv") {
+		t.Errorf("one instance without a zero: %v", err)
+	}
+}
+
+// The pair differences' Anderson-Darling statistic rejects normal
+// differences at about its level, and two-mode days of two observations,
+// which pass both Jarque-Bera statistics, nearly always.
+func TestNormalTestPairs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	rejected := 0
+	const samples = 2000
+	for range samples {
+		d := make([]float64, 0, 200)
+		for range 100 {
+			x := 7 * rng.NormFloat64()
+			d = append(d, x, -x)
+		}
+		if andersonDarlingSymmetric(d) > andersonDarlingCritical(0.01) {
+			rejected++
+		}
+	}
+	if rate := float64(rejected) / samples; rate < 0.005 || rate > 0.02 {
+		t.Errorf("normal differences: %.4f rejected at 1%%", rate)
+	}
+	if c := andersonDarlingCritical(0.05); math.Abs(c-0.78) > 1e-12 {
+		t.Errorf("5%% critical value %v", c)
+	}
+	twoMode := 0
+	for seed := uint64(1); seed <= 10; seed++ {
+		pr := &prior.Prior{Name: "pairs-test", Version: "1", Kind: prior.Managerial, Families: []string{"mixture"},
+			Level: prior.Fixed(100), Spread: prior.Fixed(0.2), CV: prior.Fixed(0.3), Noise: prior.Fixed(0),
+			Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 2, Max: 2}, Ratio: prior.Fixed(0.8)}
+		env, err := pr.Generate(seed, prior.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NormalTest{}.Run(env.Portfolio)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Rejected {
+			twoMode++
+		}
+	}
+	if twoMode < 9 {
+		t.Errorf("two-mode days, n = 2: %d of 10 rejected", twoMode)
+	}
+}
+
+// testFamily is a fixed-parameter prior of lognormalTestPortfolio.
+type testFamily struct {
+	name     string
+	kind     string
+	families []string
+	level    float64
+	spread   float64
+	cv       float64
+}
+
+// rejectsEach checks that test rejects five portfolios of each of
+// first, gamma, two-mode, gamma-Poisson and negative binomial demand.
+func rejectsEach(t *testing.T, name string, test func(*data.Portfolio) (NormalityResult, error), first testFamily) {
+	t.Helper()
+	for _, o := range []testFamily{
+		first,
+		{"gamma", prior.Managerial, []string{"gamma"}, 100, 0.6, 0.5},
+		{"two-mode", prior.Managerial, []string{"mixture"}, 100, 0.5, 0.3},
+		{"gamma-Poisson", prior.GammaPoisson, nil, 3, 0.6, 0},
+		{"negative binomial", prior.Managerial, []string{"negbinomial"}, 20, 0.6, 1},
+	} {
+		for seed := uint64(1); seed <= 5; seed++ {
+			r, err := test(lognormalTestPortfolio(t, o.kind, o.families, o.level, o.spread, o.cv, seed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Rejected {
+				t.Errorf("%s test, %s, seed %d: not rejected (statistics %.2f, %.2f, %.2f)", name, o.name, seed, r.Residuals, r.Means, r.Pairs)
+			}
+		}
 	}
 }

@@ -263,14 +263,28 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	if r, err := m.selectRule(one, false); err != nil || r != fullRule {
 		t.Fatalf("one observation per instance: %v (%v), want the full head", r, err)
 	}
-	// Two observations leave a context of one: no evidence either.
-	two := testPortfolio(9, 200, 2)
+	// Two observations leave a context of one: no evidence either, but
+	// eb-censored's model, which these normal data do not reject, takes
+	// over from the head (twoDaysFitNormal); on two-mode days it does not.
+	two := testPortfolio(9, 300, 2)
+	if r, err := m.selectRule(two, false); err != nil || r != normalPairsRule {
+		t.Fatalf("at most two normal observations per instance: %v (%v), want %v", r, err, normalPairsRule)
+	}
+	rng2 := rand.New(rand.NewPCG(9, 9))
+	for k, o := range two.Obs {
+		for j := range o {
+			two.Obs[k][j] *= 0.3 + 1.4*float64(rng2.IntN(2))
+		}
+	}
 	if r, err := m.selectRule(two, false); err != nil || r != fullRule {
-		t.Fatalf("at most two observations per instance: %v (%v), want the full head", r, err)
+		t.Fatalf("at most two two-mode observations per instance: %v (%v), want the full head", r, err)
 	}
 	// At rho = 0.995 five folds of 300 instances expect fewer than ten
-	// held-out observations above the quantiles: no evidence. At 0.9 the
-	// same data refute the random head (TestDecideRejectsAHeadThatHeldOutDataRefute).
+	// held-out observations above the quantiles: too few to weigh the
+	// rules, so only eb's model, which these normal data do not reject,
+	// replaces the random head; on two-mode data nothing does. At 0.9
+	// the same data refute the random head
+	// (TestDecideRejectsAHeadThatHeldOutDataRefute).
 	extreme := testPortfolio(8, 300, 6)
 	for k := range extreme.Ratios {
 		extreme.Ratios[k] = 0.995
@@ -278,8 +292,19 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	if got := tailEvents(extreme, 5); got >= minTailEvents {
 		t.Fatalf("tail events %v at rho = 0.995", got)
 	}
-	if r, err := m.selectRule(extreme, false); err != nil || r != fullRule {
-		t.Fatalf("rho = 0.995: %v (%v), want the full head", r, err)
+	if r, err := m.selectRule(extreme, false); err != nil || !isCensoredEB(r) {
+		t.Fatalf("rho = 0.995: %v (%v), want eb-censored", r, err)
+	}
+	twoMode := extreme.Subset(allInstances(extreme))
+	rng := rand.New(rand.NewPCG(8, 8))
+	for k, o := range twoMode.Obs {
+		twoMode.Obs[k] = make([]float64, len(o))
+		for j, x := range o {
+			twoMode.Obs[k][j] = x * (0.3 + 1.4*float64(rng.IntN(2)))
+		}
+	}
+	if r, err := m.selectRule(twoMode, false); err != nil || r != fullRule {
+		t.Fatalf("rho = 0.995, two modes: %v (%v), want the full head", r, err)
 	}
 	for k := range extreme.Ratios {
 		extreme.Ratios[k] = 0.9
@@ -294,9 +319,11 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An untrained head adds nothing to the mixture: every strength ties,
-	// and no single expert beats the mixture on these data.
-	if r, err := untrained.selectRule(testPortfolio(8, 300, 6), false); err != nil || r != fullRule {
-		t.Fatalf("untrained head: %v (%v), want the full head", r, err)
+	// and no single expert beats the mixture on these data by the
+	// margin. Only eb-censored, cheaper on the folds, whose model these
+	// normal data do not reject, replaces it (modelFits).
+	if r, err := untrained.selectRule(testPortfolio(8, 300, 6), false); err != nil || !isCensoredEB(r) {
+		t.Fatalf("untrained head: %v (%v), want eb-censored", r, err)
 	}
 }
 
@@ -478,41 +505,54 @@ func managerialPortfolio(t *testing.T, family string, level, spread, cv float64,
 	return env.Portfolio
 }
 
-// eb-log replaces the kept head only where its held-out cost is lower
-// and the data do not reject its model: on log-normal data, not on
-// normal data, not on counts, and not where it is dearer.
-func TestLogNormalFitsNeedsLowerCostAndTheModel(t *testing.T) {
-	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts)
+// A model-checked rule replaces the kept head only where its held-out
+// cost is lower and the data do not reject its model: eb-log on
+// log-normal data, eb on normal-normal data (eb-censored where it is a
+// candidate), neither on the other's data nor on counts, and neither
+// where it is dearer.
+func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
+	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts+1)
 	for _, s := range StrengthGrid {
 		rules = append(rules, Rule{Strength: s, Expert: -1})
 	}
 	for e := range NumExperts {
 		rules = append(rules, Rule{Expert: e})
 	}
-	costs := func(p *data.Portfolio, ebLog float64) [][]float64 {
+	censored := append(slices.Clone(rules), Rule{Expert: -1, Classical: baseline.EmpiricalBayes{Censored: true}})
+	// costs are 1 for every rule of rules and instance of p, but for the
+	// rules that cheaper names.
+	costs := func(p *data.Portfolio, rules []Rule, cheaper map[string]float64) [][]float64 {
 		c := make([][]float64, len(rules))
-		for i := range c {
+		for i, r := range rules {
 			c[i] = make([]float64, p.Len())
+			v, ok := cheaper[r.String()]
+			if !ok {
+				v = 1
+			}
 			for k := range c[i] {
-				c[i][k] = 1
-				if rules[i].Expert == expertLog {
-					c[i][k] = ebLog
-				}
+				c[i][k] = v
 			}
 		}
 		return c
 	}
+	const ebLog, eb, ebCensored = "expert eb-log", "expert eb", "classical eb-censored"
+	chosen := func(p *data.Portfolio, rules []Rule, cheaper map[string]float64) string {
+		r, ok := modelFits(p, rules, costs(p, rules, cheaper))
+		if !ok {
+			return "none"
+		}
+		return r.String()
+	}
 	logNormal := managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, 3)
-	if !logNormalFits(logNormal, rules, costs(logNormal, 0.99)) {
-		t.Error("log-normal portfolio, eb-log cheaper: not chosen")
+	pr := &prior.Prior{Name: "selection-test", Version: "1", Kind: prior.NormalNormal,
+		Level: prior.Fixed(200), Spread: prior.Fixed(0.2), CV: prior.Fixed(0.2), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: 200, Max: 200}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.9)}
+	env, err := pr.Generate(3, prior.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if logNormalFits(logNormal, rules, costs(logNormal, 1.01)) {
-		t.Error("log-normal portfolio, eb-log dearer: chosen")
-	}
-	normal := managerialPortfolio(t, "normal", 100, 0.2, 0.2, 200, 5, 3)
-	if logNormalFits(normal, rules, costs(normal, 0.99)) {
-		t.Error("normal portfolio: eb-log chosen")
-	}
+	normalNormal := env.Portfolio
+	heteroscedastic := managerialPortfolio(t, "normal", 100, 0.2, 0.2, 200, 5, 3)
 	counts := logNormal.Subset(allInstances(logNormal))
 	for k, o := range counts.Obs {
 		r := make([]float64, len(o))
@@ -521,8 +561,25 @@ func TestLogNormalFitsNeedsLowerCostAndTheModel(t *testing.T) {
 		}
 		counts.Obs[k] = r
 	}
-	if logNormalFits(counts, rules, costs(counts, 0.99)) {
-		t.Error("rounded log-normal portfolio (counts): eb-log chosen")
+	for _, c := range []struct {
+		name    string
+		p       *data.Portfolio
+		rules   []Rule
+		cheaper map[string]float64
+		want    string
+	}{
+		{"log-normal, eb-log cheaper", logNormal, rules, map[string]float64{ebLog: 0.99}, ebLog},
+		{"log-normal, eb-log dearer", logNormal, rules, map[string]float64{ebLog: 1.01}, "none"},
+		{"log-normal, eb cheaper", logNormal, rules, map[string]float64{eb: 0.99}, "none"},
+		{"normal-normal, eb cheaper", normalNormal, rules, map[string]float64{eb: 0.99}, eb},
+		{"normal-normal, eb cheapest, eb-censored cheaper", normalNormal, censored, map[string]float64{eb: 0.98, ebCensored: 0.99}, ebCensored},
+		{"normal-normal, eb-log cheaper than eb", normalNormal, rules, map[string]float64{eb: 0.995, ebLog: 0.99}, eb},
+		{"normal within cv, eb-log cheaper", heteroscedastic, rules, map[string]float64{ebLog: 0.99}, "none"},
+		{"rounded log-normal (counts), eb-log cheaper", counts, rules, map[string]float64{ebLog: 0.99}, "none"},
+	} {
+		if got := chosen(c.p, c.rules, c.cheaper); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
 	}
 }
 
