@@ -402,12 +402,11 @@ func (m *Model) selectRule(p *data.Portfolio, whole bool) (Rule, error) {
 	if tailEvents(p, min(longestObs(p), strengthFolds)) < minTailEvents {
 		// Too few held-out observations on the costly side for the
 		// paired z: only a rule whose model the data do not reject can
-		// replace the head, on its held-out cost alone, and only where
-		// the model checks have the instances to reject.
-		if evidenceInstances(p) >= modelCheckInstances {
-			if r, ok := modelFits(p, rules, cost); ok {
-				return r, nil
-			}
+		// replace the head, on its held-out cost alone (heldOutCosts
+		// ran the folds only where the model checks have the instances
+		// to reject).
+		if r, ok := modelFits(p, rules, cost); ok {
+			return r, nil
 		}
 		return fullRule, nil
 	}
@@ -719,8 +718,10 @@ func idHash(id string) uint64 {
 // StrengthGrid, the experts, then the selectionRules that apply) and
 // cost[i][k], instance k's held-out cost under rules[i] (+Inf throughout
 // for a selection rule that fails on a fold); nil rules where p gives no
-// evidence (no instance with minEvidenceObs observations) or the model
-// has no experts.
+// evidence (no instance with minEvidenceObs observations), where its
+// folds hold fewer than minTailEvents and fewer than
+// modelCheckInstances instances give evidence, or where the model has
+// no experts.
 func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64, error) {
 	longest := longestObs(p)
 	if !m.Config.Experts || m.FullStrength || longest < minEvidenceObs {
@@ -730,6 +731,12 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 		return nil, nil, nil
 	}
 	folds := min(longest, strengthFolds)
+	if tailEvents(p, folds) < minTailEvents && evidenceInstances(p) < modelCheckInstances {
+		// selectRule could use the folds only through modelFits, which
+		// needs modelCheckInstances: running every candidate on them
+		// would be wasted.
+		return nil, nil, nil
+	}
 	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts)
 	for _, t := range StrengthGrid {
 		rules = append(rules, Rule{Strength: t, Expert: -1})
