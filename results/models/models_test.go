@@ -203,7 +203,7 @@ func TestStreamedDecisionsMatchWhole(t *testing.T) {
 
 // A product that sells exactly 10 every day, among products whose sales
 // vary (normal, mean about 200), is ordered 10 (it was ordered 22.8 by
-// an earlier default); so are the constant products among gamma-Poisson
+// an earlier default), and the others as were it not there; so are the constant products among gamma-Poisson
 // counts where a tenth of them are constant, which the count rules the
 // selection picks would order up to 40% away.
 func TestDefaultModelOrdersConstantProductsTheirConstant(t *testing.T) {
@@ -224,8 +224,20 @@ func TestDefaultModelOrdersConstantProductsTheirConstant(t *testing.T) {
 		}
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.9)
 	}
-	if q := decideWith(t, m, p, false); q[7] != 10 {
+	q := decideWith(t, m, p, false)
+	if q[7] != 10 {
 		t.Errorf("constant 10 ordered %v", q[7])
+	}
+	others := make([]int, 0, p.Len()-1)
+	for i := range p.Len() {
+		if i != 7 {
+			others = append(others, i)
+		}
+	}
+	for j, qj := range decideWith(t, m, p.Subset(others), false) {
+		if q[others[j]] != qj {
+			t.Fatalf("instance %d ordered %v beside the constant product, %v without it", others[j], q[others[j]], qj)
+		}
 	}
 
 	p = &data.Portfolio{Source: "constant counts"}
@@ -244,7 +256,7 @@ func TestDefaultModelOrdersConstantProductsTheirConstant(t *testing.T) {
 		}
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
 	}
-	q := decideWith(t, m, p, false)
+	q = decideWith(t, m, p, false)
 	for i := range constant {
 		if q[i] != p.Obs[i][0] {
 			t.Errorf("constant counts %v ordered %v", p.Obs[i], q[i])

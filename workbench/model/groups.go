@@ -121,14 +121,23 @@ func decideByGroups(p *data.Portfolio, decide func(*data.Portfolio) ([]float64, 
 		return nil, false, nil
 	}
 	q = make([]float64, p.Len())
-	for _, idx := range groups {
+	if err := decideParts(p, groups, q, decide); err != nil {
+		return nil, true, err
+	}
+	return q, true, nil
+}
+
+// decideParts sets q's decisions of each part's instances to decide's
+// decisions on p.Subset(part).
+func decideParts(p *data.Portfolio, parts [][]int, q []float64, decide func(*data.Portfolio) ([]float64, error)) error {
+	for _, idx := range parts {
 		sub, err := decide(p.Subset(idx))
 		if err != nil {
-			return nil, true, err
+			return err
 		}
 		for j, i := range idx {
 			q[i] = sub[j]
 		}
 	}
-	return q, true, nil
+	return nil
 }

@@ -176,10 +176,13 @@ func checkInput(p *data.Portfolio) error {
 // of its learned head or one of its expert rules alone (strength.go,
 // SelectRule; FullStrength skips that). Where p holds more products that
 // sell one positive amount every day than chance explains, each of them
-// orders that amount (constant.go).
+// orders that amount and the others are decided apart (constant.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err
+	}
+	if q, ok, err := decideApartFromConstants(p, m.Decide); ok {
+		return q, err
 	}
 	if q, ok, err := decideByGroups(p, m.Decide); ok {
 		return q, err
@@ -196,7 +199,6 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	keepConstants(p, q)
 	return q, nil
 }
 
@@ -206,6 +208,9 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err
+	}
+	if q, ok, err := decideApartFromConstants(p, m.DecideWhole); ok {
+		return q, err
 	}
 	if q, ok, err := decideByGroups(p, m.DecideWhole); ok {
 		return q, err
@@ -218,7 +223,6 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	keepConstants(p, q)
 	return q, nil
 }
 

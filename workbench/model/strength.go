@@ -151,8 +151,8 @@ var normalPairsRule = Rule{Expert: -1, Classical: baseline.EmpiricalBayes{Censor
 // days, which the model's continuous days never repeat: constant
 // products, which the head orders well (10% of them, spread 0.3, cv
 // 0.2, K = 100: the head's 19.48% against 23.51% when eb decided the
-// three portfolios of six that passed the check), and keepConstants,
-// which needs three days, does not see.
+// three portfolios of six that passed the check), and
+// decideApartFromConstants, which needs three days, does not see.
 func twoDaysFitNormal(p *data.Portfolio) bool {
 	if longestObs(p) != 2 {
 		return false
@@ -354,12 +354,17 @@ func (r Rule) String() string {
 	return fmt.Sprintf("head at strength %g", r.Strength)
 }
 
-// SelectRule returns the rule Decide uses on p (Rule's doc, strength.go).
-// Where Decide splits p by sales level (ScaleGroups), each group has its
-// own: SelectRule(p.Subset(group)).
+// SelectRule returns the rule Decide uses on p (Rule's doc, strength.go):
+// where p's constant products show, the rule that decides the others
+// (constant.go; the full head where every product is constant). Where
+// Decide splits p by sales level (ScaleGroups), each group has its own:
+// SelectRule(p.Subset(group)).
 func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
 	if err := checkInput(p); err != nil {
 		return Rule{}, err
+	}
+	if p = withoutConstants(p); p == nil {
+		return fullRule, nil
 	}
 	return m.selectRule(p, false)
 }
