@@ -3,6 +3,7 @@ package baseline
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,10 +107,9 @@ func TestNormalTestPairs(t *testing.T) {
 	rejected := 0
 	const samples = 2000
 	for range samples {
-		d := make([]float64, 0, 200)
-		for range 100 {
-			x := 7 * rng.NormFloat64()
-			d = append(d, x, -x)
+		d := make([]float64, 100)
+		for i := range d {
+			d[i] = 7 * rng.NormFloat64()
 		}
 		if andersonDarlingSymmetric(d) > andersonDarlingCritical(0.01) {
 			rejected++
@@ -174,4 +174,72 @@ func rejectsEach(t *testing.T, name string, test func(*data.Portfolio) (Normalit
 			}
 		}
 	}
+}
+
+// Where some products sold zero, NormalTest compares its statistics with
+// portfolios simulated from eb-censored's fit: normal-normal portfolios
+// of two days with about a tenth of their products selling zero pass
+// about as often as its level says (the asymptotic points rejected half
+// of them), and normal days around log-normal means with zeros are
+// rejected.
+func TestNormalTestWithZeros(t *testing.T) {
+	rejected := 0
+	for seed := uint64(1); seed <= 10; seed++ {
+		p := levelPortfolio(t, prior.NormalNormal, nil, 0.3, 0.5, 1000, 2, seed)
+		zeros := 0
+		for _, o := range p.Obs {
+			if slices.Contains(o, 0) {
+				zeros++
+			}
+		}
+		if zeros < 30 {
+			t.Fatalf("seed %d: %d products sold zero, too few to test the zeros' handling", seed, zeros)
+		}
+		r, err := NormalTest{Level: 0.05}.Run(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Rejected {
+			rejected++
+		}
+	}
+	if rejected > 3 {
+		t.Errorf("normal-normal with zeros: %d of 10 rejected at 5%%", rejected)
+	}
+	for seed := uint64(1); seed <= 5; seed++ {
+		p := levelPortfolio(t, prior.Managerial, []string{"normal"}, 1, 0.5, 1000, 2, seed)
+		r, err := NormalTest{Level: 0.05}.Run(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Rejected {
+			t.Errorf("normal days around log-normal means, seed %d: not rejected (statistics %.2f, %.2f, %.2f)", seed, r.Residuals, r.Means, r.Pairs)
+		}
+	}
+}
+
+// NormalTest on a portfolio with zeros runs eb-censored's fit and
+// normalBootstrap simulated portfolios: 1,000 products of five days,
+// normal-normal spread 0.3, cv 0.5.
+func BenchmarkNormalTestWithZeros(b *testing.B) {
+	p := levelPortfolio(b, prior.NormalNormal, nil, 0.3, 0.5, 1000, 5, 1)
+	for b.Loop() {
+		if _, err := (NormalTest{}).Run(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// levelPortfolio draws k products of n days from a fixed-parameter prior
+// of level 200.
+func levelPortfolio(tb testing.TB, kind string, families []string, spread, cv float64, k, n int, seed uint64) *data.Portfolio {
+	tb.Helper()
+	pr := &prior.Prior{Name: "level-test", Version: "1", Kind: kind, Families: families,
+		Level: prior.Fixed(200), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.9)}
+	env, err := pr.Generate(seed, prior.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return env.Portfolio
 }

@@ -279,6 +279,41 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	if r, err := m.selectRule(two, false); err != nil || r != fullRule {
 		t.Fatalf("at most two two-mode observations per instance: %v (%v), want the full head", r, err)
 	}
+	// From twoDaysLogPairs products of two days on, npmle-log, which
+	// estimates the days' common shape, decides where the normal check
+	// fails.
+	many := testPortfolio(9, 2*twoDaysLogPairs+200, 2)
+	var fewer []int // the instances up to the last pair short of twoDaysLogPairs
+	pairs := 0
+	for k, o := range many.Obs {
+		for j := range o {
+			many.Obs[k][j] *= 0.3 + 1.4*float64(rng2.IntN(2))
+		}
+		if len(o) == 2 {
+			pairs++
+		}
+		if pairs < twoDaysLogPairs {
+			fewer = append(fewer, k)
+		}
+	}
+	if r, err := m.selectRule(many, false); err != nil || r != logPairsRule {
+		t.Fatalf("%d instances of two two-mode observations: %v (%v), want %v", pairs, r, err, logPairsRule)
+	}
+	if r, err := m.selectRule(many.Subset(fewer), false); err != nil || r != fullRule {
+		t.Fatalf("%d instances of two two-mode observations: %v (%v), want the full head", twoDaysLogPairs-1, r, err)
+	}
+	// Two modes a fixed amount apart, not a share of the level: the days'
+	// spread does not scale with the level (pairSpreadSlope), so the
+	// head, not npmle-log, decides.
+	additive := &data.Portfolio{Source: "additive modes"}
+	for i := range twoDaysLogPairs + 100 {
+		mu := 200 + 40*rng2.NormFloat64()
+		o := []float64{mu + 10*rng2.NormFloat64() + 30*float64(rng2.IntN(2)), mu + 10*rng2.NormFloat64() + 30*float64(rng2.IntN(2))}
+		additive.IDs, additive.Obs, additive.Ratios = append(additive.IDs, strconv.Itoa(i)), append(additive.Obs, o), append(additive.Ratios, 0.8)
+	}
+	if r, err := m.selectRule(additive, false); err != nil || r != fullRule {
+		t.Fatalf("two additive modes: %v (%v), want the full head", r, err)
+	}
 	// At rho = 0.995 five folds of 300 instances expect fewer than ten
 	// held-out observations above the quantiles: too few to weigh the
 	// rules, so only eb's model, which these normal data do not reject,
