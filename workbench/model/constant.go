@@ -28,6 +28,13 @@ import (
 // 5 seeds, base seed 1) deciding the others apart took the default
 // model's relative regret from 10.48% to 9.74% at K = 100 and from
 // 10.92% to 8.69% at K = 1,000, Bayes-optimal's being 9.74% and 8.68%.
+// Against the rule picked on the whole portfolio with the constants
+// reset, on three portfolios each with 10% constant products (scratch,
+// K = 100 / 1,000), it was never worse: gamma-Poisson means 3 and 20 and
+// negative binomial mean 20 by 0.0 to 0.3 points better, log-normal
+// (spread 1, cv 1.2) 13.12 / 11.90% -> 11.71 / 10.67%, and wide
+// normal-normal with 20% constant products 10.06 / 9.93% -> 9.14 /
+// 9.31%.
 
 // constantValue is the value every observation of o takes, where o has
 // minEvidenceObs or more observations, all one positive value; ok is
