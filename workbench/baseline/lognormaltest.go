@@ -120,7 +120,7 @@ func (t NormalTest) Run(p *data.Portfolio) (NormalityResult, error) {
 		return NormalityResult{}, err
 	}
 	level := cmp.Or(t.Level, 0.01)
-	r, sold, err := normalStatistics(p, p.Obs)
+	r, sold, err := normalStatistics(p)
 	if err != nil {
 		return r, err
 	}
@@ -174,7 +174,7 @@ func normalBootstrapRejects(p *data.Portfolio, r NormalityResult, level float64)
 						o[j] = max(0, mu+h.Sigma*rng.NormFloat64())
 					}
 				}
-				s, _, err := normalStatistics(sim, sim.Obs)
+				s, _, err := normalStatistics(sim)
 				if err != nil {
 					continue
 				}
@@ -210,17 +210,17 @@ func normalBootstrapRejects(p *data.Portfolio, r NormalityResult, level float64)
 	return false
 }
 
-// normalStatistics are NormalTest's statistics of obs, p's observations
-// or a portfolio simulated like them, and how many instances never sold
+// normalStatistics are NormalTest's statistics of p (the tested
+// portfolio or one simulated like it), and how many instances never sold
 // zero: the Jarque-Bera statistic of those instances' residuals and of
 // their means, and the Anderson-Darling statistic of their first two
 // days' differences (0 with fewer than four such pairs). Where some
 // instance sold zero, the means' statistic is the skewness part alone,
 // over the means with as many cut from the top as instances left out
 // for a zero.
-func normalStatistics(p *data.Portfolio, obs [][]float64) (r NormalityResult, sold int, err error) {
+func normalStatistics(p *data.Portfolio) (r NormalityResult, sold int, err error) {
 	var kept [][]float64
-	for _, o := range obs {
+	for _, o := range p.Obs {
 		if !slices.Contains(o, 0) {
 			kept = append(kept, o)
 		}
@@ -230,7 +230,7 @@ func normalStatistics(p *data.Portfolio, obs [][]float64) (r NormalityResult, so
 		return r, len(kept), err
 	}
 	r.Rejected = false
-	if cut := len(obs) - len(kept); cut > 0 {
+	if cut := p.Len() - len(kept); cut > 0 {
 		slices.Sort(means)
 		trimmed := means[:max(0, len(means)-cut)]
 		r.Means = math.Inf(1)

@@ -156,10 +156,14 @@ const twoDaysLogPairs = 1000
 // whose days spread with their level (pairSpreadSlope); ok is false
 // where the head decides.
 func twoDaysRule(p *data.Portfolio) (Rule, bool) {
-	if twoDaysFitNormal(p) {
+	sample, pairs := twoDaysSample(p)
+	if sample == nil {
+		return Rule{}, false
+	}
+	if pairs >= modelCheckInstances && twoDaysFitNormal(sample) {
 		return normalPairsRule, true
 	}
-	if pairs, ok := twoDaysPairs(p); ok && pairs >= twoDaysLogPairs && pairSpreadSlope(selectionSample(p)) > 0.5 {
+	if pairs >= twoDaysLogPairs && pairSpreadSlope(sample) > 0.5 {
 		return logPairsRule, true
 	}
 	return Rule{}, false
@@ -195,32 +199,32 @@ func pairSpreadSlope(p *data.Portfolio) float64 {
 	return slope
 }
 
-// twoDaysPairs returns how many instances of p's selectionSample have two
-// observations, where p's instances have two at most, with two, and the
-// sample is not all counts and has no instance of one positive amount
-// twice; ok is false otherwise.
-func twoDaysPairs(p *data.Portfolio) (pairs int, ok bool) {
+// twoDaysSample returns p's selectionSample and how many of its instances
+// have two observations, where p's instances have two at most, with two,
+// and the sample is not all counts and has no instance of one positive
+// amount twice; sample is nil otherwise.
+func twoDaysSample(p *data.Portfolio) (sample *data.Portfolio, pairs int) {
 	if longestObs(p) != 2 {
-		return 0, false
+		return nil, 0
 	}
-	if p = selectionSample(p); p == nil || allCounts(p) {
-		return 0, false
+	if sample = selectionSample(p); sample == nil || allCounts(sample) {
+		return nil, 0
 	}
-	for _, o := range p.Obs {
+	for _, o := range sample.Obs {
 		if len(o) == 2 {
 			if o[0] == o[1] && o[0] > 0 {
-				return 0, false
+				return nil, 0
 			}
 			pairs++
 		}
 	}
-	return pairs, true
+	return sample, pairs
 }
 
-// twoDaysFitNormal reports whether p, which gives the folds no evidence
-// (no instance of minEvidenceObs), holds modelCheckInstances instances
-// or more of two observations, not all counts, that do not reject
-// eb's normal-normal model (baseline.NormalTest, whose pair statistic
+// twoDaysFitNormal reports whether sample (twoDaysSample, of a portfolio
+// that gives the folds no evidence: no instance of minEvidenceObs), with
+// twoDaysRule's modelCheckInstances or more instances of two
+// observations, does not reject eb's normal-normal model (baseline.NormalTest, whose pair statistic
 // sees two-mode days): there eb-censored (eb where no day sold zero)
 // decides instead of the head. At two days the head trails eb by up to
 // 3 points where the days' noise is large against the products'
@@ -252,11 +256,8 @@ func twoDaysPairs(p *data.Portfolio) (pairs int, ok bool) {
 // 0.2, K = 100: the head's 19.48% against 23.51% when eb decided the
 // three portfolios of six that passed the check), and
 // decideApartFromConstants, which needs three days, does not see.
-func twoDaysFitNormal(p *data.Portfolio) bool {
-	if pairs, ok := twoDaysPairs(p); !ok || pairs < modelCheckInstances {
-		return false
-	}
-	res, err := baseline.NormalTest{Level: twoDaysLevel}.Run(selectionSample(p))
+func twoDaysFitNormal(sample *data.Portfolio) bool {
+	res, err := baseline.NormalTest{Level: twoDaysLevel}.Run(sample)
 	return err == nil && !res.Rejected
 }
 
