@@ -15,9 +15,15 @@ import (
 // managerial or other prior of fixed hyperparameters.
 func lognormalTestPortfolio(t *testing.T, kind string, families []string, level, spread, cv float64, seed uint64) *data.Portfolio {
 	t.Helper()
+	return sizedTestPortfolio(t, kind, families, level, spread, cv, 300, 5, seed)
+}
+
+// sizedTestPortfolio is lognormalTestPortfolio with k instances of n.
+func sizedTestPortfolio(t *testing.T, kind string, families []string, level, spread, cv float64, k, n int, seed uint64) *data.Portfolio {
+	t.Helper()
 	pr := &prior.Prior{Name: "lognormal-test", Version: "1", Kind: kind, Families: families,
 		Level: prior.Fixed(level), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
-		Instances: prior.IntRange{Min: 300, Max: 300}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.9)}
+		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.9)}
 	env, err := pr.Generate(seed, prior.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +56,8 @@ func TestLogNormalTest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(s.Residuals-r.Residuals) > 1e-9*r.Residuals || math.Abs(s.Means-r.Means) > 1e-9*r.Means {
-				t.Errorf("scaled by 8: statistics %v, %v against %v, %v", s.Residuals, s.Means, r.Residuals, r.Means)
+			if math.Abs(s.Residuals-r.Residuals) > 1e-9*r.Residuals || math.Abs(s.Means-r.Means) > 1e-9*r.Means || math.Abs(s.Pairs-r.Pairs) > 1e-9*r.Pairs {
+				t.Errorf("scaled by 8: statistics %v, %v, %v against %v, %v, %v", s.Residuals, s.Means, s.Pairs, r.Residuals, r.Means, r.Pairs)
 			}
 		}
 	}
@@ -65,6 +71,42 @@ func TestLogNormalTest(t *testing.T) {
 		Obs: [][]float64{{0, 0}, {0, 0}, {0, 0}, {0, 0}}}
 	if _, err := (LogNormalTest{}).Run(zeros); err == nil || !strings.Contains(err.Error(), "zeros.csv") {
 		t.Errorf("all zeros: %v", err)
+	}
+}
+
+// On 100 products of two or three days, two-mode days are rejected by
+// the log pairs' statistic, where the Jarque-Bera statistics of so few
+// days pass some of them; log-normal days of the same size are not.
+func TestLogNormalTestFewDays(t *testing.T) {
+	crit := andersonDarlingCritical(0.01)
+	for _, n := range []int{2, 3} {
+		passed := 0
+		for seed := uint64(1); seed <= 5; seed++ {
+			r, err := LogNormalTest{}.Run(sizedTestPortfolio(t, prior.Managerial, []string{"mixture"}, 50, 1, 0.2, 100, n, seed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !(r.Pairs > crit) || !r.Rejected {
+				t.Errorf("two-mode, n = %d, seed %d: log pairs' statistic %.2f (critical %.2f), rejected %v", n, seed, r.Pairs, crit, r.Rejected)
+			}
+			if r.Residuals <= 9.21 && r.Means <= 9.21 {
+				passed++
+			}
+		}
+		t.Logf("two-mode, n = %d: %d of 5 pass both Jarque-Bera statistics", n, passed)
+		rejected := 0
+		for seed := uint64(1); seed <= 10; seed++ {
+			r, err := LogNormalTest{}.Run(sizedTestPortfolio(t, prior.Managerial, []string{"lognormal"}, 50, 1, 2, 100, n, seed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Rejected {
+				rejected++
+			}
+		}
+		if rejected > 2 {
+			t.Errorf("log-normal, n = %d: %d of 10 rejected", n, rejected)
+		}
 	}
 }
 

@@ -554,7 +554,8 @@ const (
 // are too few to weigh it), the rule among eb-log, eb and eb-censored
 // whose model p's observations do not reject (baseline.LogNormalTest,
 // baseline.NormalTest) and whose held-out cost is the lowest, if it is
-// below the full head's. Where eb-censored is a candidate (zeros in
+// below the full head's or at most modelSlack paired standard errors
+// above it. Where eb-censored is a candidate (zeros in
 // continuous data) it stands for eb: NormalTest reads zeros as it does,
 // and eb, which takes a zero for an exact observation, won its folds by
 // noise (suite-outside normal n = 20, cv 0.5, K = 100: 2.46% against
@@ -587,7 +588,9 @@ func modelFits(p *data.Portfolio, rules []Rule, cost [][]float64) (Rule, bool) {
 		return err == nil && !res.Rejected
 	})
 	censored := slices.ContainsFunc(rules, isCensoredEB)
-	best, bestSum := -1, floats.Sum(cost[len(StrengthGrid)-1])
+	head := cost[len(StrengthGrid)-1]
+	headSum := floats.Sum(head)
+	best, bestSum := -1, math.Inf(1)
 	for i, r := range rules {
 		var fits func() bool
 		switch {
@@ -597,7 +600,9 @@ func modelFits(p *data.Portfolio, rules []Rule, cost [][]float64) (Rule, bool) {
 			fits = normal
 		}
 		if fits != nil {
-			if s := floats.Sum(cost[i]); s < bestSum && fits() {
+			s := floats.Sum(cost[i])
+			near := s < headSum || pairedZ(cost[i], head) >= -modelSlack
+			if s < bestSum && near && fits() {
 				best, bestSum = i, s
 			}
 		}
@@ -607,6 +612,23 @@ func modelFits(p *data.Portfolio, rules []Rule, cost [][]float64) (Rule, bool) {
 	}
 	return rules[best], true
 }
+
+// modelSlack is how many paired standard errors (pairedZ) the held-out
+// cost of a rule whose model the data do not reject may lie above the
+// head's, where modelFits still picks it. At K = 100 and two or three
+// days the folds' noise is the size of the gap between the head and
+// the model's own rule: on suite-outside's log-normal cv 2, n = 3,
+// K = 100, the head kept one portfolio of three at z = -0.1, 19.70%
+// against eb-log's 13.76% (cell 15.10% -> 13.12%, Bayes 12.89%). It
+// is safe only as far as the model checks have power: eb-log's needs
+// LogNormalTest's log pairs (lognormaltest.go), without which two-mode
+// portfolios of three days passed and went to eb-log (suite-outside's
+// two-mode n = 3, K = 100: +14 points). Other cells that moved (head ->
+// eb, eb-censored or eb-log, within a fold's noise of Bayes): suite
+// 9.70% -> 9.68% on average, worst gap to the best classical method
+// +0.22 -> +0.14; suite-seeds 9.76% -> 9.74%; suite-outside 12.32% ->
+// 12.28%.
+const modelSlack = 1
 
 // isCensoredEB reports whether r is the selection rule eb-censored.
 func isCensoredEB(r Rule) bool {
@@ -765,8 +787,12 @@ func pairedZ(a, b []float64) float64 {
 	}
 	se := math.Sqrt(max(0, dd/n-(d/n)*(d/n))/(n-1)) * n
 	if se == 0 {
-		if d < 0 {
+		// One difference on every instance: a certain sign, or none.
+		switch {
+		case d < 0:
 			return math.Inf(1)
+		case d > 0:
+			return math.Inf(-1)
 		}
 		return 0
 	}

@@ -255,6 +255,12 @@ func TestPairedZ(t *testing.T) {
 	if z := pairedZ([]float64{1, 0}, []float64{2, 0}); z != 0 {
 		t.Fatalf("one instance held out: %v, want 0", z)
 	}
+	if z := pairedZ([]float64{2, 3}, []float64{1, 2}); !math.IsInf(z, -1) {
+		t.Fatalf("dearer by one on every instance: %v, want -Inf", z)
+	}
+	if z := pairedZ([]float64{2, 3}, []float64{2, 3}); z != 0 {
+		t.Fatalf("equal costs: %v, want 0", z)
+	}
 }
 
 func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
@@ -541,10 +547,11 @@ func managerialPortfolio(t *testing.T, family string, level, spread, cv float64,
 }
 
 // A model-checked rule replaces the kept head only where its held-out
-// cost is lower and the data do not reject its model: eb-log on
-// log-normal data, eb on normal-normal data (eb-censored where it is a
-// candidate), neither on the other's data nor on counts, and neither
-// where it is dearer.
+// cost is lower, or higher by at most modelSlack paired standard errors,
+// and the data do not reject its model: eb-log on log-normal data, eb on
+// normal-normal data (eb-censored where it is a candidate), neither on
+// the other's data nor on counts, and neither where it is dearer beyond
+// the slack.
 func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts+1)
 	for _, s := range StrengthGrid {
@@ -605,7 +612,8 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	}{
 		{"log-normal, eb-log cheaper", logNormal, rules, map[string]float64{ebLog: 0.99}, ebLog},
 		{"log-normal, eb-log dearer", logNormal, rules, map[string]float64{ebLog: 1.01}, "none"},
-		{"log-normal, eb cheaper", logNormal, rules, map[string]float64{eb: 0.99}, "none"},
+		{"log-normal, eb cheaper, eb-log dearer", logNormal, rules, map[string]float64{eb: 0.99, ebLog: 1.01}, "none"},
+		{"log-normal, eb cheaper, eb-log the head's cost", logNormal, rules, map[string]float64{eb: 0.99}, ebLog},
 		{"normal-normal, eb cheaper", normalNormal, rules, map[string]float64{eb: 0.99}, eb},
 		{"normal-normal, eb cheapest, eb-censored cheaper", normalNormal, censored, map[string]float64{eb: 0.98, ebCensored: 0.99}, ebCensored},
 		{"normal-normal, eb-log cheaper than eb", normalNormal, rules, map[string]float64{eb: 0.995, ebLog: 0.99}, eb},
@@ -614,6 +622,27 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	} {
 		if got := chosen(c.p, c.rules, c.cheaper); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	// eb-log's held-out cost 1 +- 0.1 (alternating) plus above, the
+	// head's 1: pairedZ is -above 200 / (0.1 sqrt(200)), so eb-log is
+	// within the slack at above = 0.005 (z = -0.71) and beyond it at
+	// 0.01 (z = -1.41).
+	for _, c := range []struct {
+		above float64
+		want  bool
+	}{{0.005, true}, {0.01, false}} {
+		cost := costs(logNormal, rules, nil)
+		for i, r := range rules {
+			if r.String() == ebLog {
+				for k := range cost[i] {
+					cost[i][k] = 1 + c.above + 0.1*float64(1-2*(k%2))
+				}
+			}
+		}
+		r, ok := modelFits(logNormal, rules, cost)
+		if got := ok && r.String() == ebLog; got != c.want {
+			t.Errorf("eb-log dearer by %v per instance (z = %.2f): chosen %v, want %v", c.above, pairedZ(cost[len(StrengthGrid)+expertLog], cost[len(StrengthGrid)-1]), got, c.want)
 		}
 	}
 }
