@@ -323,7 +323,8 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 	// At rho = 0.995 five folds of 300 instances expect fewer than ten
 	// held-out observations above the quantiles: too few to weigh the
 	// rules, so only eb's model, which these normal data do not reject,
-	// replaces the random head; on two-mode data nothing does. At 0.9
+	// replaces the random head; on two-mode days (one shape up to scale)
+	// npmle-log's does (spreadScales). At 0.9
 	// the same data refute the random head
 	// (TestDecideRejectsAHeadThatHeldOutDataRefute).
 	extreme := testPortfolio(8, 300, 6)
@@ -344,8 +345,8 @@ func TestStrengthStaysFullWithoutEvidence(t *testing.T) {
 			twoMode.Obs[k][j] = x * (0.3 + 1.4*float64(rng.IntN(2)))
 		}
 	}
-	if r, err := m.selectRule(twoMode, false); err != nil || r != fullRule {
-		t.Fatalf("rho = 0.995, two modes: %v (%v), want the full head", r, err)
+	if r, err := m.selectRule(twoMode, false); err != nil || r != (Rule{Expert: expertNPMLELog}) {
+		t.Fatalf("rho = 0.995, two modes: %v (%v), want npmle-log", r, err)
 	}
 	for k := range extreme.Ratios {
 		extreme.Ratios[k] = 0.9
@@ -549,9 +550,10 @@ func managerialPortfolio(t *testing.T, family string, level, spread, cv float64,
 // A model-checked rule replaces the kept head only where its held-out
 // cost is lower, or higher by at most modelSlack paired standard errors,
 // and the data do not reject its model: eb-log on log-normal data, eb on
-// normal-normal data (eb-censored where it is a candidate), neither on
-// the other's data nor on counts, and neither where it is dearer beyond
-// the slack.
+// normal-normal data (eb-censored where it is a candidate), npmle-log
+// where neither model holds and the days' spread grows with the level
+// (two-mode days), none of them on another's data nor on counts, and
+// none where it is dearer beyond the slack.
 func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	rules := make([]Rule, 0, len(StrengthGrid)+NumExperts+1)
 	for _, s := range StrengthGrid {
@@ -577,7 +579,7 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 		}
 		return c
 	}
-	const ebLog, eb, ebCensored = "expert eb-log", "expert eb", "classical eb-censored"
+	const ebLog, eb, ebCensored, npmleLog = "expert eb-log", "expert eb", "classical eb-censored", "expert npmle-log"
 	chosen := func(p *data.Portfolio, rules []Rule, cheaper map[string]float64) string {
 		r, ok := modelFits(p, rules, costs(p, rules, cheaper))
 		if !ok {
@@ -595,6 +597,7 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	}
 	normalNormal := env.Portfolio
 	heteroscedastic := managerialPortfolio(t, "normal", 100, 0.2, 0.2, 200, 5, 3)
+	twoModes := managerialPortfolio(t, "mixture", 50, 1, 0.2, 200, 3, 3)
 	counts := logNormal.Subset(allInstances(logNormal))
 	for k, o := range counts.Obs {
 		r := make([]float64, len(o))
@@ -617,8 +620,13 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 		{"normal-normal, eb cheaper", normalNormal, rules, map[string]float64{eb: 0.99}, eb},
 		{"normal-normal, eb cheapest, eb-censored cheaper", normalNormal, censored, map[string]float64{eb: 0.98, ebCensored: 0.99}, ebCensored},
 		{"normal-normal, eb-log cheaper than eb", normalNormal, rules, map[string]float64{eb: 0.995, ebLog: 0.99}, eb},
-		{"normal within cv, eb-log cheaper", heteroscedastic, rules, map[string]float64{ebLog: 0.99}, "none"},
+		{"normal within cv, eb-log cheaper", heteroscedastic, rules, map[string]float64{ebLog: 0.99, npmleLog: 1.01}, "none"},
+		{"normal within cv (one shape up to scale), npmle-log cheaper", heteroscedastic, rules, map[string]float64{npmleLog: 0.99}, npmleLog},
 		{"rounded log-normal (counts), eb-log cheaper", counts, rules, map[string]float64{ebLog: 0.99}, "none"},
+		{"two-mode days, npmle-log cheaper", twoModes, rules, map[string]float64{npmleLog: 0.99}, npmleLog},
+		{"two-mode days, eb-log and eb cheaper", twoModes, rules, map[string]float64{ebLog: 0.98, eb: 0.98, npmleLog: 1.01}, "none"},
+		{"normal-normal, npmle-log cheaper", normalNormal, rules, map[string]float64{npmleLog: 0.99, eb: 1.01}, "none"},
+		{"log-normal, npmle-log cheaper", logNormal, rules, map[string]float64{npmleLog: 0.99, ebLog: 1.01}, "none"},
 	} {
 		if got := chosen(c.p, c.rules, c.cheaper); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
@@ -698,5 +706,35 @@ func TestGammaPoissonExpertIsTheIncumbentOnGammaCounts(t *testing.T) {
 	}
 	if r.Classical != nil || r.Expert != expertGammaPoisson {
 		t.Errorf("rule %v, want expert %s", r, ExpertNames[expertGammaPoisson])
+	}
+}
+
+// spreadScales sees the days' spread grow with the level on two-mode and
+// log-normal days (one shape up to scale), not on normal-normal days,
+// with or without one gross error, which pulls the least-squares slope
+// towards 1.
+func TestSpreadScales(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		if p := managerialPortfolio(t, "mixture", 50, 1, 0.2, 200, 3, seed); !spreadScales(p) {
+			t.Errorf("two-mode days, seed %d: spread not scaling (slope %.2f)", seed, pairSpreadSlope(p))
+		}
+		if p := managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, seed); !spreadScales(p) {
+			t.Errorf("log-normal days, seed %d: spread not scaling (slope %.2f)", seed, pairSpreadSlope(p))
+		}
+		pr := &prior.Prior{Name: "selection-test", Version: "1", Kind: prior.NormalNormal,
+			Level: prior.Fixed(200), Spread: prior.Fixed(0.2), CV: prior.Fixed(0.2), Noise: prior.Fixed(0),
+			Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.9)}
+		env, err := pr.Generate(seed, prior.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := env.Portfolio
+		if spreadScales(p) {
+			t.Errorf("normal-normal, seed %d: spread scaling (slope %.2f)", seed, pairSpreadSlope(p))
+		}
+		p.Obs[0][0] = 50 * 200
+		if spreadScales(p) {
+			t.Errorf("normal-normal with a gross error, seed %d: spread scaling (slope %.2f)", seed, pairSpreadSlope(p))
+		}
 	}
 }
