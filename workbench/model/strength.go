@@ -186,18 +186,25 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 // days (two-mode spread 0.2, cv 0.3: 0.16, 0.60, 1.77), the slope is
 // noisy, but there the two models differ little too.
 func pairSpreadSlope(p *data.Portfolio) float64 {
-	var level, spread []float64
+	level, spread := levelsAndSpreads(p)
+	if len(level) < 2 || stat.Variance(level, nil) == 0 {
+		return math.NaN()
+	}
+	_, slope := stat.LinearRegression(level, spread, nil, false)
+	return slope
+}
+
+// levelsAndSpreads are log((x_1 + x_2)/2) and log |x_1 - x_2| of the
+// first two observations x_1, x_2 of each of p's instances where both
+// are positive and unequal.
+func levelsAndSpreads(p *data.Portfolio) (level, spread []float64) {
 	for _, o := range p.Obs {
 		if len(o) >= 2 && o[0] > 0 && o[1] > 0 && o[0] != o[1] {
 			level = append(level, math.Log((o[0]+o[1])/2))
 			spread = append(spread, math.Log(math.Abs(o[0]-o[1])))
 		}
 	}
-	if len(level) < 2 || stat.Variance(level, nil) == 0 {
-		return math.NaN()
-	}
-	_, slope := stat.LinearRegression(level, spread, nil, false)
-	return slope
+	return level, spread
 }
 
 // spreadScales reports whether the spread of p's first two days grows
@@ -219,11 +226,10 @@ func spreadScales(p *data.Portfolio) bool {
 		return false
 	}
 	type pair struct{ level, spread float64 }
-	var pairs []pair
-	for _, o := range p.Obs {
-		if len(o) >= 2 && o[0] > 0 && o[1] > 0 && o[0] != o[1] {
-			pairs = append(pairs, pair{math.Log((o[0] + o[1]) / 2), math.Log(math.Abs(o[0] - o[1]))})
-		}
+	level, spread := levelsAndSpreads(p)
+	pairs := make([]pair, len(level))
+	for i := range pairs {
+		pairs[i] = pair{level[i], spread[i]}
 	}
 	third := len(pairs) / 3
 	if third < 2 {
