@@ -177,9 +177,15 @@ func checkInput(p *data.Portfolio) error {
 // SelectRule; FullStrength skips that). Where p holds more products that
 // sell one positive amount every day than chance explains, each of them
 // orders that amount and the others are decided apart (constant.go).
+// Before all of it, gross errors (an observation far above its product's
+// other days, the portfolio's cap and its log-scale spread) are left out
+// (grosserrors.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err
+	}
+	if q, ok, err := decideWithoutGrossErrors(p, m.Decide); ok {
+		return q, err
 	}
 	if q, ok, err := decideApartFromConstants(p, m.Decide); ok {
 		return q, err
@@ -208,6 +214,9 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err
+	}
+	if q, ok, err := decideWithoutGrossErrors(p, m.DecideWhole); ok {
+		return q, err
 	}
 	if q, ok, err := decideApartFromConstants(p, m.DecideWhole); ok {
 		return q, err
