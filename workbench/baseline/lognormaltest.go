@@ -75,16 +75,8 @@ func (t LogNormalTest) Run(p *data.Portfolio) (NormalityResult, error) {
 	if err != nil {
 		return r, err
 	}
-	var d []float64
-	for _, y := range ys {
-		if len(y) >= 2 {
-			d = append(d, y[0]-y[1])
-		}
-	}
-	if len(d) >= 4 {
-		r.Pairs = andersonDarlingSymmetric(d)
-		r.Rejected = r.Rejected || r.Pairs > andersonDarlingCritical(cmp.Or(t.Level, 0.01))
-	}
+	r.Pairs = pairsStatistic(ys)
+	r.Rejected = r.Rejected || r.Pairs > andersonDarlingCritical(cmp.Or(t.Level, 0.01))
 	return r, nil
 }
 
@@ -267,16 +259,25 @@ func normalStatistics(p *data.Portfolio) (r NormalityResult, sold int, err error
 			r.Means = float64(len(trimmed)) / 6 * s * s
 		}
 	}
+	r.Pairs = pairsStatistic(kept)
+	return r, len(kept), nil
+}
+
+// pairsStatistic is the Anderson-Darling statistic
+// (andersonDarlingSymmetric) of the differences x_1 - x_2 of the first
+// two observations of every instance of obs with two or more; 0 with
+// fewer than four such instances.
+func pairsStatistic(obs [][]float64) float64 {
 	var d []float64
-	for _, o := range kept {
+	for _, o := range obs {
 		if len(o) >= 2 {
 			d = append(d, o[0]-o[1])
 		}
 	}
-	if len(d) >= 4 {
-		r.Pairs = andersonDarlingSymmetric(d)
+	if len(d) < 4 {
+		return 0
 	}
-	return r, len(kept), nil
+	return andersonDarlingSymmetric(d)
 }
 
 // andersonDarlingSymmetric is the Anderson-Darling statistic of the

@@ -15,7 +15,14 @@ import (
 
 func normalPortfolio(t *testing.T, k, n int, seed uint64) *data.Portfolio {
 	t.Helper()
-	p := &prior.Prior{Name: "t", Version: "1", Kind: prior.NormalNormal, Level: prior.Fixed(200), Spread: prior.Fixed(0.2),
+	return spreadNormalPortfolio(t, 0.2, k, n, seed)
+}
+
+// spreadNormalPortfolio is normalPortfolio with the prior's spread
+// (tau/mu0) given.
+func spreadNormalPortfolio(t *testing.T, spread float64, k, n int, seed uint64) *data.Portfolio {
+	t.Helper()
+	p := &prior.Prior{Name: "t", Version: "1", Kind: prior.NormalNormal, Level: prior.Fixed(200), Spread: prior.Fixed(spread),
 		CV: prior.Fixed(0.2), Noise: prior.Fixed(0), Instances: prior.IntRange{Min: k, Max: k},
 		Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.9)}
 	env, err := p.Generate(seed, prior.Options{})

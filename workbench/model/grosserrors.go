@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/stat"
 
@@ -46,11 +47,14 @@ func withoutGrossErrors(p *data.Portfolio) *data.Portfolio {
 
 // withoutGrossErrorsOnce is one pass of withoutGrossErrors.
 func withoutGrossErrorsOnce(p *data.Portfolio) *data.Portfolio {
-	hi, sd := grossErrorCap(p), withinLogSD(p)
+	hi := grossErrorCap(p)
+	// The log spread only where some observation passes the cap and the
+	// ratio: Decide runs this on every portfolio, most without one.
+	sd := sync.OnceValue(func() float64 { return withinLogSD(p) })
 	var obs [][]float64
 	for k, o := range p.Obs {
 		g := grossError(o, hi)
-		if g < 0 || !(math.Log(o[g]/nextLargest(o, g)) > logErrorSDs*sd) {
+		if g < 0 || !(math.Log(o[g]/nextLargest(o, g)) > logErrorSDs*sd()) {
 			continue
 		}
 		if obs == nil {

@@ -3,8 +3,6 @@ package model
 import (
 	"slices"
 	"testing"
-
-	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
 // withoutGrossErrors leaves out exactly the observations set to 50 times
@@ -12,14 +10,7 @@ import (
 // errors.
 func TestWithoutGrossErrors(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
-		pr := &prior.Prior{Name: "gross-test", Version: "1", Kind: prior.NormalNormal,
-			Level: prior.Fixed(200), Spread: prior.Fixed(0.6), CV: prior.Fixed(0.2), Noise: prior.Fixed(0),
-			Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 3, Max: 3}, Ratio: prior.Fixed(0.8)}
-		env, err := pr.Generate(seed, prior.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := env.Portfolio
+		p := spreadNormalPortfolio(t, 0.6, 100, 3, seed)
 		if c := withoutGrossErrors(p); c != p {
 			t.Errorf("seed %d: clean normal portfolio changed", seed)
 		}

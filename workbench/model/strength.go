@@ -163,7 +163,7 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 	if pairs >= modelCheckInstances && twoDaysFitNormal(sample) {
 		return normalPairsRule, true
 	}
-	if pairs >= twoDaysLogPairs && pairSpreadSlope(sample) > 0.5 {
+	if pairs >= twoDaysLogPairs && pairSpreadSlope(sample) > scaleSlope {
 		return logPairsRule, true
 	}
 	return Rule{}, false
@@ -186,7 +186,12 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 // days (two-mode spread 0.2, cv 0.3: 0.16, 0.60, 1.77), the slope is
 // noisy, but there the two models differ little too.
 func pairSpreadSlope(p *data.Portfolio) float64 {
-	level, spread := levelsAndSpreads(p)
+	return spreadSlope(levelsAndSpreads(p))
+}
+
+// spreadSlope is the least-squares slope of spread on level (NaN with
+// fewer than two points or levels without spread).
+func spreadSlope(level, spread []float64) float64 {
 	if len(level) < 2 || stat.Variance(level, nil) == 0 {
 		return math.NaN()
 	}
@@ -222,11 +227,11 @@ func levelsAndSpreads(p *data.Portfolio) (level, spread []float64) {
 // seen, with and without gross errors or constant products), at 1.2 to
 // 3.9 on the two-mode ones of five days and 4.2 to 6.0 of three.
 func spreadScales(p *data.Portfolio) bool {
-	if !(pairSpreadSlope(p) > 0.5) {
+	level, spread := levelsAndSpreads(p)
+	if !(spreadSlope(level, spread) > scaleSlope) {
 		return false
 	}
 	type pair struct{ level, spread float64 }
-	level, spread := levelsAndSpreads(p)
 	pairs := make([]pair, len(level))
 	for i := range pairs {
 		pairs[i] = pair{level[i], spread[i]}
@@ -252,6 +257,11 @@ func spreadScales(p *data.Portfolio) bool {
 	z := (u - m*m/2) / math.Sqrt(m*m*(2*m+1)/12)
 	return z > spreadRankZ
 }
+
+// scaleSlope is the pairSpreadSlope from which the days' spread counts
+// as scaling with the level (twoDaysRule, spreadScales): the midpoint of
+// npmle-log's model (1) and normal-normal data (0).
+const scaleSlope = 0.5
 
 // spreadRankZ is spreadScales' rank-sum threshold.
 const spreadRankZ = 3

@@ -588,14 +588,7 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 		return r.String()
 	}
 	logNormal := managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, 3)
-	pr := &prior.Prior{Name: "selection-test", Version: "1", Kind: prior.NormalNormal,
-		Level: prior.Fixed(200), Spread: prior.Fixed(0.2), CV: prior.Fixed(0.2), Noise: prior.Fixed(0),
-		Instances: prior.IntRange{Min: 200, Max: 200}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.9)}
-	env, err := pr.Generate(3, prior.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	normalNormal := env.Portfolio
+	normalNormal := normalPortfolio(t, 200, 5, 3)
 	heteroscedastic := managerialPortfolio(t, "normal", 100, 0.2, 0.2, 200, 5, 3)
 	twoModes := managerialPortfolio(t, "mixture", 50, 1, 0.2, 200, 3, 3)
 	counts := logNormal.Subset(allInstances(logNormal))
@@ -721,14 +714,7 @@ func TestSpreadScales(t *testing.T) {
 		if p := managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, seed); !spreadScales(p) {
 			t.Errorf("log-normal days, seed %d: spread not scaling (slope %.2f)", seed, pairSpreadSlope(p))
 		}
-		pr := &prior.Prior{Name: "selection-test", Version: "1", Kind: prior.NormalNormal,
-			Level: prior.Fixed(200), Spread: prior.Fixed(0.2), CV: prior.Fixed(0.2), Noise: prior.Fixed(0),
-			Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Fixed(0.9)}
-		env, err := pr.Generate(seed, prior.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := env.Portfolio
+		p := normalPortfolio(t, 100, 5, seed)
 		if spreadScales(p) {
 			t.Errorf("normal-normal, seed %d: spread scaling (slope %.2f)", seed, pairSpreadSlope(p))
 		}
