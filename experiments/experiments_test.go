@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdcontext "context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -625,6 +626,27 @@ func TestOutsidePriorFiles(t *testing.T) {
 			p.Ratio.Min == p.Ratio.Max && p.Obs.Min == p.Obs.Max && p.Instances.Min == p.Instances.Max
 		if !fixed || p.Noise.Max != 0 || p.Kind == prior.Blend {
 			t.Errorf("%s: not a single noise-free environment with fixed parameters: %+v", f, p)
+		}
+	}
+}
+
+// A table says how many seeds its raw results hold, and the command that
+// wrote them, where `ptft run --seeds` added replicates to the grid's.
+func TestReportCountsTheSeedsItsResultsHold(t *testing.T) {
+	ctx := stdcontext.Background()
+	e := cheap()
+	dir, out := t.TempDir(), t.TempDir()
+	seeds := e.Quick.Seeds + 2
+	if _, err := Run(ctx, e, RunOptions{Quick: true, Dir: dir, Seeds: seeds}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Report(e, ReportOptions{RawDir: dir, OutDir: out, Quick: true, NoPNG: true}); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "E1-quick.md"))
+	for _, want := range []string{fmt.Sprintf("`ptft run E1 --quick --seeds %d`", seeds), fmt.Sprintf("], %d seeds", seeds)} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("table without %q:\n%s", want, md[:min(len(md), 600)])
 		}
 	}
 }
