@@ -119,7 +119,8 @@ func StressFamilies() []SuiteFamily {
 
 // OutsideFamilies are the suite's kinds of data at other parameters:
 // other sales levels, spreads and noise, n from 1 to 20 (two days of
-// noisy normal and of two-mode demand among them), rho from 0.6 to
+// noisy normal, two-mode, log-normal, gamma-Poisson and negative
+// binomial demand among them), rho from 0.6 to
 // 0.99, gamma-Poisson means of 1 and 30, 20% and 60% of products never
 // selling, 30% constant products, gross errors on a wide portfolio of
 // n = 3. The default model's recipe and rule selection were measured on
@@ -160,6 +161,9 @@ func OutsideFamilies() []SuiteFamily {
 		// Appended, not inserted: a family's seeds follow its index.
 		{Name: "normal n=2 spread 0.3 cv 0.5 rho=0.9", Prior: nn(200, 0.3, 0.5), Obs: n(2), Ratio: 0.9},
 		{Name: "bimodal mixtures spread 0.2 n=2", Prior: man("mixture", 100, 0.2, 0.3), Obs: n(2), Ratio: 0.8},
+		{Name: "negative binomial mean 10 n=2", Prior: man("negbinomial", 10, 0.6, 0.8), Obs: n(2), Ratio: 0.8},
+		{Name: "gamma-Poisson mean 3 n=2", Prior: gp(3, 0.6), Obs: n(2), Ratio: 0.8},
+		{Name: "lognormal cv 0.4 n=2", Prior: man("lognormal", 100, 0.5, 0.4), Obs: n(2), Ratio: 0.8},
 	}
 }
 

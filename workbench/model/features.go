@@ -192,6 +192,31 @@ func newBatch(bsz, k, n int, experts bool) *Batch {
 	return b
 }
 
+// scaledMoments are a portfolio's instance means and within-instance sums
+// of squared deviations on its observations divided by a scale, and its
+// instances' observation counts.
+type scaledMoments struct {
+	means, ss []float64
+	n         []int
+}
+
+func newScaledMoments(p *data.Portfolio, s float64) scaledMoments {
+	k := p.Len()
+	m := scaledMoments{means: make([]float64, k), ss: make([]float64, k), n: make([]int, k)}
+	for i, o := range p.Obs {
+		mean := 0.0
+		for _, x := range o {
+			mean += x / s
+		}
+		mean /= float64(len(o))
+		for _, x := range o {
+			m.ss[i] += (x/s - mean) * (x/s - mean)
+		}
+		m.means[i], m.n[i] = mean, len(o)
+	}
+	return m
+}
+
 // portfolioStats are the portfolio-level inputs: the scale, the scaled
 // instance means, their grand mean and spread, and the pooled
 // within-instance std.
@@ -203,20 +228,13 @@ type portfolioStats struct {
 
 func newPortfolioStats(p *data.Portfolio, lay layout) portfolioStats {
 	s := portfolioScale(p)
+	mom := newScaledMoments(p, s)
+	means := mom.means
 	ssw, dfw, grand := 0.0, 0.0, 0.0
-	means := make([]float64, p.Len())
-	for ki, o := range p.Obs {
-		m := 0.0
-		for _, x := range o {
-			m += x / s
-		}
-		m /= float64(len(o))
-		means[ki] = m
+	for ki, m := range means {
 		grand += m
-		for _, x := range o {
-			ssw += (x/s - m) * (x/s - m)
-		}
-		dfw += float64(len(o) - 1)
+		ssw += mom.ss[ki]
+		dfw += float64(mom.n[ki] - 1)
 	}
 	grand /= float64(p.Len())
 	pooledSD := 0.0
@@ -234,7 +252,7 @@ func newPortfolioStats(p *data.Portfolio, lay layout) portfolioStats {
 	}
 	st := portfolioStats{scale: s, grand: grand, pooledSD: pooledSD, between: between, spread: spread, means: means}
 	if lay.experts {
-		st.ex = newExpertStats(p, s, means, lay.trainingFits)
+		st.ex = newExpertStats(p, s, mom, lay.trainingFits)
 	}
 	return st
 }

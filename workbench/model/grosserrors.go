@@ -75,20 +75,9 @@ func withoutGrossErrorsOnce(p *data.Portfolio) *data.Portfolio {
 // winsorSDs predictive standard deviations.
 func grossErrorCap(p *data.Portfolio) float64 {
 	s := portfolioScale(p)
-	k := p.Len()
-	means, ss, n := make([]float64, k), make([]float64, k), make([]int, k)
-	for i, o := range p.Obs {
-		for _, x := range o {
-			means[i] += x / s
-		}
-		n[i] = len(o)
-		means[i] /= float64(n[i])
-		for _, x := range o {
-			ss[i] += (x/s - means[i]) * (x/s - means[i])
-		}
-	}
-	keep, _, _ := keepMask(means)
-	f := fitNormal(means, ss, n, keep)
+	m := newScaledMoments(p, s)
+	keep, _, _ := keepMask(m.means)
+	f := fitNormal(m.means, m.ss, m.n, keep)
 	return s * (f.Mu0 + winsorSDs*math.Sqrt(f.Tau2+f.S2))
 }
 

@@ -432,6 +432,59 @@ func TestHeldOutFoldsAreNotTiedToValues(t *testing.T) {
 	}
 }
 
+// The same holds on the selection's sample of a large portfolio: the
+// sample is chosen by another hash of the IDs than heldOut's offsets, so
+// each fold still leaves out each rank of about a fifth of the products
+// (with one hash, every product of a sample with stride 25 left out its
+// lowest day in fold 0 and its highest in fold 4).
+func TestHeldOutFoldsOfALargePortfolioSample(t *testing.T) {
+	p := &data.Portfolio{}
+	for i := range 100_000 {
+		p.IDs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Ratios, .8)
+		p.Obs = append(p.Obs, []float64{1, 2, 3, 4, 5})
+	}
+	sample := selectionSample(p)
+	if k := sample.Len(); k < strengthInstances*3/4 || k > strengthInstances*5/4 {
+		t.Fatalf("sample of %d instances, want about %d", k, strengthInstances)
+	}
+	for j := range 5 {
+		count := map[float64]int{}
+		_, held := heldOut(sample, j, 5)
+		for _, x := range held {
+			count[x]++
+		}
+		for v := 1.0; v <= 5; v++ {
+			if s := float64(count[v]) / float64(sample.Len()); math.Abs(s-0.2) > 0.05 {
+				t.Errorf("fold %d leaves out rank %v of %.0f%% of the instances, want about 20%%", j, v, 100*s)
+			}
+		}
+	}
+}
+
+// The experts' cross-validation and nonparametric fits visit about
+// cvInstances products of a large portfolio whatever their values:
+// counts of two days repeat a few patterns, which a hash of the values
+// kept or dropped whole.
+func TestCVSampleIsNotTiedToValues(t *testing.T) {
+	p := &data.Portfolio{}
+	for i := range 20_000 {
+		p.IDs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Ratios, .8)
+		p.Obs = append(p.Obs, []float64{float64(i % 2), 3})
+	}
+	sampled := cvSample(p)
+	count := map[float64]int{}
+	for i, o := range p.Obs {
+		if sampled(i) {
+			count[o[0]]++
+		}
+	}
+	for _, v := range []float64{0, 1} {
+		if count[v] < cvInstances/2*3/4 || count[v] > cvInstances/2*5/4 {
+			t.Errorf("%d instances of pattern (%v, 3) visited, want about %d", count[v], v, cvInstances/2)
+		}
+	}
+}
+
 func TestCountRuleIndices(t *testing.T) {
 	if ExpertNames[expertLog] != "eb-log" {
 		t.Fatalf("eb-log at %d is %q", expertLog, ExpertNames[expertLog])
@@ -721,6 +774,54 @@ func TestSpreadScales(t *testing.T) {
 		p.Obs[0][0] = 50 * 200
 		if spreadScales(p) {
 			t.Errorf("normal-normal with a gross error, seed %d: spread scaling (slope %.2f)", seed, pairSpreadSlope(p))
+		}
+	}
+}
+
+// On counts of two days, where the folds have no evidence, the rule whose
+// model the counts support decides (twoDaysCountRule): eb-negbinomial on
+// negative binomial days, the gamma-Poisson expert on gamma-Poisson
+// counts, the zero-inflated rule on intermittent ones; the head where
+// fewer than modelCheckInstances products have two days.
+func TestTwoDaysCountRule(t *testing.T) {
+	m := strongHead(t)
+	check := func(name string, p *data.Portfolio, want func(Rule) bool) {
+		t.Helper()
+		r, err := m.selectRule(p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !want(r) {
+			t.Errorf("%s: rule %v", name, r)
+		}
+	}
+	isNB := func(r Rule) bool { _, ok := r.Classical.(baseline.NegBinomialEB); return ok }
+	check("negative binomial, K = 300, n = 2", managerialPortfolio(t, "negbinomial", 10, 0.6, 1, 300, 2, 1), isNB)
+	check("negative binomial, K = 60, n = 2", managerialPortfolio(t, "negbinomial", 10, 0.6, 1, 60, 2, 1),
+		func(r Rule) bool { return r == fullRule })
+	check("gamma-Poisson, K = 300, n = 2", gammaPoissonCounts(300, 2, 2.8, 3, 2),
+		func(r Rule) bool { return r == Rule{Expert: expertGammaPoisson} })
+	gammaRates := func(rng *rand.Rand) float64 { return distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand() }
+	zi := intermittentCounts(1000, 5, gammaRates)
+	for k, o := range zi.Obs {
+		zi.Obs[k] = o[:2]
+	}
+	check("intermittent, K = 1,000, n = 2", zi, func(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok })
+}
+
+// From twoDaysLogPairs products of two days on, eb-log decides where the
+// days do not reject its log-normal model, npmle-log where they do (two
+// modes).
+func TestTwoDaysLogNormalRule(t *testing.T) {
+	m := strongHead(t)
+	for seed := uint64(1); seed <= 3; seed++ {
+		p := managerialPortfolio(t, "lognormal", 100, 0.5, 0.4, twoDaysLogPairs+200, 2, seed)
+		if r, err := m.selectRule(p, false); err != nil || r != logNormalPairsRule {
+			t.Errorf("log-normal days, seed %d: %v (%v), want %v", seed, r, err, logNormalPairsRule)
+		}
+		p = managerialPortfolio(t, "mixture", 100, 0.5, 0.3, twoDaysLogPairs+200, 2, seed)
+		if r, err := m.selectRule(p, false); err != nil || r != logPairsRule {
+			t.Errorf("two-mode days, seed %d: %v (%v), want %v", seed, r, err, logPairsRule)
 		}
 	}
 }
