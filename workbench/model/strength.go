@@ -185,8 +185,11 @@ const twoDaysLogPairs = 1000
 // (pairSpreadSlope), eb-log where twoDaysFitLogNormal and npmle-log
 // where not; ok is false where the head decides.
 func twoDaysRule(p *data.Portfolio) (Rule, bool) {
-	if r, ok, counts := twoDaysCountRule(p); counts {
-		return r, ok
+	if longestObs(p) != 2 {
+		return Rule{}, false
+	}
+	if sample := selectionSample(p); sample != nil && allCounts(sample) {
+		return twoDaysCountRule(sample)
 	}
 	sample, pairs := twoDaysSample(p)
 	if sample == nil {
@@ -204,13 +207,13 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 	return Rule{}, false
 }
 
-// twoDaysCountRule is twoDaysRule on counts (counts true where p's
-// instances have two observations at most, with two, and its
-// selectionSample is all counts): with modelCheckInstances or more
-// instances of two, the rule selectRule makes the incumbent where the
-// counts support its model (zeroInflatedFits, negBinomialShows, the
-// gamma prior not rejected), which the folds, absent at two days, cannot
-// replace; ok is false where the head decides. Before it the head
+// twoDaysCountRule is twoDaysRule on counts, sample the selectionSample
+// of a portfolio whose instances have two observations at most: with
+// modelCheckInstances or more instances of two, the rule selectRule
+// makes the incumbent where the counts support its model
+// (zeroInflatedFits, negBinomialShows, the gamma prior not rejected),
+// which the folds, absent at two days, cannot replace; ok is false where
+// the head decides. Before it the head
 // decided every count portfolio of two days, which pretraining covered
 // thinly. Measured (scratch, managerial and gamma-Poisson priors, four
 // portfolios each at K = 100; head -> this rule, Bayes):
@@ -226,14 +229,7 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 // (one portfolio of the 28 lost, by 0.83 points: negative binomial mean
 // 200); at K = 1,000 (two each) the rule was each cell's best classical
 // method, 0.2 to 6.5 points ahead of the head on negative binomial days.
-func twoDaysCountRule(p *data.Portfolio) (r Rule, ok, counts bool) {
-	if longestObs(p) != 2 {
-		return Rule{}, false, false
-	}
-	sample := selectionSample(p)
-	if sample == nil || !allCounts(sample) {
-		return Rule{}, false, false
-	}
+func twoDaysCountRule(sample *data.Portfolio) (Rule, bool) {
 	pairs := 0
 	for _, o := range sample.Obs {
 		if len(o) == 2 {
@@ -241,19 +237,19 @@ func twoDaysCountRule(p *data.Portfolio) (r Rule, ok, counts bool) {
 		}
 	}
 	if pairs < modelCheckInstances {
-		return Rule{}, false, true
+		return Rule{}, false
 	}
 	switch {
 	case zeroInflationShows(sample):
 		if zeroInflatedFits(sample) {
-			return Rule{Expert: -1, Classical: baseline.ZeroInflatedEB{}}, true, true
+			return Rule{Expert: -1, Classical: baseline.ZeroInflatedEB{}}, true
 		}
 	case negBinomialShows(sample):
-		return Rule{Expert: -1, Classical: baseline.NegBinomialEB{}}, true, true
+		return Rule{Expert: -1, Classical: baseline.NegBinomialEB{}}, true
 	case !gammaRejected(sample):
-		return Rule{Expert: expertGammaPoisson}, true, true
+		return Rule{Expert: expertGammaPoisson}, true
 	}
-	return Rule{}, false, true
+	return Rule{}, false
 }
 
 // pairSpreadSlope is the least-squares slope of log |x_1 - x_2| on
