@@ -690,7 +690,36 @@ func (m *Model) selectRule(p *data.Portfolio, whole bool) (Rule, error) {
 	if rules[best].Expert == expertGammaPoisson && rejected() {
 		return Rule{Expert: expertNPMLEPoisson}, nil
 	}
+	if r, ok := logNormalInstead(p, rules, cost, best); ok {
+		return r, nil
+	}
 	return rules[best], nil
+}
+
+// logNormalInstead returns eb-log where the folds chose npmle-log
+// (rules[best]), eb-log's held-out cost is within modelSlack paired
+// standard errors of it, and p's observations do not reject eb-log's
+// log-normal model (baseline.LogNormalTest): npmle-log estimates the
+// shape that model fixes, and between two rules the folds cannot tell
+// apart the one whose model holds decides better. Measured
+// (scratch, ptft suite's log-normal family at K = 3,000, three
+// portfolios, with the nonparametric experts fitted on up to
+// mixtureInstances products): the folds chose npmle-log in two at
+// z = 2.2 / 1.6 against eb-log's 2.0 / 2.8, at 10.85 / 10.79% regret
+// where eb-log had 10.63 / 10.38%.
+func logNormalInstead(p *data.Portfolio, rules []Rule, cost [][]float64, best int) (Rule, bool) {
+	if rules[best].Classical != nil || rules[best].Expert != expertNPMLELog {
+		return Rule{}, false
+	}
+	i := slices.IndexFunc(rules, func(r Rule) bool { return r.Classical == nil && r.Expert == expertLog })
+	if i < 0 || pairedZ(cost[i], cost[best]) < -modelSlack {
+		return Rule{}, false
+	}
+	res, err := baseline.LogNormalTest{}.Run(p)
+	if err != nil || res.Rejected {
+		return Rule{}, false
+	}
+	return rules[i], true
 }
 
 // Indices in ExpertNames of eb, eb-log and the two count rules.
@@ -1004,7 +1033,7 @@ func saltedIDHash(id string, salt uint64) uint64 {
 }
 
 // Salts of saltedIDHash: the selection's sample and the experts'
-// cross-validation sample (cvSample).
+// cross-validation and fit samples (sampleOf).
 const (
 	selectionSalt = 0x9b3c1f6e5a2d4c87
 	cvSalt        = 0x3f84d5b5b5470917

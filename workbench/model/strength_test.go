@@ -471,7 +471,7 @@ func TestCVSampleIsNotTiedToValues(t *testing.T) {
 		p.IDs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Ratios, .8)
 		p.Obs = append(p.Obs, []float64{float64(i % 2), 3})
 	}
-	sampled := cvSample(p)
+	sampled := sampleOf(p, cvInstances)
 	count := map[float64]int{}
 	for i, o := range p.Obs {
 		if sampled(i) {
@@ -823,5 +823,34 @@ func TestTwoDaysLogNormalRule(t *testing.T) {
 		if r, err := m.selectRule(p, false); err != nil || r != logPairsRule {
 			t.Errorf("two-mode days, seed %d: %v (%v), want %v", seed, r, err, logPairsRule)
 		}
+	}
+}
+
+// Where the folds choose npmle-log and eb-log is within modelSlack paired
+// standard errors of it, eb-log decides on log-normal days, not on
+// two-mode days, and not where it is clearly dearer.
+func TestLogNormalInstead(t *testing.T) {
+	rules := []Rule{{Expert: expertNPMLELog}, {Expert: expertLog}}
+	near, far := make([][]float64, 2), make([][]float64, 2)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for k := range 300 {
+		c := 1 + 0.1*rng.NormFloat64()
+		// eb-log dearer by 0.002 an instance around ±0.1: z = -0.35.
+		near[0], near[1] = append(near[0], c), append(near[1], c+0.002+0.1*float64(1-2*(k%2)))
+		far[0], far[1] = append(far[0], c), append(far[1], c+0.05)
+	}
+	logNormal := managerialPortfolio(t, "lognormal", 100, 0.5, 0.4, 300, 5, 1)
+	if r, ok := logNormalInstead(logNormal, rules, near, 0); !ok || r != rules[1] {
+		t.Errorf("log-normal days, eb-log within a standard error: %v %v, want eb-log", r, ok)
+	}
+	if _, ok := logNormalInstead(logNormal, rules, far, 0); ok {
+		t.Error("log-normal days, eb-log dearer on every instance: eb-log")
+	}
+	twoMode := managerialPortfolio(t, "mixture", 100, 0.5, 0.3, 300, 5, 1)
+	if _, ok := logNormalInstead(twoMode, rules, near, 0); ok {
+		t.Error("two-mode days: eb-log")
+	}
+	if _, ok := logNormalInstead(logNormal, rules, near, 1); ok {
+		t.Error("the folds chose eb-log itself: a replacement")
 	}
 }
