@@ -418,7 +418,7 @@ func newExpertStats(p *data.Portfolio, scale float64, m scaledMoments, trainingF
 // npmle-poisson's 11); a gross error the log screen lets through gets an
 // atom of its own, which the other instances' posteriors barely weigh.
 func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFits bool) {
-	sampled := sampleOf(p, mixtureInstances)
+	sampled := sampleOf(p, mixtureInstances, cvSalt)
 	var ys [][]float64
 	var idx []int
 	for i, o := range p.Obs {
@@ -459,7 +459,7 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFit
 func (es *expertStats) crossValidate(p *data.Portfolio, scale float64) {
 	var cost [NumExperts]float64
 	count := 0
-	sampled := sampleOf(p, cvInstances)
+	sampled := sampleOf(p, cvInstances, cvSalt)
 	var e [NumExperts]float64
 	var buf leaveOut
 	for i, o := range p.Obs {
@@ -513,12 +513,12 @@ func (es *expertStats) expertsLeavingOut(e, o []float64, j int, scale, rho, z fl
 	return es.experts(e, buf.rest, logMean/n, scale, mean/n, saa, rho, z)
 }
 
-// sampleOf reports which of p's instances the cross-validation (limit
-// cvInstances) or the nonparametric experts' fits (mixtureInstances)
-// visit: all of them up to limit, else about limit of them, chosen by a
-// hash of their IDs
-// (saltedIDHash, as selectionSample chooses), so that the choice depends
-// neither on the instances' order nor on their values. A hash of their observations
+// sampleOf reports which of p's instances the rule selection
+// (selectionSample: strengthInstances, selectionSalt), the experts'
+// cross-validation (cvInstances, cvSalt) or their nonparametric fits
+// (mixtureInstances, cvSalt) visit: all of them up to limit, else about
+// limit of them, chosen by saltedIDHash of their IDs, so that the
+// choice depends neither on the instances' order nor on their values. A hash of their observations
 // (obsHash), the choice before, keeps or drops every instance of one
 // pattern together, and counts of two days repeat a few dozen patterns:
 // on gamma-Poisson counts of mean 3 and two days, K = 10^5 (scratch),
@@ -526,15 +526,12 @@ func (es *expertStats) expertsLeavingOut(e, o []float64, j int, scale, rho, z fl
 // trusted it, ordered at 283% regret, where on the first 1,000 products
 // alone it had 20.8% (eb-gamma-poisson 20.7%); at K = 2,000 to 50,000
 // it had 23% to 64%. Pretraining portfolios (K <= 500) visit all.
-func sampleOf(p *data.Portfolio, limit int) func(i int) bool {
+func sampleOf(p *data.Portfolio, limit int, salt uint64) func(i int) bool {
 	stride := uint64(max(1, (p.Len()+limit-1)/limit))
 	if stride == 1 {
 		return func(int) bool { return true }
 	}
-	if len(p.IDs) != p.Len() {
-		return func(i int) bool { return obsHash(p.Obs[i])%stride == 0 }
-	}
-	return func(i int) bool { return saltedIDHash(p.IDs[i], cvSalt)%stride == 0 }
+	return func(i int) bool { return saltedIDHash(p.IDs[i], salt)%stride == 0 }
 }
 
 // obsHash hashes an instance's observations as a multiset: a sum of

@@ -188,11 +188,15 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 	if longestObs(p) != 2 {
 		return Rule{}, false
 	}
-	if sample := selectionSample(p); sample != nil && allCounts(sample) {
-		return twoDaysCountRule(sample)
-	}
-	sample, pairs := twoDaysSample(p)
+	sample := selectionSample(p)
 	if sample == nil {
+		return Rule{}, false
+	}
+	pairs, repeats := twoDayPairs(sample)
+	if allCounts(sample) {
+		return twoDaysCountRule(sample, pairs)
+	}
+	if repeats {
 		return Rule{}, false
 	}
 	if pairs >= modelCheckInstances && twoDaysFitNormal(sample) {
@@ -208,8 +212,8 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 }
 
 // twoDaysCountRule is twoDaysRule on counts, sample the selectionSample
-// of a portfolio whose instances have two observations at most: with
-// modelCheckInstances or more instances of two, the rule selectRule
+// of a portfolio whose instances have two observations at most, pairs
+// (twoDayPairs) of them two: with modelCheckInstances or more pairs, the rule selectRule
 // makes the incumbent where the counts support its model
 // (zeroInflatedFits, negBinomialShows, the gamma prior not rejected),
 // which the folds, absent at two days, cannot replace; ok is false where
@@ -229,13 +233,7 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 // (one portfolio of the 28 lost, by 0.83 points: negative binomial mean
 // 200); at K = 1,000 (two each) the rule was each cell's best classical
 // method, 0.2 to 6.5 points ahead of the head on negative binomial days.
-func twoDaysCountRule(sample *data.Portfolio) (Rule, bool) {
-	pairs := 0
-	for _, o := range sample.Obs {
-		if len(o) == 2 {
-			pairs++
-		}
-	}
+func twoDaysCountRule(sample *data.Portfolio, pairs int) (Rule, bool) {
 	if pairs < modelCheckInstances {
 		return Rule{}, false
 	}
@@ -349,29 +347,21 @@ const scaleSlope = 0.5
 // spreadRankZ is spreadScales' rank-sum threshold.
 const spreadRankZ = 3
 
-// twoDaysSample returns p's selectionSample and how many of its instances
-// have two observations, where p's instances have two at most, with two,
-// and the sample is not all counts and has no instance of one positive
-// amount twice; sample is nil otherwise.
-func twoDaysSample(p *data.Portfolio) (sample *data.Portfolio, pairs int) {
-	if longestObs(p) != 2 {
-		return nil, 0
-	}
-	if sample = selectionSample(p); sample == nil || allCounts(sample) {
-		return nil, 0
-	}
+// twoDayPairs is how many of sample's instances have two observations,
+// and whether one of them has one positive amount twice, which the
+// continuous models' days never repeat (constant products: twoDaysRule
+// leaves continuous data of them to the head).
+func twoDayPairs(sample *data.Portfolio) (pairs int, repeats bool) {
 	for _, o := range sample.Obs {
 		if len(o) == 2 {
-			if o[0] == o[1] && o[0] > 0 {
-				return nil, 0
-			}
 			pairs++
+			repeats = repeats || (o[0] == o[1] && o[0] > 0)
 		}
 	}
-	return sample, pairs
+	return pairs, repeats
 }
 
-// twoDaysFitNormal reports whether sample (twoDaysSample, of a portfolio
+// twoDaysFitNormal reports whether sample (twoDaysRule's selectionSample, of a portfolio
 // that gives the folds no evidence: no instance of minEvidenceObs), with
 // twoDaysRule's modelCheckInstances or more instances of two
 // observations, does not reject eb's normal-normal model (baseline.NormalTest, whose pair statistic
@@ -1003,10 +993,10 @@ func selectionSample(p *data.Portfolio) *data.Portfolio {
 	if k <= strengthInstances {
 		return p
 	}
-	stride := uint64((k + strengthInstances - 1) / strengthInstances)
+	sampled := sampleOf(p, strengthInstances, selectionSalt)
 	var idx []int
-	for i, id := range p.IDs {
-		if saltedIDHash(id, selectionSalt)%stride == 0 {
+	for i := range p.IDs {
+		if sampled(i) {
 			idx = append(idx, i)
 		}
 	}

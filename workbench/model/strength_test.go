@@ -471,7 +471,7 @@ func TestCVSampleIsNotTiedToValues(t *testing.T) {
 		p.IDs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Ratios, .8)
 		p.Obs = append(p.Obs, []float64{float64(i % 2), 3})
 	}
-	sampled := sampleOf(p, cvInstances)
+	sampled := sampleOf(p, cvInstances, cvSalt)
 	count := map[float64]int{}
 	for i, o := range p.Obs {
 		if sampled(i) {
