@@ -1067,19 +1067,26 @@ func (l LogEB) Decide(p *data.Portfolio) ([]float64, error) {
 // ManagerialBayes is the Bayes-optimal policy of a managerial environment
 // without observation noise, by quadrature on its known prior: product
 // means m ~ lognormal (mean Level, cv Spread), demand FamilyDist(Family, m,
-// CV) given m. The prior is represented by its quantiles at 400
-// equal-probability levels; each instance's posterior weights them by the
-// likelihood of its observations, and it orders the rho-quantile of the
-// posterior-predictive mixture.
+// CV) given m. Each instance integrates over log m on a grid of its own
+// (managerialNodes nodes), placed where its posterior lies and refined
+// until it holds the posterior (see posteriorGrid), and orders the
+// rho-quantile of the posterior-predictive mixture. A grid shared by all
+// instances would not do: a product far in the prior's tail, whose
+// observations pin its mean down, has its posterior between two of a
+// shared grid's widely spaced tail nodes or beyond the last one.
 type ManagerialBayes struct {
 	Family            string
 	Level, Spread, CV float64
 	MixWeight, MixGap float64
-	Demand            func(fam string, m, cv, mixWeight, mixGap float64) dist.Distribution
-	quadraturePoints  int
 }
 
-const managerialQuadrature = 400
+// managerialNodes is each instance's grid size; posteriorGrid starts it
+// posteriorSpan approximate posterior standard deviations either side of
+// the posterior's centre, nodes 0.06 of them apart.
+const (
+	managerialNodes = 400
+	posteriorSpan   = 12.0
+)
 
 func (ManagerialBayes) Name() string { return "bayes" }
 
@@ -1104,65 +1111,157 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	means := dist.LogNormalMeanCV(b.Level, b.Spread)
-	n := managerialQuadrature
-	atoms := make([]dist.LogDensity, n)
-	for i := range atoms {
-		m := means.Quantile((float64(i) + 0.5) / float64(n))
-		// Censored as the prior's truths and observations are.
-		ld, ok := dist.NonNegative(prior.FamilyDist(b.Family, m, b.CV, b.MixWeight, b.MixGap)).(dist.LogDensity)
-		if !ok {
-			return nil, fmt.Errorf("bayes: family %q has no density to integrate", b.Family)
+	if b.Spread == 0 {
+		// One product mean: the prior is a point and the data change nothing.
+		d := prior.FamilyDist(b.Family, b.Level, b.CV, b.MixWeight, b.MixGap)
+		q := make([]float64, p.Len())
+		for k := range q {
+			q[k] = max(0, dist.NonNegative(d).Quantile(p.Ratios[k]))
 		}
-		atoms[i] = ld
+		return q, nil
 	}
-	w := make([]float64, n)
-	for i := range w {
-		w[i] = 1 / float64(n)
-	}
+	s2 := math.Log1p(b.Spread * b.Spread)
+	logMean := distuv.Normal{Mu: math.Log(b.Level) - s2/2, Sigma: math.Sqrt(s2)}
+	discrete := b.Family == "poisson" || b.Family == "negbinomial"
 	q := make([]float64, p.Len())
 	var mu sync.Mutex
 	var err error
 	parallelFor(p.Len(), func(lo, hi int) {
-		ll := make([]float64, n)
 		for k := lo; k < hi; k++ {
-			for i, a := range atoms {
-				s := 0.0
-				for _, x := range p.Obs[k] {
-					s += a.LogProb(x)
-				}
-				ll[i] = s
-			}
-			idx, post := posterior(w, ll)
-			if len(idx) == 0 {
+			atoms, post, e := b.posteriorGrid(logMean, p.Obs[k])
+			if e != nil {
 				mu.Lock()
-				err = fmt.Errorf("%s: instance %q: its observations have no likelihood under the prior", p.Source, p.IDs[k])
+				err = fmt.Errorf("%s: instance %q: %w", p.Source, p.IDs[k], e)
 				mu.Unlock()
 				return
 			}
 			cdf := func(x float64) float64 {
 				c := 0.0
-				for i, j := range idx {
-					c += post[i] * atoms[j].CDF(x)
+				for i, a := range atoms {
+					c += post[i] * a.CDF(x)
 				}
 				return c
 			}
 			rho := p.Ratios[k]
 			// Between the posterior atoms' own quantiles.
 			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, j := range idx {
-				lo, hi = min(lo, atoms[j].Quantile(rho)), max(hi, atoms[j].Quantile(rho))
+			for _, a := range atoms {
+				lo, hi = min(lo, a.Quantile(rho)), max(hi, a.Quantile(rho))
 			}
-			if b.Family == "poisson" || b.Family == "negbinomial" {
-				x := lo
-				for x < hi && cdf(x) < rho-probTol {
-					x++
+			if discrete {
+				// The smallest integer whose CDF reaches rho, by bisection.
+				a, z := math.Floor(lo), math.Ceil(hi)
+				for z-a > 1 {
+					mid := math.Floor((a + z) / 2)
+					if cdf(mid) >= rho-probTol {
+						z = mid
+					} else {
+						a = mid
+					}
 				}
-				q[k] = max(0, x)
+				if cdf(a) >= rho-probTol {
+					z = a
+				}
+				q[k] = max(0, z)
 				continue
 			}
 			q[k] = max(0, bisectQuantile(cdf, rho, lo, hi, 1e-10))
 		}
 	})
 	return q, err
+}
+
+// posteriorGrid returns the demand distributions at the nodes of an
+// instance's grid on log m and their posterior weights (those above 1e-12
+// of the total). The grid starts from a normal approximation of the
+// posterior of log m (the prior's and the observations' mean, the latter
+// with the family's relative spread at it over sqrt(n)), posteriorSpan of
+// its standard deviations either side. It is widened while an end node
+// holds more than 1e-12 of the posterior, and narrowed onto the nodes
+// that hold more than 1e-14 of it while the posterior's standard deviation
+// spans fewer than two node steps (the midpoint rule on a smooth
+// posterior is then exact to far below the evaluator's precision). The
+// approximation's errors, a posterior narrower, wider or more skewed than
+// it, or two-mode demand's second mode, cost iterations, not accuracy.
+func (b ManagerialBayes) posteriorGrid(logMean distuv.Normal, obs []float64) ([]dist.Distribution, []float64, error) {
+	n := float64(len(obs))
+	ybar := 0.0
+	for _, x := range obs {
+		ybar += x
+	}
+	ybar /= n
+	m := max(ybar, 0.5/n, 1e-6*b.Level)
+	rel := b.CV
+	switch b.Family {
+	case "poisson":
+		rel = 1 / math.Sqrt(m)
+	case "negbinomial":
+		rel = math.Sqrt(1/m + b.CV*b.CV)
+	case "mixture":
+		rel = b.CV + b.MixGap
+	}
+	w2 := rel * rel / n
+	s2 := logMean.Sigma * logMean.Sigma
+	v := 1 / (1/s2 + 1/w2)
+	centre := v * (logMean.Mu/s2 + math.Log(m)/w2)
+	half := posteriorSpan * math.Sqrt(v)
+	nodes := make([]dist.Distribution, managerialNodes)
+	logPost := make([]float64, managerialNodes)
+	weight := make([]float64, managerialNodes)
+	for range 60 {
+		step := 2 * half / managerialNodes
+		at := func(i int) float64 { return centre - half + (float64(i)+0.5)*step }
+		top := math.Inf(-1)
+		for i := range nodes {
+			x := at(i)
+			d := dist.NonNegative(prior.FamilyDist(b.Family, math.Exp(x), b.CV, b.MixWeight, b.MixGap))
+			ld, ok := d.(dist.LogDensity)
+			if !ok {
+				return nil, nil, fmt.Errorf("bayes: family %q has no density to integrate", b.Family)
+			}
+			l := logMean.LogProb(x)
+			for _, y := range obs {
+				l += ld.LogProb(y)
+			}
+			nodes[i], logPost[i] = d, l
+			top = max(top, l)
+		}
+		if math.IsInf(top, -1) || math.IsNaN(top) {
+			return nil, nil, fmt.Errorf("its observations have no likelihood under the prior")
+		}
+		var total, mean, sq float64
+		for i, l := range logPost {
+			w := math.Exp(l - top)
+			weight[i] = w
+			total += w
+			mean += w * at(i)
+			sq += w * at(i) * at(i)
+		}
+		if weight[0] > 1e-12*total || weight[len(weight)-1] > 1e-12*total {
+			half *= 2
+			continue
+		}
+		mean /= total
+		if psd := math.Sqrt(max(0, sq/total-mean*mean)); psd < 2*step {
+			held := func(w float64) bool { return w > 1e-14*total }
+			first, last := slices.IndexFunc(weight, held), len(weight)-1
+			for !held(weight[last]) {
+				last--
+			}
+			if h := (at(last) - at(first) + 4*step) / 2; h < half/2 {
+				centre, half = (at(first)+at(last))/2, h
+				continue
+			}
+		}
+		var atoms []dist.Distribution
+		var post []float64
+		for i, w := range weight {
+			if w /= total; w > 1e-12 {
+				atoms = append(atoms, nodes[i])
+				post = append(post, w)
+			}
+		}
+		return atoms, post, nil
+	}
+	return nil, nil, fmt.Errorf("bayes: the posterior of the product mean did not settle on a grid")
 }

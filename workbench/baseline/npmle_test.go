@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
 	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
@@ -275,6 +276,102 @@ func TestNPMLEOnACommonSupport(t *testing.T) {
 	if !commonSupport(p) || commonSupport(binnedPortfolio(1, 5, 4, 3, 0.5)) {
 		t.Error("commonSupport misjudges")
 	}
+}
+
+// TestManagerialBayesHoldsEveryPosterior: for products in the bulk and far
+// in the tails of the prior of product means (observations that pin a
+// mean down three to four prior standard deviations out, all zeros, one
+// day), ManagerialBayes orders what a brute-force integration over 50,000
+// nodes of log m does. A grid of the prior's own quantiles, shared by all
+// products, ordered 107 for a Poisson product selling 154-174 a day whose
+// posterior mean is 167.
+func TestManagerialBayesHoldsEveryPosterior(t *testing.T) {
+	cases := []struct {
+		fam               string
+		level, spread, cv float64
+		obs               [][]float64
+	}{
+		{"poisson", 15, 0.8, 0, [][]float64{{154, 168, 171, 174}, {0, 0, 0, 0}, {14}, {1, 0, 2, 1, 0, 0, 3, 1, 0, 1}, {900, 1000}}},
+		{"negbinomial", 20, 0.6, 0.3, [][]float64{{150, 210, 180}, {0, 0}, {20, 25, 19, 22, 18}}},
+		{"gamma", 100, 0.5, 0.2, [][]float64{{560, 600, 640}, {9, 11}, {100}}},
+		{"mixture", 100, 0.5, 0.3, [][]float64{{40, 150, 45, 160, 42}, {700, 720}, {5}, {107.6, 161.0, 120.6, 185.6, 107.5}}},
+		{"lognormal", 100, 1, 1.2, [][]float64{{0.5, 3, 1}, {5000, 20000}, {100}}},
+		{"normal", 100, 0.3, 0.1, [][]float64{{260, 255, 270}, {0, 0, 1}, {100}}},
+	}
+	for _, c := range cases {
+		b := ManagerialBayes{Family: c.fam, Level: c.level, Spread: c.spread, CV: c.cv, MixWeight: 0.4, MixGap: 0.6}
+		p := &data.Portfolio{Source: c.fam}
+		for i, o := range c.obs {
+			p.IDs = append(p.IDs, strconv.Itoa(i))
+			p.Obs = append(p.Obs, o)
+			p.Ratios = append(p.Ratios, 0.85)
+		}
+		q := mustDecide(t, b, p)
+		for k, o := range c.obs {
+			want := bruteForceBayes(b, o, 0.85)
+			if math.Abs(q[k]-want) > 1e-3*max(1, want) {
+				t.Errorf("%s %v: ordered %.4f, brute force %.4f", c.fam, o, q[k], want)
+			}
+		}
+	}
+}
+
+// bruteForceBayes integrates over 50,000 equally spaced nodes of log m
+// from 10^-4 to 10^3 times the prior's level.
+func bruteForceBayes(b ManagerialBayes, obs []float64, rho float64) float64 {
+	const nodes = 50_000
+	s2 := math.Log1p(b.Spread * b.Spread)
+	mu, sd := math.Log(b.Level)-s2/2, math.Sqrt(s2)
+	lo, hi := math.Log(b.Level*1e-4), math.Log(b.Level*1e3)
+	var ds []dist.Distribution
+	var lw []float64
+	top := math.Inf(-1)
+	for i := range nodes {
+		x := lo + (float64(i)+0.5)*(hi-lo)/nodes
+		d := dist.NonNegative(prior.FamilyDist(b.Family, math.Exp(x), b.CV, b.MixWeight, b.MixGap))
+		l := -(x - mu) * (x - mu) / (2 * sd * sd)
+		for _, y := range obs {
+			l += d.(dist.LogDensity).LogProb(y)
+		}
+		ds, lw = append(ds, d), append(lw, l)
+		top = max(top, l)
+	}
+	var keep []dist.Distribution
+	var w []float64
+	total := 0.0
+	for i, l := range lw {
+		if v := math.Exp(l - top); v > 1e-14 {
+			keep, w = append(keep, ds[i]), append(w, v)
+			total += v
+		}
+	}
+	cdf := func(x float64) float64 {
+		c := 0.0
+		for i, d := range keep {
+			c += w[i] / total * d.CDF(x)
+		}
+		return c
+	}
+	discrete := b.Family == "poisson" || b.Family == "negbinomial"
+	a, z := 0.0, b.Level*1e3
+	for range 200 {
+		m := (a + z) / 2
+		if discrete {
+			m = math.Floor(m)
+		}
+		if cdf(m) >= rho-probTol {
+			z = m
+		} else {
+			a = m
+		}
+		if discrete && z-a <= 1 {
+			break
+		}
+	}
+	if discrete && cdf(a) >= rho-probTol {
+		return a
+	}
+	return z
 }
 
 // TestManagerialBayesByQuadrature: on lognormal portfolios the quadrature
