@@ -24,6 +24,10 @@ import (
 type LogDeconvolution struct {
 	// Atoms of G (0: 50), Bins of F (0: 64), EM Iterations (0: 30).
 	Atoms, Bins, Iterations int
+	// Smoothing is the number of passes of a [1 2 1]/4 kernel over G
+	// after each EM step: 0 chooses between none and smoothPasses by
+	// held-out likelihood (see FitLogMixture), negative is none.
+	Smoothing int
 }
 
 func (LogDeconvolution) Name() string { return "npmle-log" }
@@ -54,7 +58,7 @@ func (d LogDeconvolution) Fit(p *data.Portfolio) (*LogMixture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: npmle-log: every observation is zero", p.Source)
 	}
-	m, err := FitLogMixture(logObs(p, c), c, d.Atoms, d.Bins, d.Iterations)
+	m, err := FitLogMixture(logObs(p, c), c, d.Atoms, d.Bins, d.Iterations, d.Smoothing)
 	if err != nil {
 		return nil, fmt.Errorf("%s: npmle-log: %w", p.Source, err)
 	}
@@ -62,12 +66,120 @@ func (d LogDeconvolution) Fit(p *data.Portfolio) (*LogMixture, error) {
 }
 
 // FitLogMixture fits G and F to the log observations ys (per instance)
-// taken with offset c; atoms, bins and iterations 0 take the defaults.
-// G's atoms are evenly spaced at a whole number of F's bins, so that an
-// observation's deviations from successive atoms fall on the same
-// fraction of successive bins: the EM steps then read F's table without
-// recomputing positions.
-func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations int) (*LogMixture, error) {
+// taken with offset c; atoms, bins and iterations 0 take the defaults,
+// smoothing is LogDeconvolution's.
+//
+// The NPMLE of G is discrete, a few spikes, whatever the truth: where
+// product means spread continuously, as sales levels do, a product's
+// posterior then sits on too few atoms and its predictive is too narrow.
+// Smoothing G after each EM step removes the spikes but blurs a G that
+// is discrete (products of a few sizes), so smoothing 0 chooses by the
+// data: G and F are fitted on the even instances and scored by the
+// marginal likelihood of the odd ones, and the other way round, without
+// smoothing and with smoothPasses, and the better is fitted on all.
+// Measured (regret %, 10 portfolios at K = 100, 3-4 at K = 1,000; none
+// -> chosen, Bayes-optimal): the suite's two-mode family 4.47 -> 3.60
+// (3.42) at K = 100, 2.89 -> 2.83 (2.86) at K = 1,000; its log-normal
+// family 13.29 -> 12.16 (11.38) at K = 100; two-mode days of two and of
+// three at K = 1,000 6.09 -> 5.98 (5.79) and 17.60 -> 17.17 (17.26).
+// Products of two sizes (20 and 80, gamma days of cv 0.2, n = 5) keep
+// the spikes at K = 1,000 (0.33%; always smoothing: 4.51%); at K = 100
+// the halves' 50 products favour smoothing there: 0.69 -> 2.63%.
+func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations, smoothing int) (*LogMixture, error) {
+	if smoothing == 0 {
+		smoothing = chooseSmoothing(ys, c, atoms, bins, iterations)
+	}
+	return fitLogMixture(ys, c, atoms, bins, iterations, max(0, smoothing))
+}
+
+// smoothPasses is the smoothing FitLogMixture chooses against none: on
+// the two-mode and log-normal families above, 1, 3, 6 and 10 passes gave
+// 3.65, 3.60, 3.57, 3.55% and 12.51, 12.16, 12.00, 11.92% at K = 100,
+// within 0.1 of each other at K = 1,000.
+const smoothPasses = 3
+
+// smoothSample is the most instances chooseSmoothing fits its halves on:
+// above, every stride-th instance. At K = 10^5 (`ptft run E5`) npmle-log
+// took 5.5 s choosing on all instances, against 2.1 s without the
+// choice.
+const smoothSample = 8192
+
+// smoothHalf is the fewest instances in each half with which
+// chooseSmoothing compares; below, G is not smoothed.
+const smoothHalf = 20
+
+// chooseSmoothing returns smoothPasses or -1 (none), whichever fits of
+// half of ys give the other half the higher marginal likelihood. The
+// halves' fits run half of the EM iterations: with all of them the
+// suite (`ptft suite`) took 1 min 36 s against 1 min 08 s without the
+// choice, with half 1 min 20 s, and the default model's regret was the
+// same in every cell.
+func chooseSmoothing(ys [][]float64, c float64, atoms, bins, iterations int) int {
+	var even, odd [][]float64
+	stride := (len(ys) + smoothSample - 1) / smoothSample
+	for i, y := range ys {
+		if i%stride != 0 {
+			continue
+		}
+		if (i/stride)%2 == 0 {
+			even = append(even, y)
+		} else {
+			odd = append(odd, y)
+		}
+	}
+	if len(odd) < smoothHalf {
+		return -1
+	}
+	best, bestLL := -1, math.Inf(-1)
+	its := orDefault(iterations, 30) / 2
+	for _, s := range []int{-1, smoothPasses} {
+		ll := 0.0
+		for _, h := range [2][2][][]float64{{even, odd}, {odd, even}} {
+			m, err := fitLogMixture(h[0], c, atoms, bins, its, max(0, s))
+			if err != nil {
+				return -1
+			}
+			ll += m.logMarginal(h[1])
+		}
+		if ll > bestLL {
+			best, bestLL = s, ll
+		}
+	}
+	return best
+}
+
+// logMarginal is the log marginal likelihood of the instances' log
+// observations ys under G and F.
+func (m *LogMixture) logMarginal(ys [][]float64) float64 {
+	total := 0.0
+	ll := make([]float64, len(m.Theta))
+	for _, y := range ys {
+		top := math.Inf(-1)
+		for a, th := range m.Theta {
+			ll[a] = math.Inf(-1)
+			if m.G[a] > 0 {
+				ll[a] = math.Log(m.G[a])
+				for _, v := range y {
+					ll[a] += m.logDensity(v - th)
+				}
+			}
+			top = max(top, ll[a])
+		}
+		s := 0.0
+		for _, l := range ll {
+			s += math.Exp(l - top)
+		}
+		total += top + math.Log(s)
+	}
+	return total
+}
+
+// fitLogMixture is FitLogMixture with smoothing passes over G after
+// each EM step. G's atoms are evenly spaced at a whole number of F's
+// bins, so that an observation's deviations from successive atoms fall
+// on the same fraction of successive bins: the EM steps then read F's
+// table without recomputing positions.
+func fitLogMixture(ys [][]float64, c float64, atoms, bins, iterations, smoothing int) (*LogMixture, error) {
 	atoms, bins, iterations = orDefault(atoms, 50), orDefault(bins, 64), orDefault(iterations, 30)
 	means, res := meansAndResiduals(ys)
 	if len(res) == 0 {
@@ -149,6 +261,12 @@ func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations int) (*Log
 		}
 		for a := range m.G {
 			m.G[a] = newG[a] / float64(len(ys))
+		}
+		for range smoothing {
+			for a := range newG {
+				newG[a] = (m.G[max(0, a-1)] + 2*m.G[a] + m.G[min(na-1, a+1)]) / 4
+			}
+			copy(m.G, newG)
 		}
 		m.setF(f)
 	}

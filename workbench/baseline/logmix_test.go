@@ -2,11 +2,17 @@ package baseline
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
 	"github.com/ptft-lab/ptft/workbench/prior"
+	"github.com/ptft-lab/ptft/workbench/problem"
 )
 
 // TestLogDeconvolutionNearBayesOnBimodalDemand: on two-mode demand whose
@@ -75,5 +81,64 @@ func TestLogDeconvolutionRejectsWhatItCannotFit(t *testing.T) {
 	zeros := &data.Portfolio{Source: "zeros.csv", IDs: []string{"a", "b"}, Obs: [][]float64{{0, 0}, {0, 0}}, Ratios: []float64{0.5, 0.5}}
 	if _, err := (LogDeconvolution{}).Decide(zeros); err == nil || !strings.Contains(err.Error(), "zeros.csv") {
 		t.Errorf("all zeros: %v", err)
+	}
+}
+
+// TestLogMixtureSmoothsWhereMeansSpread: npmle-log smooths G where the
+// product means spread continuously (two-mode days around log-normal
+// means), and there its regret falls; it keeps G's spikes where the
+// products come in two sizes, and there smoothing would cost. Smoothing
+// keeps G a distribution.
+func TestLogMixtureSmoothsWhereMeansSpread(t *testing.T) {
+	pr, _ := prior.Lookup("truth-bimodal")
+	env, err := pr.Generate(7, prior.Options{Instances: 1000, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	twoSizes := func(seed uint64) (*data.Portfolio, []dist.Distribution) {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		p := &data.Portfolio{Source: "two-sizes"}
+		var truth []dist.Distribution
+		for i := range 1000 {
+			d := dist.GammaMeanCV(80, 0.2)
+			if rng.Float64() < 0.3 {
+				d = dist.GammaMeanCV(20, 0.2)
+			}
+			o := make([]float64, 5)
+			for j := range o {
+				o[j] = d.Rand(rng)
+			}
+			p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
+			truth = append(truth, d)
+		}
+		return p, truth
+	}
+	sized, sizedTruth := twoSizes(3)
+	for _, c := range []struct {
+		name   string
+		p      *data.Portfolio
+		truth  []dist.Distribution
+		smooth bool
+	}{
+		{"two-mode days, log-normal means", env.Portfolio, env.Truth, true},
+		{"two sizes", sized, sizedTruth, false},
+	} {
+		ys := logObs(c.p, 0)
+		if got := chooseSmoothing(ys, 0, 0, 0, 0) > 0; got != c.smooth {
+			t.Errorf("%s: smooths %v, want %v", c.name, got, c.smooth)
+		}
+		m, err := FitLogMixture(ys, 0, 0, 0, 0, smoothPasses)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total := floats.Sum(m.G); math.Abs(total-1) > 1e-6 { // EM drops posterior weights below 1e-8
+			t.Errorf("%s: smoothed G sums to %v", c.name, total)
+		}
+		chosen := mustEvaluate(t, c.truth, c.p.Ratios, mustDecide(t, LogDeconvolution{}, c.p))
+		spiky := mustEvaluate(t, c.truth, c.p.Ratios, mustDecide(t, LogDeconvolution{Smoothing: -1}, c.p))
+		smooth := mustEvaluate(t, c.truth, c.p.Ratios, mustDecide(t, LogDeconvolution{Smoothing: smoothPasses}, c.p))
+		if other := map[bool]problem.Report{true: spiky, false: smooth}[c.smooth]; chosen.Regret >= other.Regret {
+			t.Errorf("%s: chosen regret %.4f, the other choice's %.4f", c.name, chosen.Regret, other.Regret)
+		}
 	}
 }

@@ -65,6 +65,9 @@ const (
 	// on more than logMixLarge instances (never in training), and all fits
 	// of decisions and finetuning, get the baselines' defaults instead, so
 	// that those experts are the classical npmle-log and npmle-poisson.
+	// Pretraining's npmle-log does not smooth G either (choosing would
+	// triple its cost): the shipped default model was pretrained before
+	// npmle-log chose its smoothing, on the unsmoothed fit throughout.
 	logMixAtoms, logMixBins, logMixIterations = 32, 48, 15
 	logMixLarge                               = 256
 	poissonAtoms, poissonIterations           = 60, 100
@@ -433,11 +436,11 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFit
 		idx = append(idx, i)
 	}
 	sub := p.Subset(idx)
-	atoms, bins, its := 0, 0, 0
+	atoms, bins, its, smoothing := 0, 0, 0, 0
 	if trainingFits && len(ys) <= logMixLarge {
-		atoms, bins, its = logMixAtoms, logMixBins, logMixIterations
+		atoms, bins, its, smoothing = logMixAtoms, logMixBins, logMixIterations, -1
 	}
-	if m, err := baseline.FitLogMixture(ys, es.logOffset, atoms, bins, its); err == nil {
+	if m, err := baseline.FitLogMixture(ys, es.logOffset, atoms, bins, its, smoothing); err == nil {
 		es.lmix = m
 	}
 	if es.integer && len(sub.Obs) > 1 {
