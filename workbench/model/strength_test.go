@@ -532,14 +532,39 @@ func gammaPoissonCounts(k, n int, shape, mean float64, seed uint64) *data.Portfo
 	return p
 }
 
-// The zero-inflated rule is a candidate only on counts with
-// never-sellers that reject the gamma prior, and fits where the sellers'
-// rates are gamma, not where they take two values far apart.
+// The zero-inflated rule is a candidate only on counts whose
+// never-sellers a share of them fits better than the gamma prior, also
+// at K = 100 where the sellers' rates are low and the bootstrap does not
+// reject the gamma prior, not on gamma-Poisson counts of low rates whose
+// products never sold by chance; and it fits where the sellers' rates
+// are gamma, not where they take two values far apart.
 func TestZeroInflatedRuleNeedsItsModel(t *testing.T) {
 	gammaRates := func(rng *rand.Rand) float64 { return distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand() }
 	p := intermittentCounts(1000, 5, gammaRates)
 	if !zeroInflationShows(p) || !zeroInflatedFits(p) {
 		t.Errorf("intermittent gamma-Poisson counts: candidate %v, fits %v; want both", zeroInflationShows(p), zeroInflatedFits(p))
+	}
+	lowRates := func(rng *rand.Rand) float64 { return distuv.Gamma{Alpha: 2, Beta: 2, Src: rng}.Rand() }
+	shows, rejected := 0, 0
+	for seed := range uint64(8) {
+		small := intermittentCounts(100, 20+seed, lowRates)
+		shows += b2i(zeroInflationShows(small))
+		rejected += b2i(gammaRejected(small))
+	}
+	if shows < 6 || rejected > 4 {
+		t.Errorf("intermittent counts of mean rate 1, K = 100: a candidate in %d of 8, the gamma prior rejected in %d; want 6 or more, 4 or fewer", shows, rejected)
+	}
+	plain := intermittentCounts(1000, 9, lowRates)
+	for k, o := range plain.Obs { // gamma-Poisson counts: the never-sellers get rates too
+		if floats.Max(o) == 0 {
+			r := lowRates(rand.New(rand.NewPCG(uint64(k), 3)))
+			for j := range o {
+				o[j] = distuv.Poisson{Lambda: r, Src: rand.New(rand.NewPCG(uint64(k), uint64(j)))}.Rand()
+			}
+		}
+	}
+	if !slices.ContainsFunc(plain.Obs, func(o []float64) bool { return floats.Max(o) == 0 }) || zeroInflationShows(plain) {
+		t.Error("gamma-Poisson counts of mean 1 whose products never sold by chance: the zero-inflated rule is a candidate")
 	}
 	twoLevels := func(rng *rand.Rand) float64 {
 		if rng.Float64() < 0.5 {
@@ -853,4 +878,11 @@ func TestLogNormalInstead(t *testing.T) {
 	if _, ok := logNormalInstead(logNormal, rules, near, 1); ok {
 		t.Error("the folds chose eb-log itself: a replacement")
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
