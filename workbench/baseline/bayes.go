@@ -1149,20 +1149,7 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 				lo, hi = min(lo, a.Quantile(rho)), max(hi, a.Quantile(rho))
 			}
 			if discrete {
-				// The smallest integer whose CDF reaches rho, by bisection.
-				a, z := math.Floor(lo), math.Ceil(hi)
-				for z-a > 1 {
-					mid := math.Floor((a + z) / 2)
-					if cdf(mid) >= rho-probTol {
-						z = mid
-					} else {
-						a = mid
-					}
-				}
-				if cdf(a) >= rho-probTol {
-					z = a
-				}
-				q[k] = max(0, z)
+				q[k] = dist.DiscreteQuantile(cdf, rho, lo)
 				continue
 			}
 			q[k] = max(0, bisectQuantile(cdf, rho, lo, hi, 1e-10))

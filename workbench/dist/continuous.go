@@ -124,7 +124,7 @@ func (d Poisson) CDF(x float64) float64 {
 }
 
 func (d Poisson) Quantile(p float64) float64 {
-	return discreteQuantile(d.CDF, p, d.Lambda+math.Sqrt(d.Lambda)*distuv.UnitNormal.Quantile(p))
+	return DiscreteQuantile(d.CDF, p, d.Lambda+math.Sqrt(d.Lambda)*distuv.UnitNormal.Quantile(p))
 }
 
 func (d Poisson) Mean() float64 { return d.Lambda }
@@ -172,7 +172,7 @@ func (d NegBinomial) CDF(x float64) float64 {
 func (d NegBinomial) Quantile(p float64) float64 {
 	m := d.Mean()
 	sd := math.Sqrt(m / d.P)
-	return discreteQuantile(d.CDF, p, m+sd*distuv.UnitNormal.Quantile(p))
+	return DiscreteQuantile(d.CDF, p, m+sd*distuv.UnitNormal.Quantile(p))
 }
 
 func (d NegBinomial) Mean() float64 { return d.R * (1 - d.P) / d.P }

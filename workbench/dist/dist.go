@@ -47,9 +47,10 @@ func checkProb(p float64) {
 	}
 }
 
-// discreteQuantile returns the smallest integer k >= 0 with cdf(k) >= p,
-// starting the search near guess.
-func discreteQuantile(cdf func(float64) float64, p, guess float64) float64 {
+// DiscreteQuantile returns the smallest integer k >= 0 with cdf(k) >= p,
+// starting the search near guess: the quantile of any distribution on
+// the non-negative integers (a mixture of them, say) given its CDF.
+func DiscreteQuantile(cdf func(float64) float64, p, guess float64) float64 {
 	checkProb(p)
 	k := math.Max(0, math.Floor(guess))
 	if cdf(k) >= p-probTol {
