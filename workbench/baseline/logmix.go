@@ -154,17 +154,7 @@ func (m *LogMixture) logMarginal(ys [][]float64) float64 {
 	total := 0.0
 	ll := make([]float64, len(m.Theta))
 	for _, y := range ys {
-		top := math.Inf(-1)
-		for a, th := range m.Theta {
-			ll[a] = math.Inf(-1)
-			if m.G[a] > 0 {
-				ll[a] = math.Log(m.G[a])
-				for _, v := range y {
-					ll[a] += m.logDensity(v - th)
-				}
-			}
-			top = max(top, ll[a])
-		}
+		top := m.logJoint(ll, y)
 		s := 0.0
 		for _, l := range ll {
 			s += math.Exp(l - top)
@@ -377,6 +367,13 @@ func (m *LogMixture) dev(i int, u float64) float64 {
 // posterior fills ll with the log likelihoods of log observations y at
 // the atoms and returns (in ll) the posterior weights over the atoms.
 func (m *LogMixture) posterior(ll, y []float64) []float64 {
+	softmaxInPlace(ll, m.logJoint(ll, y))
+	return ll
+}
+
+// logJoint fills ll with the log of G's weight times the likelihood of
+// log observations y at each atom, and returns the largest.
+func (m *LogMixture) logJoint(ll, y []float64) float64 {
 	top := math.Inf(-1)
 	for a, th := range m.Theta {
 		if m.G[a] <= 0 {
@@ -390,8 +387,7 @@ func (m *LogMixture) posterior(ll, y []float64) []float64 {
 		ll[a] = l
 		top = max(top, l)
 	}
-	softmaxInPlace(ll, top)
-	return ll
+	return top
 }
 
 // softmaxInPlace turns log weights ll, of maximum top, into probabilities.
