@@ -53,9 +53,15 @@ type LogNormalTest struct {
 // Jarque-Bera statistics of the residuals and of the instance means,
 // the Anderson-Darling statistic of the pair differences (on the tested
 // scale; 0 with fewer than four pairs), and whether any exceeds its
-// critical value.
+// critical value. PairsKurtosis, which the test does not use, is the
+// pair differences' excess kurtosis (0 with fewer than four pairs): a
+// Pairs statistic beyond its critical value says the differences are
+// not normal, and its sign says whether their tails are heavier
+// (skewed days, whose low days lie far out on the log scale) or lighter
+// (days of a few modes) than the normal's.
 type NormalityResult struct {
 	Residuals, Means, Pairs float64
+	PairsKurtosis           float64
 	Rejected                bool
 }
 
@@ -75,8 +81,8 @@ func (t LogNormalTest) Run(p *data.Portfolio) (NormalityResult, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Pairs = pairsStatistic(ys)
-	r.Rejected = r.Rejected || r.Pairs > andersonDarlingCritical(cmp.Or(t.Level, 0.01))
+	r.Pairs, r.PairsKurtosis = pairsStatistic(ys)
+	r.Rejected = r.Rejected || r.Pairs > AndersonDarlingCritical(cmp.Or(t.Level, 0.01))
 	return r, nil
 }
 
@@ -146,7 +152,7 @@ func (t NormalTest) Run(p *data.Portfolio) (NormalityResult, error) {
 	}
 	if sold == p.Len() {
 		crit := distuv.ChiSquared{K: 2}.Quantile(1 - level)
-		r.Rejected = r.Residuals > crit || r.Means > crit || r.Pairs > andersonDarlingCritical(level)
+		r.Rejected = r.Residuals > crit || r.Means > crit || r.Pairs > AndersonDarlingCritical(level)
 		return r, nil
 	}
 	r.Rejected = normalBootstrapRejects(p, r, level)
@@ -166,7 +172,7 @@ const normalBootstrap = 99
 // (chi-squared with one degree of freedom), which errs towards rejecting.
 func normalBootstrapRejects(p *data.Portfolio, r NormalityResult, level float64) bool {
 	asymptotic := r.Residuals > distuv.ChiSquared{K: 2}.Quantile(1-level) ||
-		r.Means > distuv.ChiSquared{K: 1}.Quantile(1-level) || r.Pairs > andersonDarlingCritical(level)
+		r.Means > distuv.ChiSquared{K: 1}.Quantile(1-level) || r.Pairs > AndersonDarlingCritical(level)
 	h, err := EmpiricalBayes{Censored: true}.Estimate(p)
 	if err != nil || !(h.Sigma > 0) || math.IsNaN(h.Mu0+h.Tau) {
 		return asymptotic
@@ -259,25 +265,32 @@ func normalStatistics(p *data.Portfolio) (r NormalityResult, sold int, err error
 			r.Means = float64(len(trimmed)) / 6 * s * s
 		}
 	}
-	r.Pairs = pairsStatistic(kept)
+	r.Pairs, r.PairsKurtosis = pairsStatistic(kept)
 	return r, len(kept), nil
 }
 
 // pairsStatistic is the Anderson-Darling statistic
-// (andersonDarlingSymmetric) of the differences x_1 - x_2 of the first
-// two observations of every instance of obs with two or more; 0 with
-// fewer than four such instances.
-func pairsStatistic(obs [][]float64) float64 {
+// (andersonDarlingSymmetric) and the excess kurtosis about zero of the
+// differences x_1 - x_2 of the first two observations of every instance
+// of obs with two or more; 0, 0 with fewer than four such instances.
+func pairsStatistic(obs [][]float64) (ad, kurtosis float64) {
 	var d []float64
+	var m2, m4 float64
 	for _, o := range obs {
 		if len(o) >= 2 {
-			d = append(d, o[0]-o[1])
+			x := o[0] - o[1]
+			d = append(d, x)
+			m2 += x * x
+			m4 += x * x * x * x
 		}
 	}
 	if len(d) < 4 {
-		return 0
+		return 0, 0
 	}
-	return andersonDarlingSymmetric(d)
+	if m2 > 0 {
+		kurtosis = m4*float64(len(d))/(m2*m2) - 3
+	}
+	return andersonDarlingSymmetric(d), kurtosis
 }
 
 // andersonDarlingSymmetric is the Anderson-Darling statistic of the
@@ -309,11 +322,12 @@ func andersonDarlingSymmetric(d []float64) float64 {
 	return (-m - s/m) * (1 + 0.75/m + 2.25/(m*m))
 }
 
-// andersonDarlingCritical is andersonDarlingSymmetric's critical value
-// at level (0: 0.01): its 5%, 1% and 0.1% points on normal differences
+// AndersonDarlingCritical is the critical value of the pair differences'
+// statistic (NormalityResult.Pairs, andersonDarlingSymmetric) at level
+// (0: 0.01): its 5%, 1% and 0.1% points on normal differences
 // (2,000 simulated samples each of 20, 100 and 1,000 pairs: 0.76-0.80,
 // 1.14-1.17, 1.66-1.88), interpolated in the log of the level.
-func andersonDarlingCritical(level float64) float64 {
+func AndersonDarlingCritical(level float64) float64 {
 	if level <= 0 {
 		level = 0.01
 	}

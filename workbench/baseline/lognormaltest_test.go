@@ -78,7 +78,7 @@ func TestLogNormalTest(t *testing.T) {
 // the log pairs' statistic, where the Jarque-Bera statistics of so few
 // days pass some of them; log-normal days of the same size are not.
 func TestLogNormalTestFewDays(t *testing.T) {
-	crit := andersonDarlingCritical(0.01)
+	crit := AndersonDarlingCritical(0.01)
 	for _, n := range []int{2, 3} {
 		passed := 0
 		for seed := uint64(1); seed <= 5; seed++ {
@@ -153,14 +153,14 @@ func TestNormalTestPairs(t *testing.T) {
 		for i := range d {
 			d[i] = 7 * rng.NormFloat64()
 		}
-		if andersonDarlingSymmetric(d) > andersonDarlingCritical(0.01) {
+		if andersonDarlingSymmetric(d) > AndersonDarlingCritical(0.01) {
 			rejected++
 		}
 	}
 	if rate := float64(rejected) / samples; rate < 0.005 || rate > 0.02 {
 		t.Errorf("normal differences: %.4f rejected at 1%%", rate)
 	}
-	if c := andersonDarlingCritical(0.05); math.Abs(c-0.78) > 1e-12 {
+	if c := AndersonDarlingCritical(0.05); math.Abs(c-0.78) > 1e-12 {
 		t.Errorf("5%% critical value %v", c)
 	}
 	twoMode := 0
@@ -284,4 +284,33 @@ func levelPortfolio(tb testing.TB, kind string, families []string, spread, cv fl
 		tb.Fatal(err)
 	}
 	return env.Portfolio
+}
+
+// The pair differences' excess kurtosis: -2 where every difference is
+// plus or minus one amount (two modes, nothing else), 0 on average for
+// normal differences, and large where a few differences are far out.
+func TestPairsKurtosis(t *testing.T) {
+	var modes, normal, heavy [][]float64
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range 4000 {
+		modes = append(modes, []float64{float64(i % 2), float64(1 - i%2), 7})
+		normal = append(normal, []float64{rng.NormFloat64(), rng.NormFloat64()})
+		d := rng.NormFloat64()
+		if i%100 == 0 {
+			d *= 10
+		}
+		heavy = append(heavy, []float64{d, 0})
+	}
+	if _, k := pairsStatistic(modes); math.Abs(k+2) > 1e-12 {
+		t.Errorf("differences of plus or minus one: excess kurtosis %v, want -2", k)
+	}
+	if _, k := pairsStatistic(normal); math.Abs(k) > 0.25 {
+		t.Errorf("normal differences: excess kurtosis %v, want about 0", k)
+	}
+	if _, k := pairsStatistic(heavy); !(k > 10) {
+		t.Errorf("one difference in 100 ten times as wide: excess kurtosis %v, want above 10", k)
+	}
+	if ad, k := pairsStatistic(modes[:3]); ad != 0 || k != 0 {
+		t.Errorf("three pairs: %v, %v, want 0, 0", ad, k)
+	}
 }

@@ -836,9 +836,29 @@ func TestTwoDaysCountRule(t *testing.T) {
 
 // From twoDaysLogPairs products of two days on, eb-log decides where the
 // days do not reject its log-normal model, npmle-log where they do (two
-// modes).
+// modes); from modelCheckInstances on, eb-log decides log-normal days,
+// npmle-log two-mode days (light-tailed log differences), and the head
+// normal days whose spread grows with the level (heavy-tailed ones).
 func TestTwoDaysLogNormalRule(t *testing.T) {
 	m := strongHead(t)
+	for seed := uint64(1); seed <= 3; seed++ {
+		p := managerialPortfolio(t, "lognormal", 100, 0.8, 1, 3*modelCheckInstances, 2, seed)
+		if r, err := m.selectRule(p, false); err != nil || r != logNormalPairsRule {
+			t.Errorf("%d instances of log-normal days, seed %d: %v (%v), want %v", p.Len(), seed, r, err, logNormalPairsRule)
+		}
+		for _, spread := range []float64{0.2, 0.5} {
+			// At spread 0.2 the levels spread too little for the slope
+			// (pairSpreadSlope) to say whether the days scale with them.
+			p = managerialPortfolio(t, "mixture", 100, spread, 0.3, 3*modelCheckInstances, 2, seed)
+			if r, err := m.selectRule(p, false); err != nil || r != logPairsRule {
+				t.Errorf("%d instances of two-mode days, spread %v, seed %d: %v (%v), want %v", p.Len(), spread, seed, r, err, logPairsRule)
+			}
+		}
+		p = managerialPortfolio(t, "normal", 100, 0.5, 0.6, 3*modelCheckInstances, 2, seed)
+		if r, err := m.selectRule(p, false); err != nil || r != fullRule {
+			t.Errorf("%d instances of normal days of sd 0.6 x the level, seed %d: %v (%v), want the full head", p.Len(), seed, r, err)
+		}
+	}
 	for seed := uint64(1); seed <= 3; seed++ {
 		p := managerialPortfolio(t, "lognormal", 100, 0.5, 0.4, twoDaysLogPairs+200, 2, seed)
 		if r, err := m.selectRule(p, false); err != nil || r != logNormalPairsRule {
