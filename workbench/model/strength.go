@@ -286,11 +286,10 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 
 // twoDaysCountRule is twoDaysRule on counts, sample the selectionSample
 // of a portfolio whose instances have two observations at most, pairs
-// (twoDayPairs) of them two: with modelCheckInstances or more pairs, the rule selectRule
-// makes the incumbent where the counts support its model
-// (zeroInflatedFits, negBinomialShows, the gamma prior not rejected),
-// which the folds, absent at two days, cannot replace; ok is false where
-// the head decides. Before it the head
+// (twoDayPairs) of them two: with modelCheckInstances or more pairs,
+// the rule whose model the counts support (countIncumbent), which the
+// folds, absent at two days, cannot replace; ok is false where the head
+// decides. Before it the head
 // decided every count portfolio of two days, which pretraining covered
 // thinly. Measured (scratch, managerial and gamma-Poisson priors, four
 // portfolios each at K = 100; head -> this rule, Bayes):
@@ -310,6 +309,19 @@ func twoDaysCountRule(sample *data.Portfolio, pairs int) (Rule, bool) {
 	if pairs < modelCheckInstances {
 		return Rule{}, false
 	}
+	return countIncumbent(sample, func() bool { return gammaRejected(sample) })
+}
+
+// countIncumbent returns the rule whose model the counts of sample (a
+// selectionSample) support: eb-zi-gamma-poisson where never-sellers show
+// (zeroInflationShows) and its prior fits (zeroInflatedFits),
+// eb-negbinomial where the days vary beyond Poisson (negBinomialShows),
+// and the gamma-Poisson expert where neither shows and the gamma prior
+// is not rejected (rejected: gammaRejected, which the caller may have
+// memoised); ok is false on other data and where never-sellers show but
+// their prior does not fit. selectRule makes it the incumbent that
+// another candidate must beat by modelMargin, twoDaysCountRule the rule.
+func countIncumbent(sample *data.Portfolio, rejected func() bool) (Rule, bool) {
 	switch {
 	case zeroInflationShows(sample):
 		if zeroInflatedFits(sample) {
@@ -317,7 +329,7 @@ func twoDaysCountRule(sample *data.Portfolio, pairs int) (Rule, bool) {
 		}
 	case negBinomialShows(sample):
 		return Rule{Expert: -1, Classical: baseline.NegBinomialEB{}}, true
-	case !gammaRejected(sample):
+	case allCounts(sample) && !rejected():
 		return Rule{Expert: expertGammaPoisson}, true
 	}
 	return Rule{}, false
@@ -725,20 +737,15 @@ func (m *Model) selectRule(p *data.Portfolio, whole bool) (Rule, error) {
 		return fullRule, nil
 	}
 	// The incumbent another candidate must beat by the margin: the head,
-	// or on counts whose own model is the zero-inflated one, that rule,
-	// or on other counts whose model it is, eb-negbinomial, or on
-	// counts that do neither and do not reject the gamma prior, the
-	// gamma-Poisson expert.
+	// or on counts the rule whose model they support (countIncumbent,
+	// whose classical rules are candidates where their model shows:
+	// selectionRules).
 	keep := full
 	rejected := sync.OnceValue(func() bool { return gammaRejected(p) })
-	zi, nb := zeroInflatedRule(rules), negBinomialRule(rules)
-	switch {
-	case zi >= 0 && zeroInflatedFits(p):
-		keep = zi
-	case nb >= 0 && zi < 0:
-		keep = nb
-	case zi < 0 && allCounts(p) && !rejected():
-		keep = len(StrengthGrid) + expertGammaPoisson
+	if r, ok := countIncumbent(p, rejected); ok {
+		if i := slices.Index(rules, r); i >= 0 {
+			keep = i
+		}
 	}
 	best, bestSum := keep, floats.Sum(cost[keep])
 	for i := range rules {
@@ -908,24 +915,6 @@ func allCounts(p *data.Portfolio) bool {
 		}
 	}
 	return true
-}
-
-// zeroInflatedRule is the index in rules of eb-zi-gamma-poisson, -1 if
-// it is no candidate (zeroInflationShows).
-func zeroInflatedRule(rules []Rule) int {
-	return slices.IndexFunc(rules, func(r Rule) bool {
-		_, ok := r.Classical.(baseline.ZeroInflatedEB)
-		return ok
-	})
-}
-
-// negBinomialRule is the index in rules of eb-negbinomial, -1 if it is
-// no candidate.
-func negBinomialRule(rules []Rule) int {
-	return slices.IndexFunc(rules, func(r Rule) bool {
-		_, ok := r.Classical.(baseline.NegBinomialEB)
-		return ok
-	})
 }
 
 // overdispersionShows reports whether the counts of p, the selection's
