@@ -35,6 +35,9 @@ func (LogDeconvolution) Name() string { return "npmle-log" }
 // LogMixture is a fitted LogDeconvolution.
 type LogMixture struct {
 	Offset float64
+	// Smoothing is the passes of G's smoothing the fit ran (-1: none),
+	// FitLogMixture's choice where it was asked to choose.
+	Smoothing int
 	// Theta are G's atoms (log units) and G their weights.
 	Theta, G []float64
 	// F is the noise histogram: bin b covers [Lo + b H, Lo + (b+1) H).
@@ -89,7 +92,12 @@ func FitLogMixture(ys [][]float64, c float64, atoms, bins, iterations, smoothing
 	if smoothing == 0 {
 		smoothing = chooseSmoothing(ys, c, atoms, bins, iterations)
 	}
-	return fitLogMixture(ys, c, atoms, bins, iterations, max(0, smoothing))
+	m, err := fitLogMixture(ys, c, atoms, bins, iterations, max(0, smoothing))
+	if err != nil {
+		return nil, err
+	}
+	m.Smoothing = smoothing
+	return m, nil
 }
 
 // smoothPasses is the smoothing FitLogMixture chooses against none: on

@@ -285,9 +285,9 @@ type expertStats struct {
 }
 
 // newExpertStats computes the statistics on p's observations divided by
-// scale, whose moments are m; trainingFits asks for the pretraining
-// batches' small npmle-log grids.
-func newExpertStats(p *data.Portfolio, scale float64, m scaledMoments, trainingFits bool) *expertStats {
+// scale, whose moments are m, laid out as lay says (its trainingFits asks
+// for the pretraining batches' small npmle-log grids).
+func newExpertStats(p *data.Portfolio, scale float64, m scaledMoments, lay layout) *expertStats {
 	k := p.Len()
 	es := &expertStats{logScale: math.Log(scale)}
 	means, ss, n := m.means, m.ss, m.n
@@ -406,7 +406,7 @@ func newExpertStats(p *data.Portfolio, scale float64, m scaledMoments, trainingF
 			es.gamma.Shape, es.gamma.Rate = mean*mean/varLambda, mean/varLambda
 		}
 	}
-	es.fitMixtures(p, scale, trainingFits)
+	es.fitMixtures(p, scale, lay)
 	es.crossValidate(p, scale)
 	return es
 }
@@ -420,7 +420,7 @@ func newExpertStats(p *data.Portfolio, scale float64, m scaledMoments, trainingF
 // orders (a product selling 8-18 a day got 7, against the classical
 // npmle-poisson's 11); a gross error the log screen lets through gets an
 // atom of its own, which the other instances' posteriors barely weigh.
-func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFits bool) {
+func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, lay layout) {
 	sampled := sampleOf(p, mixtureInstances, cvSalt)
 	var ys [][]float64
 	var idx []int
@@ -436,8 +436,8 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFit
 		idx = append(idx, i)
 	}
 	sub := p.Subset(idx)
-	atoms, bins, its, smoothing := 0, 0, 0, 0
-	if trainingFits && len(ys) <= logMixLarge {
+	atoms, bins, its, smoothing := 0, 0, 0, lay.logSmoothing
+	if lay.trainingFits && len(ys) <= logMixLarge {
 		atoms, bins, its, smoothing = logMixAtoms, logMixBins, logMixIterations, -1
 	}
 	if m, err := baseline.FitLogMixture(ys, es.logOffset, atoms, bins, its, smoothing); err == nil {
@@ -445,7 +445,7 @@ func (es *expertStats) fitMixtures(p *data.Portfolio, scale float64, trainingFit
 	}
 	if es.integer && len(sub.Obs) > 1 {
 		fit := baseline.NPMLE{Family: baseline.PoissonMixture}
-		if trainingFits {
+		if lay.trainingFits {
 			fit.Atoms, fit.Iterations = poissonAtoms, poissonIterations
 		}
 		if g, err := fit.Fit(sub); err == nil {

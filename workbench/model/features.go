@@ -82,7 +82,12 @@ func NewBatch(ps []*data.Portfolio, k, n int) *Batch { return newBatchOf(ps, k, 
 // layout is how a model wants its batches: each instance alone (no
 // cross-instance attention), with the experts features, and (pretraining
 // only) with the nonparametric experts fitted on small grids.
-type layout struct{ isolated, experts, trainingFits bool }
+// logSmoothing, where not 0, fixes the npmle-log expert's smoothing of G
+// (baseline.FitLogMixture), which the fit otherwise chooses.
+type layout struct {
+	isolated, experts, trainingFits bool
+	logSmoothing                    int
+}
 
 func (c Config) layout() layout { return layout{isolated: c.NoCrossAttention, experts: c.Experts} }
 
@@ -252,7 +257,7 @@ func newPortfolioStats(p *data.Portfolio, lay layout) portfolioStats {
 	}
 	st := portfolioStats{scale: s, grand: grand, pooledSD: pooledSD, between: between, spread: spread, means: means}
 	if lay.experts {
-		st.ex = newExpertStats(p, s, mom, lay.trainingFits)
+		st.ex = newExpertStats(p, s, mom, lay)
 	}
 	return st
 }

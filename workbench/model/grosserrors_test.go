@@ -38,3 +38,46 @@ func TestWithoutGrossErrors(t *testing.T) {
 		}
 	}
 }
+
+// Among counts, a fraction 50 times the portfolio's mean is a gross error
+// whatever the product's log spread, and a fraction short of one is
+// rounded; so the portfolio stays counts, and Decide decides it exactly
+// as the portfolio without the error and with the fraction rounded.
+func TestFractionsAmongCounts(t *testing.T) {
+	m := strongHead(t)
+	for seed := uint64(1); seed <= 3; seed++ {
+		p := gammaPoissonCounts(300, 5, 2.8, 3, seed)
+		if c := withoutGrossErrors(p); c != p {
+			t.Fatalf("seed %d: counts without errors changed", seed)
+		}
+		dirty := p.Subset(allInstances(p))
+		want := p.Subset(allInstances(p))
+		for k := range dirty.Obs {
+			dirty.Obs[k], want.Obs[k] = slices.Clone(p.Obs[k]), slices.Clone(p.Obs[k])
+		}
+		// Days of about 3: the error stands only about 3.5 log units, six
+		// within-product deviations, above its product's next day.
+		dirty.Obs[7][2] = 50 * 3.01
+		want.Obs[7] = slices.Delete(want.Obs[7], 2, 3)
+		dirty.Obs[20][0] += 0.4
+		if c := withoutGrossErrors(dirty); !slices.EqualFunc(c.Obs, want.Obs, slices.Equal) {
+			t.Errorf("seed %d: instances 7 and 20 are %v and %v, want %v and %v", seed, c.Obs[7], c.Obs[20], want.Obs[7], want.Obs[20])
+		}
+		q, err := m.Decide(dirty)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qw, err := m.Decide(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(q, qw) {
+			t.Errorf("seed %d: decisions differ from those without the error", seed)
+		}
+	}
+	// Continuous data keep their fractions.
+	p := spreadNormalPortfolio(t, 0.6, 100, 3, 1)
+	if c := withStrayFractionsRounded(p); c != p {
+		t.Error("continuous data rounded")
+	}
+}

@@ -1182,6 +1182,11 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 			}
 		}
 	}
+	// The folds differ from each other by one observation per instance,
+	// so the first fold's choice whether to smooth npmle-log's G
+	// (baseline.FitLogMixture) serves the others: each choice fits G four
+	// times on halves of the portfolio.
+	lay := m.Config.layout()
 	for j := range folds {
 		fold := foldOf[j]
 		// Laid out whole in a non-isolated layout, the fold's statistics
@@ -1190,9 +1195,12 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 		var bt *Batch
 		var st *portfolioStats
 		stream := !whole && m.streams(fold)
-		if lay := m.Config.layout(); !stream && !lay.isolated {
+		if !stream && !lay.isolated {
 			own := newPortfolioStats(fold, lay)
 			st = &own
+			if own.ex != nil && own.ex.lmix != nil {
+				lay.logSmoothing = own.ex.lmix.Smoothing
+			}
 			bt = newRowsBatch(fold, st, allInstances(fold), fold.Len(), longestObs(fold), lay)
 		} else if !stream {
 			bt = m.NewBatch([]*data.Portfolio{fold}, 0, 0)
