@@ -80,6 +80,28 @@ func TestConstantProductsShow(t *testing.T) {
 	}
 }
 
+// Where constant products show on continuous data, two equal days are a
+// constant product too; on counts, where two days repeat by chance, and
+// where no constant product of three days shows, they are not.
+func TestConstantPairs(t *testing.T) {
+	p := &data.Portfolio{Source: "continuous", IDs: []string{"a", "b", "c", "d"}, Ratios: []float64{0.9, 0.9, 0.9, 0.9},
+		Obs: [][]float64{{10.5, 12.25, 9}, {10, 10, 10}, {7, 7}, {3.5}}}
+	others, constant, ok := constantSplit(p)
+	if !ok || len(others) != 2 || others[0] != 0 || others[1] != 3 || constant[1] != 10 || constant[2] != 7 {
+		t.Errorf("continuous: others %v, constants %v (ok %v), want [0 3] and 10, 7", others, constant, ok)
+	}
+	p.Obs[1] = []float64{10, 11, 10}
+	if _, _, ok := constantSplit(p); ok {
+		t.Error("two equal days alone show constant products")
+	}
+	counts := countPortfolio(1000, 3, 3, 0.1, 7)
+	counts.Obs[0], counts.Obs[1] = []float64{4, 4}, []float64{4, 5}
+	others, _, ok = constantSplit(counts)
+	if !ok || len(others) == 0 || others[0] != 0 || others[1] != 1 {
+		t.Errorf("counts: two equal days taken for a constant product (others begin %v, ok %v)", others[:min(2, len(others))], ok)
+	}
+}
+
 // constantProductsShow runs on every Decide: on counts with no constant
 // product (Rossmann-sized: 1,115 instances of 10 days around 5,000) it
 // must not sum the chance repeats.
