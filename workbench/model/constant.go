@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -164,10 +165,15 @@ func constantSplit(p *data.Portfolio) (others []int, constant []float64, ok bool
 		return nil, nil, false
 	}
 	pairs := !allCounts(p)
+	single := pairs && wholeNumbersTell(p)
 	constant = make([]float64, p.Len())
 	for k, o := range p.Obs {
 		v, isConstant := constantValue(o)
-		if !isConstant && pairs && len(o) == 2 && o[0] > 0 && o[0] == o[1] {
+		switch {
+		case isConstant:
+		case pairs && len(o) == 2 && o[0] > 0 && o[0] == o[1]:
+			v, isConstant = o[0], true
+		case single && len(o) == 1 && o[0] > 0 && o[0] == math.Trunc(o[0]):
 			v, isConstant = o[0], true
 		}
 		if isConstant {
@@ -178,3 +184,42 @@ func constantSplit(p *data.Portfolio) (others []int, constant []float64, ok bool
 	}
 	return others, constant, true
 }
+
+// wholeNumbersTell reports whether, on p's data (not counts, constant
+// products shown), a product seen once whose observation is a whole
+// number is constant: every constant product of two or more days sells
+// a whole number, and the other products' observations are whole
+// numbers by chance at most once in maxChanceWholes (with at least
+// minVaryingObs of them to tell). Where demand is continuous and the
+// constant products sell whole units, a whole number is their mark;
+// where observations are rounded (to cents, say) or the constants are
+// not whole, it is no mark. Scratch, normal-normal, n_k 1-4, 10%
+// constant products of whole units: the one-day constants were ordered
+// up to 25% (K = 100) and 76% (K = 1,000) from their constant.
+func wholeNumbersTell(p *data.Portfolio) bool {
+	whole, varying := 0, 0
+	for _, o := range p.Obs {
+		if len(o) < 2 {
+			continue
+		}
+		if o[0] > 0 && !slices.ContainsFunc(o, func(x float64) bool { return x != o[0] }) {
+			if o[0] != math.Trunc(o[0]) {
+				return false
+			}
+			continue
+		}
+		for _, x := range o {
+			varying++
+			if x == math.Trunc(x) {
+				whole++
+			}
+		}
+	}
+	return varying >= minVaryingObs && float64(whole)*maxChanceWholes <= float64(varying)
+}
+
+// maxChanceWholes and minVaryingObs are wholeNumbersTell's bounds.
+const (
+	maxChanceWholes = 1000
+	minVaryingObs   = 100
+)

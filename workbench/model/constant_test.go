@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -109,5 +110,41 @@ func BenchmarkConstantProductsShow(b *testing.B) {
 	p := countPortfolio(1115, 10, 5000, 0, 7)
 	for b.Loop() {
 		constantProductsShow(p)
+	}
+}
+
+// On continuous data whose constant products sell whole units, a product
+// seen once at a whole number is constant; not where the constants are
+// not whole, nor where the other products' days are whole numbers too.
+func TestConstantSingles(t *testing.T) {
+	build := func(constant float64, round bool) *data.Portfolio {
+		rng := rand.New(rand.NewPCG(4, 4))
+		p := &data.Portfolio{Source: "continuous"}
+		add := func(o ...float64) {
+			p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(p.Len())), append(p.Obs, o), append(p.Ratios, 0.8)
+		}
+		for range 50 {
+			o := []float64{20 + 5*rng.NormFloat64(), 20 + 5*rng.NormFloat64(), 20 + 5*rng.NormFloat64()}
+			if round {
+				for j := range o {
+					o[j] = math.Round(o[j])
+				}
+			}
+			add(o...)
+		}
+		add(constant, constant, constant)
+		add(7)
+		add(7.5)
+		return p
+	}
+	k := 51 // the first one-day product; the next sold 7.5
+	if others, c, ok := constantSplit(build(10, false)); !ok || c[k] != 7 || c[k+1] != 0 || len(others) != 51 {
+		t.Errorf("whole constants, continuous days: one-day orders %v, %v (ok %v), want 7 and not constant", c[k], c[k+1], ok)
+	}
+	if _, c, ok := constantSplit(build(10.5, false)); !ok || c[k] != 0 {
+		t.Errorf("constants of 10.5: the one-day product of 7 taken for constant (%v, ok %v)", c[k], ok)
+	}
+	if _, c, ok := constantSplit(build(10, true)); ok && c[k] != 0 {
+		t.Errorf("days of whole numbers: the one-day product of 7 taken for constant (%v)", c[k])
 	}
 }
