@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
@@ -173,7 +174,7 @@ func constantSplit(p *data.Portfolio) (others []int, constant []float64, ok bool
 		case isConstant:
 		case pairs && len(o) == 2 && o[0] > 0 && o[0] == o[1]:
 			v, isConstant = o[0], true
-		case single && len(o) == 1 && o[0] > 0 && o[0] == math.Trunc(o[0]):
+		case single && len(o) == 1 && o[0] > 0 && baseline.IsCount(o[0]):
 			v, isConstant = o[0], true
 		}
 		if isConstant {
@@ -203,14 +204,14 @@ func wholeNumbersTell(p *data.Portfolio) bool {
 			continue
 		}
 		if o[0] > 0 && !slices.ContainsFunc(o, func(x float64) bool { return x != o[0] }) {
-			if o[0] != math.Trunc(o[0]) {
+			if !baseline.IsCount(o[0]) {
 				return false
 			}
 			continue
 		}
 		for _, x := range o {
 			varying++
-			if x == math.Trunc(x) {
+			if baseline.IsCount(x) {
 				whole++
 			}
 		}
