@@ -81,3 +81,42 @@ func TestFractionsAmongCounts(t *testing.T) {
 		t.Error("continuous data rounded")
 	}
 }
+
+// Among products seen once, one observation of 50 times the mean is a
+// lone error: it orders itself and the others are decided exactly as the
+// portfolio without it; two among 100 are no longer lone (a group's worth,
+// ScaleGroups), and log-normal products seen once (spread 1) have none.
+func TestLoneErrors(t *testing.T) {
+	m := strongHead(t)
+	for seed := uint64(1); seed <= 3; seed++ {
+		p := spreadNormalPortfolio(t, 0.2, 100, 1, seed)
+		if lone := loneErrors(p); lone != nil {
+			t.Fatalf("seed %d: clean portfolio has lone errors %v", seed, lone)
+		}
+		dirty := p.Subset(allInstances(p))
+		dirty.Obs = slices.Clone(p.Obs)
+		dirty.Obs[30] = []float64{50 * 200}
+		if lone := loneErrors(dirty); !slices.Equal(lone, []int{30}) {
+			t.Fatalf("seed %d: lone errors %v, want [30]", seed, lone)
+		}
+		q, err := m.Decide(dirty)
+		if err != nil {
+			t.Fatal(err)
+		}
+		others := slices.DeleteFunc(allInstances(p), func(k int) bool { return k == 30 })
+		qo, err := m.Decide(dirty.Subset(others))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q[30] != 50*200 || !slices.Equal(slices.Delete(slices.Clone(q), 30, 31), qo) {
+			t.Errorf("seed %d: the error orders %v and the others differ from their own portfolio's", seed, q[30])
+		}
+		dirty.Obs[60] = []float64{50 * 200}
+		if lone := loneErrors(dirty); lone != nil {
+			t.Errorf("seed %d: two errors among 100 taken for lone errors %v", seed, lone)
+		}
+		if lone := loneErrors(managerialPortfolio(t, "lognormal", 100, 1, 0.5, 300, 1, seed)); lone != nil {
+			t.Errorf("seed %d: log-normal products seen once: lone errors %v", seed, lone)
+		}
+	}
+}

@@ -187,6 +187,9 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if q, ok, err := decideWithoutGrossErrors(p, m.Decide); ok {
 		return q, err
 	}
+	if q, ok, err := decideApartFromLoneErrors(p, m.Decide); ok {
+		return q, err
+	}
 	if q, ok, err := decideApartFromConstants(p, m.Decide); ok {
 		return q, err
 	}
@@ -216,6 +219,9 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 		return nil, err
 	}
 	if q, ok, err := decideWithoutGrossErrors(p, m.DecideWhole); ok {
+		return q, err
+	}
+	if q, ok, err := decideApartFromLoneErrors(p, m.DecideWhole); ok {
 		return q, err
 	}
 	if q, ok, err := decideApartFromConstants(p, m.DecideWhole); ok {

@@ -673,7 +673,7 @@ func (r Rule) String() string {
 }
 
 // SelectRule returns the rule Decide uses on p (Rule's doc, strength.go)
-// with p's gross errors left out (grosserrors.go):
+// with p's gross errors and lone errors left out (grosserrors.go):
 // where p's constant products show, the rule that decides the others
 // (constant.go; the full head where every product is constant). Where
 // Decide splits p by sales level (ScaleGroups), each group has its own:
@@ -682,7 +682,7 @@ func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
 	if err := checkInput(p); err != nil {
 		return Rule{}, err
 	}
-	if p = withoutConstants(withoutGrossErrors(p)); p == nil {
+	if p = withoutConstants(withoutLoneErrors(withoutGrossErrors(p))); p == nil {
 		return fullRule, nil
 	}
 	return m.selectRule(p, false)
