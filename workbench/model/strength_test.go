@@ -854,6 +854,15 @@ func TestTwoDaysLogNormalRule(t *testing.T) {
 				t.Errorf("%d instances of two-mode days, spread %v, seed %d: %v (%v), want %v", p.Len(), spread, seed, r, err, logPairsRule)
 			}
 		}
+		// 100 products, five of them seen one day (a gross error set
+		// aside leaves one): the two-day rules still decide.
+		p = managerialPortfolio(t, "mixture", 100, 0.5, 0.3, modelCheckInstances, 2, seed)
+		for k := range 5 {
+			p.Obs[k] = p.Obs[k][:1]
+		}
+		if r, err := m.selectRule(p, false); err != nil || r != logPairsRule {
+			t.Errorf("95 instances of two-mode days and five of one, seed %d: %v (%v), want %v", seed, r, err, logPairsRule)
+		}
 		p = managerialPortfolio(t, "normal", 100, 0.5, 0.6, 3*modelCheckInstances, 2, seed)
 		if r, err := m.selectRule(p, false); err != nil || r != fullRule {
 			t.Errorf("%d instances of normal days of sd 0.6 x the level, seed %d: %v (%v), want the full head", p.Len(), seed, r, err)
