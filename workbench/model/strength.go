@@ -161,7 +161,7 @@ var logNormalPairsRule = Rule{Expert: -1, Classical: baseline.LogEB{}}
 // differences of normal days of different products' levels are a scale
 // mixture of normals, whose kurtosis is not below the normal's. There
 // npmle-log, whose G and F hold the modes, decides from
-// modelCheckInstances products of two days on. Measured (scratch,
+// twoDaysMinPairs products of two days on. Measured (scratch,
 // managerial portfolios of two days, K = 100, seeds 900-907, those that
 // reached the check and failed it; statistic, excess kurtosis; the head
 // -> npmle-log):
@@ -221,7 +221,7 @@ const twoDaysMinPairs = modelCheckInstances - modelCheckInstances/10
 
 // twoDaysRule returns the rule that decides p where the folds have no
 // evidence: on counts twoDaysCountRule's; else, where p (its
-// selectionSample) holds modelCheckInstances or more instances of two
+// selectionSample) holds twoDaysMinPairs or more instances of two
 // observations, none of them one positive amount twice, npmle-log where
 // the days come in modes (twoDaysLogNormal), eb-censored where
 // twoDaysFitNormal, and where the days spread with their level
@@ -239,7 +239,7 @@ const twoDaysMinPairs = modelCheckInstances - modelCheckInstances/10
 //
 // eb-log estimates two numbers where npmle-log estimates a distribution,
 // so its model, once the data do not reject it, serves from
-// modelCheckInstances on. Measured (scratch, managerial portfolios of
+// twoDaysMinPairs on. Measured (scratch, managerial portfolios of
 // two days, K = 100, 12 portfolios each, seeds 900-911; the default
 // before -> after, eb-log, Bayes, how many took eb-log):
 //
@@ -296,7 +296,7 @@ func twoDaysRule(p *data.Portfolio) (Rule, bool) {
 
 // twoDaysCountRule is twoDaysRule on counts, sample the selectionSample
 // of a portfolio whose instances have two observations at most, pairs
-// (twoDayPairs) of them two: with modelCheckInstances or more pairs,
+// (twoDayPairs) of them two: with twoDaysMinPairs or more pairs,
 // the rule whose model the counts support (countIncumbent), which the
 // folds, absent at two days, cannot replace; ok is false where the head
 // decides. Before it the head
@@ -458,7 +458,7 @@ func twoDayPairs(sample *data.Portfolio) (pairs int, repeats bool) {
 
 // twoDaysFitNormal reports whether sample (twoDaysRule's selectionSample, of a portfolio
 // that gives the folds no evidence: no instance of minEvidenceObs), with
-// twoDaysRule's modelCheckInstances or more instances of two
+// twoDaysRule's twoDaysMinPairs or more instances of two
 // observations, does not reject eb's normal-normal model (baseline.NormalTest, whose pair statistic
 // sees two-mode days): there eb-censored (eb where no day sold zero)
 // decides instead of the head. At two days the head trails eb by up to
