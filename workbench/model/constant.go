@@ -18,12 +18,12 @@ import (
 // the largest deviation 0.00%), but not on counts, and the classical
 // rules the selection may pick never do: on gamma-Poisson and negative
 // binomial counts with 10% constant products (K = 100 / 1,000) their
-// orders lay up to 40% and 350% from the constant. decideApartFromConstants
-// orders the constant wherever constantProductsShow, whatever rule
-// decides the others.
+// orders lay up to 40% and 350% from the constant. Decide orders the
+// constant wherever constantProductsShow (decideApart, constantSplit),
+// whatever rule decides the others.
 //
 // The other products are then decided as a portfolio of their own
-// (decideApartFromConstants): constant products, which sell without
+// (decideApart): constant products, which sell without
 // spread, pull every pooled estimate of the within-product spread down:
 // the rule picked, and the head's decisions, with them in view order
 // the others worse. On the outside family of 30% constant products (normal, n = 5,
@@ -120,38 +120,10 @@ func repeatProbability(o []float64) float64 {
 	return sum
 }
 
-// decideApartFromConstants decides p where p's constant products show
-// (constantProductsShow): each of them orders its constant, and decide
-// decides the others as a portfolio of their own; ok is false, and
-// nothing decided, where they do not show.
-func decideApartFromConstants(p *data.Portfolio, decide func(*data.Portfolio) ([]float64, error)) (q []float64, ok bool, err error) {
-	others, q, ok := constantSplit(p)
-	if !ok {
-		return nil, false, nil
-	}
-	if len(others) == 0 {
-		return q, true, nil
-	}
-	return q, true, decideParts(p, [][]int{others}, q, decide)
-}
-
-// withoutConstants is the portfolio decideApartFromConstants hands to
-// decide: p without its constant products where they show, else p; nil
-// where every product of p is constant.
-func withoutConstants(p *data.Portfolio) *data.Portfolio {
-	others, _, ok := constantSplit(p)
-	switch {
-	case !ok:
-		return p
-	case len(others) == 0:
-		return nil
-	}
-	return p.Subset(others)
-}
-
-// constantSplit returns, where p's constant products show, the instances
-// of p that are not constant and each instance's constant (0 for the
-// others); ok is false where they do not show. There, on data that are
+// constantSplit is the apartSplit of p's constant products (decideApart):
+// where they show (constantProductsShow), each orders its constant and
+// the others are decided as a portfolio of their own; ok is false where
+// they do not show. There, on data that are
 // not counts, an instance of two equal positive observations is
 // constant too: continuous demand does not repeat a value, and the
 // portfolio is known to hold constant products. Without it such products
@@ -165,14 +137,14 @@ func constantSplit(p *data.Portfolio) (others []int, constant []float64, ok bool
 	if !constantProductsShow(p) {
 		return nil, nil, false
 	}
-	pairs := !allCounts(p)
-	single := pairs && wholeNumbersTell(p)
+	continuous := !allCounts(p)
+	single := continuous && wholeNumbersTell(p)
 	constant = make([]float64, p.Len())
 	for k, o := range p.Obs {
 		v, isConstant := constantValue(o)
 		switch {
 		case isConstant:
-		case pairs && len(o) == 2 && o[0] > 0 && o[0] == o[1]:
+		case continuous && len(o) == 2 && o[0] > 0 && o[0] == o[1]:
 			v, isConstant = o[0], true
 		case single && len(o) == 1 && o[0] > 0 && baseline.IsCount(o[0]):
 			v, isConstant = o[0], true

@@ -38,7 +38,7 @@ func countPortfolio(k, n int, level, constant float64, seed uint64) *data.Portfo
 // counts: not among low Poisson counts of three days, where a tenth of
 // products repeat a positive value by chance, but with a tenth of
 // products constant on top; on continuous data one constant product
-// shows. decideApartFromConstants then orders their constants and hands
+// shows. decideApart (constantSplit) then orders their constants and hands
 // the others, alone, to the decision rule.
 func TestConstantProductsShow(t *testing.T) {
 	for _, c := range []struct {
@@ -61,18 +61,18 @@ func TestConstantProductsShow(t *testing.T) {
 		decided = sub.IDs
 		return []float64{13, 1}, nil
 	}
-	q, ok, err := decideApartFromConstants(p, rule)
+	q, ok, err := decideApart(p, constantSplit, rule)
 	if !ok || err != nil || len(q) != 3 || q[0] != 13 || q[1] != 10 || q[2] != 1 {
 		t.Errorf("orders %v (ok %v, %v), want [13 10 1]", q, ok, err)
 	}
 	if len(decided) != 2 || decided[0] != "a" || decided[1] != "c" {
 		t.Errorf("the rule decided %v, want [a c]", decided)
 	}
-	if withoutConstants(p).Len() != 2 {
-		t.Error("withoutConstants keeps the constant product")
+	if withoutApart(p, constantSplit).Len() != 2 {
+		t.Error("withoutApart keeps the constant product")
 	}
 	all := &data.Portfolio{Source: "constant", IDs: []string{"d"}, Ratios: []float64{0.9}, Obs: [][]float64{{10.5, 10.5, 10.5}}}
-	if q, ok, _ := decideApartFromConstants(all, rule); !ok || len(q) != 1 || q[0] != 10.5 || withoutConstants(all) != nil {
+	if q, ok, _ := decideApart(all, constantSplit, rule); !ok || len(q) != 1 || q[0] != 10.5 || withoutApart(all, constantSplit) != nil {
 		t.Errorf("every product constant: orders %v (ok %v)", q, ok)
 	}
 	p.Obs[1] = []float64{10, 10, 10, 10.5}

@@ -62,16 +62,8 @@ const maxStrayFractions = 1.0 / 1000
 // times the mean, short of a gross error: the other products' regret
 // rose by 2.80 points; rounded, by 0.00).
 func withStrayFractionsRounded(p *data.Portfolio) *data.Portfolio {
-	total, stray := 0, 0
-	for _, o := range p.Obs {
-		total += len(o)
-		for _, x := range o {
-			if !baseline.IsCount(x) {
-				stray++
-			}
-		}
-	}
-	if stray == 0 || stray == total || !strayFractionsAllowed(stray, total) {
+	stray, few, total := strayFractions(p, nil)
+	if stray == 0 || stray == total || !few {
 		return p
 	}
 	obs := slices.Clone(p.Obs)
@@ -101,7 +93,10 @@ func withoutGrossErrorsOnce(p *data.Portfolio) *data.Portfolio {
 		if g < 0 {
 			continue
 		}
-		if !(math.Log(o[g]/nextLargest(o, g)) > logErrorSDs*sd()) && !(!baseline.IsCount(o[g]) && counts()) {
+		// A fraction among counts is an error whatever the log spread
+		// (countsButErrors).
+		farOut := math.Log(o[g]/nextLargest(o, g)) > logErrorSDs*sd()
+		if !farOut && (baseline.IsCount(o[g]) || !counts()) {
 			continue
 		}
 		if obs == nil {
@@ -119,7 +114,7 @@ func withoutGrossErrorsOnce(p *data.Portfolio) *data.Portfolio {
 
 // countsButErrors reports whether p's observations are whole numbers but
 // those grossError (with cap hi) takes for an instance's gross error and
-// at most maxStrayFractions of the others (withStrayFractionsRounded). A
+// at most maxStrayFractions of the others (strayFractions). A
 // fraction among counts is no sale, so where it also stands above the
 // cap and grossErrorRatio times its product's other days it is an error,
 // whatever the within-product log spread (logErrorSDs), which low counts
@@ -132,24 +127,35 @@ func withoutGrossErrorsOnce(p *data.Portfolio) *data.Portfolio {
 // error in 5,000 observations, 50 times the mean; 0.24 with the errors
 // rounded to whole numbers and kept, 0.00 left out).
 func countsButErrors(p *data.Portfolio, hi float64) bool {
-	total, stray := 0, 0
+	_, few, _ := strayFractions(p, func(o []float64) int { return grossError(o, hi) })
+	return few
+}
+
+// strayFractions counts p's observations that are fractions, but for the
+// one of each instance that skip names (nil, or -1: none), and reports
+// whether they are few enough for the data to be counts
+// (maxStrayFractions of the total observations, one at least); it stops
+// counting once they are too many, as on continuous data, where Decide
+// runs it on every portfolio.
+func strayFractions(p *data.Portfolio, skip func(o []float64) int) (stray int, few bool, total int) {
 	for _, o := range p.Obs {
-		g := grossError(o, hi)
 		total += len(o)
+	}
+	allowed := max(1, int(maxStrayFractions*float64(total)))
+	for _, o := range p.Obs {
+		g := -1
+		if skip != nil {
+			g = skip(o)
+		}
 		for j, x := range o {
 			if j != g && !baseline.IsCount(x) {
-				stray++
+				if stray++; stray > allowed {
+					return stray, false, total
+				}
 			}
 		}
 	}
-	return strayFractionsAllowed(stray, total)
-}
-
-// strayFractionsAllowed reports whether stray fractions among total
-// observations are few enough (maxStrayFractions, one at least) for the
-// data to be counts.
-func strayFractionsAllowed(stray, total int) bool {
-	return float64(stray) <= max(1, maxStrayFractions*float64(total))
+	return stray, true, total
 }
 
 // grossErrorCap is the winsorized expert's cap on p in data units
@@ -219,81 +225,40 @@ func nextLargest(o []float64, g int) float64 {
 	return next
 }
 
-// loneErrors returns the instances of p seen on one day whose observation
-// is a gross error as far as one day can show: above the cap
-// (grossErrorCap) and grossErrorRatio times the median of the instances'
-// medians, where fewer of them than a group (groupShare of the
-// instances, two at least: ScaleGroups) are; nil where there is none or
-// more. With no other day to set the error aside against, the product
-// keeps it, but the others are decided without it: among 100 normal
-// products seen once, one observation of 50 times the mean raised the
-// others' regret by 7.7 points (scratch, results/suite.md's n = 1
-// family, eight portfolios; 2.3 at K = 1,000; at rho 0.6 3.9 and 3.3).
-func loneErrors(p *data.Portfolio) []int {
+// loneSplit is the apartSplit of p's lone errors (decideApart): instances
+// seen on one day whose observation is a gross error as far as one day
+// can show, above the cap (grossErrorCap) and grossErrorRatio times the
+// median of the instances' medians, where fewer of them than a group
+// (groupShare of the instances, two at least: ScaleGroups) are; ok is
+// false where there is none or more. With no other day to set the error
+// aside against, the product keeps it and orders it, as every rule
+// decides a product no pooled fit describes (SAA), but the others are
+// decided without it: among 100 normal products seen once, one
+// observation of 50 times the mean raised the others' regret by 7.7
+// points (scratch, results/suite.md's n = 1 family, eight portfolios;
+// 2.3 at K = 1,000; at rho 0.6 3.9 and 3.3).
+func loneSplit(p *data.Portfolio) (others []int, orders []float64, ok bool) {
 	if !slices.ContainsFunc(p.Obs, func(o []float64) bool { return len(o) == 1 }) {
-		return nil
+		return nil, nil, false
 	}
 	medians := make([]float64, p.Len())
 	for k, o := range p.Obs {
 		medians[k] = median(slices.Clone(o))
 	}
 	level := median(medians)
-	var hi float64
-	var lone []int
+	hi := sync.OnceValue(func() float64 { return grossErrorCap(p) })
+	orders = make([]float64, p.Len())
+	lone := 0
 	for k, o := range p.Obs {
-		if len(o) != 1 || !(o[0] > grossErrorRatio*level) {
-			continue
-		}
-		if hi == 0 {
-			hi = grossErrorCap(p)
-		}
-		if o[0] > hi {
-			lone = append(lone, k)
-		}
-	}
-	if len(lone) >= max(2, int(math.Ceil(groupShare*float64(p.Len())))) {
-		return nil
-	}
-	return lone
-}
-
-// decideApartFromLoneErrors decides p where it has lone errors
-// (loneErrors): each of them orders its one observation, as every rule
-// decides a product no pooled fit describes (SAA), and decide decides the
-// others as a portfolio of their own; ok is false, and nothing decided,
-// where there is none.
-func decideApartFromLoneErrors(p *data.Portfolio, decide func(*data.Portfolio) ([]float64, error)) (q []float64, ok bool, err error) {
-	lone := loneErrors(p)
-	if lone == nil {
-		return nil, false, nil
-	}
-	q = make([]float64, p.Len())
-	var others []int
-	for k, o := range p.Obs {
-		if slices.Contains(lone, k) {
-			q[k] = o[0]
+		if len(o) == 1 && o[0] > grossErrorRatio*level && o[0] > hi() {
+			orders[k] = o[0]
+			lone++
 		} else {
 			others = append(others, k)
 		}
 	}
-	if len(others) == 0 {
-		return q, true, nil
+	if lone == 0 || lone >= max(2, int(math.Ceil(groupShare*float64(p.Len())))) {
+		return nil, nil, false
 	}
-	return q, true, decideParts(p, [][]int{others}, q, decide)
-}
-
-// withoutLoneErrors is the portfolio decideApartFromLoneErrors hands to
-// decide: p without its lone errors, or p where it has none.
-func withoutLoneErrors(p *data.Portfolio) *data.Portfolio {
-	lone := loneErrors(p)
-	if lone == nil || len(lone) == p.Len() {
-		return p
-	}
-	var others []int
-	for k := range p.Obs {
-		if !slices.Contains(lone, k) {
-			others = append(others, k)
-		}
-	}
-	return p.Subset(others)
+	return others, orders, true
 }

@@ -90,20 +90,20 @@ func TestLoneErrors(t *testing.T) {
 	m := strongHead(t)
 	for seed := uint64(1); seed <= 3; seed++ {
 		p := spreadNormalPortfolio(t, 0.2, 100, 1, seed)
-		if lone := loneErrors(p); lone != nil {
-			t.Fatalf("seed %d: clean portfolio has lone errors %v", seed, lone)
+		if _, _, ok := loneSplit(p); ok {
+			t.Fatalf("seed %d: clean portfolio has lone errors", seed)
 		}
 		dirty := p.Subset(allInstances(p))
 		dirty.Obs = slices.Clone(p.Obs)
 		dirty.Obs[30] = []float64{50 * 200}
-		if lone := loneErrors(dirty); !slices.Equal(lone, []int{30}) {
-			t.Fatalf("seed %d: lone errors %v, want [30]", seed, lone)
+		others := slices.DeleteFunc(allInstances(p), func(k int) bool { return k == 30 })
+		if rest, orders, ok := loneSplit(dirty); !ok || !slices.Equal(rest, others) || orders[30] != 50*200 {
+			t.Fatalf("seed %d: lone errors leave %d others (ok %v), want all but instance 30", seed, len(rest), ok)
 		}
 		q, err := m.Decide(dirty)
 		if err != nil {
 			t.Fatal(err)
 		}
-		others := slices.DeleteFunc(allInstances(p), func(k int) bool { return k == 30 })
 		qo, err := m.Decide(dirty.Subset(others))
 		if err != nil {
 			t.Fatal(err)
@@ -112,11 +112,11 @@ func TestLoneErrors(t *testing.T) {
 			t.Errorf("seed %d: the error orders %v and the others differ from their own portfolio's", seed, q[30])
 		}
 		dirty.Obs[60] = []float64{50 * 200}
-		if lone := loneErrors(dirty); lone != nil {
-			t.Errorf("seed %d: two errors among 100 taken for lone errors %v", seed, lone)
+		if _, _, ok := loneSplit(dirty); ok {
+			t.Errorf("seed %d: two errors among 100 taken for lone errors", seed)
 		}
-		if lone := loneErrors(managerialPortfolio(t, "lognormal", 100, 1, 0.5, 300, 1, seed)); lone != nil {
-			t.Errorf("seed %d: log-normal products seen once: lone errors %v", seed, lone)
+		if _, _, ok := loneSplit(managerialPortfolio(t, "lognormal", 100, 1, 0.5, 300, 1, seed)); ok {
+			t.Errorf("seed %d: log-normal products seen once: lone errors", seed)
 		}
 	}
 }

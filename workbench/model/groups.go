@@ -141,3 +141,37 @@ func decideParts(p *data.Portfolio, parts [][]int, q []float64, decide func(*dat
 	}
 	return nil
 }
+
+// apartSplit sets some of a portfolio's instances apart (constantSplit,
+// loneSplit): it returns the others, which are decided as a portfolio of
+// their own, and each set-apart instance's order (at the others' indices
+// unused); ok is false where it sets none apart.
+type apartSplit func(p *data.Portfolio) (others []int, orders []float64, ok bool)
+
+// decideApart decides p where split sets instances apart: they order what
+// split says, and decide decides the others as a portfolio of their own;
+// ok is false, and nothing decided, where split sets none apart.
+func decideApart(p *data.Portfolio, split apartSplit, decide func(*data.Portfolio) ([]float64, error)) (q []float64, ok bool, err error) {
+	others, q, ok := split(p)
+	if !ok {
+		return nil, false, nil
+	}
+	if len(others) == 0 {
+		return q, true, nil
+	}
+	return q, true, decideParts(p, [][]int{others}, q, decide)
+}
+
+// withoutApart is the portfolio decideApart hands to decide: p without
+// the instances split sets apart, p itself where it sets none, nil where
+// it sets every instance apart.
+func withoutApart(p *data.Portfolio, split apartSplit) *data.Portfolio {
+	others, _, ok := split(p)
+	switch {
+	case !ok:
+		return p
+	case len(others) == 0:
+		return nil
+	}
+	return p.Subset(others)
+}

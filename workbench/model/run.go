@@ -187,10 +187,10 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if q, ok, err := decideWithoutGrossErrors(p, m.Decide); ok {
 		return q, err
 	}
-	if q, ok, err := decideApartFromLoneErrors(p, m.Decide); ok {
+	if q, ok, err := decideApart(p, loneSplit, m.Decide); ok {
 		return q, err
 	}
-	if q, ok, err := decideApartFromConstants(p, m.Decide); ok {
+	if q, ok, err := decideApart(p, constantSplit, m.Decide); ok {
 		return q, err
 	}
 	if q, ok, err := decideByGroups(p, m.Decide); ok {
@@ -221,10 +221,10 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 	if q, ok, err := decideWithoutGrossErrors(p, m.DecideWhole); ok {
 		return q, err
 	}
-	if q, ok, err := decideApartFromLoneErrors(p, m.DecideWhole); ok {
+	if q, ok, err := decideApart(p, loneSplit, m.DecideWhole); ok {
 		return q, err
 	}
-	if q, ok, err := decideApartFromConstants(p, m.DecideWhole); ok {
+	if q, ok, err := decideApart(p, constantSplit, m.DecideWhole); ok {
 		return q, err
 	}
 	if q, ok, err := decideByGroups(p, m.DecideWhole); ok {

@@ -490,7 +490,7 @@ func twoDayPairs(sample *data.Portfolio) (pairs int, repeats bool) {
 // products, which the head orders well (10% of them, spread 0.3, cv
 // 0.2, K = 100: the head's 19.48% against 23.51% when eb decided the
 // three portfolios of six that passed the check), and
-// decideApartFromConstants, which needs three days, does not see.
+// constantSplit, which needs three days, does not see.
 func twoDaysFitNormal(sample *data.Portfolio) bool {
 	res, err := baseline.NormalTest{Level: twoDaysLevel}.Run(sample)
 	return err == nil && !res.Rejected
@@ -692,8 +692,11 @@ func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
 	if err := checkInput(p); err != nil {
 		return Rule{}, err
 	}
-	if p = withoutConstants(withoutLoneErrors(withoutGrossErrors(p))); p == nil {
-		return fullRule, nil
+	p = withoutGrossErrors(p)
+	for _, split := range []apartSplit{loneSplit, constantSplit} {
+		if p = withoutApart(p, split); p == nil {
+			return fullRule, nil
+		}
 	}
 	return m.selectRule(p, false)
 }
