@@ -626,7 +626,8 @@ func managerialPortfolio(t *testing.T, family string, level, spread, cv float64,
 }
 
 // A model-checked rule replaces the kept head only where its held-out
-// cost is lower, or higher by at most modelSlack paired standard errors,
+// cost is lower, or higher by at most modelSlack paired standard errors
+// (normalSlack for eb),
 // and the data do not reject its model: eb-log on log-normal data, eb on
 // normal-normal data (eb-censored where it is a candidate), npmle-log
 // where neither model holds and the days' spread grows with the level
@@ -703,25 +704,33 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}
-	// eb-log's held-out cost 1 +- 0.1 (alternating) plus above, the
+	// The rule's held-out cost 1 +- 0.1 (alternating) plus above, the
 	// head's 1: pairedZ is -above 200 / (0.1 sqrt(200)), so eb-log is
-	// within the slack at above = 0.005 (z = -0.71) and beyond it at
-	// 0.01 (z = -1.41).
+	// within modelSlack at above = 0.005 (z = -0.71) and beyond it at
+	// 0.01 (z = -1.41), where eb is within normalSlack; eb is beyond it
+	// at 0.02 (z = -2.83).
 	for _, c := range []struct {
+		p     *data.Portfolio
+		rule  string
 		above float64
 		want  bool
-	}{{0.005, true}, {0.01, false}} {
-		cost := costs(logNormal, rules, nil)
+	}{
+		{logNormal, ebLog, 0.005, true}, {logNormal, ebLog, 0.01, false},
+		{normalNormal, eb, 0.01, true}, {normalNormal, eb, 0.02, false},
+	} {
+		cost := costs(c.p, rules, nil)
+		var z float64
 		for i, r := range rules {
-			if r.String() == ebLog {
+			if r.String() == c.rule {
 				for k := range cost[i] {
 					cost[i][k] = 1 + c.above + 0.1*float64(1-2*(k%2))
 				}
+				z = pairedZ(cost[i], cost[len(StrengthGrid)-1])
 			}
 		}
-		r, ok := modelFits(logNormal, rules, cost)
-		if got := ok && r.String() == ebLog; got != c.want {
-			t.Errorf("eb-log dearer by %v per instance (z = %.2f): chosen %v, want %v", c.above, pairedZ(cost[len(StrengthGrid)+expertLog], cost[len(StrengthGrid)-1]), got, c.want)
+		r, ok := modelFits(c.p, rules, cost)
+		if got := ok && r.String() == c.rule; got != c.want {
+			t.Errorf("%s dearer by %v per instance (z = %.2f): chosen %v, want %v", c.rule, c.above, z, got, c.want)
 		}
 	}
 }
@@ -832,6 +841,19 @@ func TestTwoDaysCountRule(t *testing.T) {
 		zi.Obs[k] = o[:2]
 	}
 	check("intermittent, K = 1,000, n = 2", zi, func(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok })
+	// One day: the rule of never-sellers or of gamma rates, never
+	// eb-negbinomial, whose days' spread one day cannot show.
+	for k, o := range zi.Obs {
+		zi.Obs[k] = o[:1]
+	}
+	check("intermittent, K = 1,000, n = 1", zi, func(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok })
+	check("gamma-Poisson, K = 300, n = 1", gammaPoissonCounts(300, 1, 2.8, 3, 2),
+		func(r Rule) bool { return r == Rule{Expert: expertGammaPoisson} })
+	for seed := uint64(1); seed <= 3; seed++ {
+		check("negative binomial, K = 1,000, n = 1", managerialPortfolio(t, "negbinomial", 10, 0.6, 1, 1000, 1, seed),
+			func(r Rule) bool { return !isNB(r) })
+	}
+	check("gamma-Poisson, K = 60, n = 1", gammaPoissonCounts(60, 1, 2.8, 3, 2), func(r Rule) bool { return r == fullRule })
 }
 
 // From twoDaysLogPairs products of two days on, eb-log decides where the
