@@ -1,8 +1,11 @@
 package model
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/ptft-lab/ptft/workbench/data"
 )
 
 // withoutGrossErrors leaves out exactly the observations set to 50 times
@@ -36,6 +39,46 @@ func TestWithoutGrossErrors(t *testing.T) {
 		if c := withoutGrossErrors(heavy); c != heavy {
 			t.Errorf("seed %d: log-normal cv 2 portfolio changed", seed)
 		}
+	}
+}
+
+// Among intermittent counts, where the cap can lie below a few units, a
+// day of 5 beside a zero day is no gross error (its product's other
+// days, all zero, say nothing of its scale: the portfolio's does), while
+// a day of 50 times the portfolio's mean beside zero days is.
+func TestGrossErrorsBesideZeroDays(t *testing.T) {
+	p := &data.Portfolio{Source: "intermittent"}
+	add := func(o ...float64) {
+		p.IDs = append(p.IDs, fmt.Sprint(len(p.IDs)))
+		p.Ratios = append(p.Ratios, 0.8)
+		p.Obs = append(p.Obs, o)
+	}
+	for k := range 100 {
+		switch {
+		case k < 60:
+			add(0, 0)
+		case k < 75:
+			add(1, 0)
+		case k < 85:
+			add(0, 1)
+		case k < 95:
+			add(1, 1)
+		default:
+			add(2, 1)
+		}
+	}
+	p.Obs[0] = []float64{5, 0}
+	if hi := grossErrorCap(p); hi >= 5 {
+		t.Fatalf("cap %v: the case needs a cap below 5", hi)
+	}
+	if c := withoutGrossErrors(p); c != p {
+		t.Errorf("a day of 5 beside a zero day left out: %v", c.Obs[0])
+	}
+	dirty := p.Subset(allInstances(p))
+	dirty.Obs = slices.Clone(p.Obs)
+	dirty.Obs[1] = []float64{0, 50 * 0.4}
+	if c := withoutGrossErrors(dirty); !slices.Equal(c.Obs[1], []float64{0}) || !slices.Equal(c.Obs[0], p.Obs[0]) {
+		t.Errorf("instances 0 and 1 are %v and %v, want [5 0] and [0]", c.Obs[0], c.Obs[1])
 	}
 }
 
@@ -114,6 +157,12 @@ func TestLoneErrors(t *testing.T) {
 		dirty.Obs[60] = []float64{50 * 200}
 		if _, _, ok := loneSplit(dirty); ok {
 			t.Errorf("seed %d: two errors among 100 taken for lone errors", seed)
+		}
+		// A day 50 times the level is a heavy tail's where another
+		// product's day is within loneGapRatio of it.
+		dirty.Obs[60] = []float64{19 * 200}
+		if _, _, ok := loneSplit(dirty); ok {
+			t.Errorf("seed %d: a day of 50 times the level beside one of 19 taken for a lone error", seed)
 		}
 		if _, _, ok := loneSplit(managerialPortfolio(t, "lognormal", 100, 1, 0.5, 300, 1, seed)); ok {
 			t.Errorf("seed %d: log-normal products seen once: lone errors", seed)
