@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
@@ -475,4 +477,73 @@ func (d LogDeconvolution) Decide(p *data.Portfolio) ([]float64, error) {
 		}
 	})
 	return q, nil
+}
+
+// LogMixtureGain is how much better npmle-log's model describes the log
+// observations of p than eb-log's normal-normal one, out of sample: the
+// log marginal likelihood of each half of p's instances (alternate ones)
+// under npmle-log's fit on the other half, less the same under eb-log's
+// fit (its moment estimates) on it, summed over both halves. Where
+// products come in a few sizes, G's atoms describe them and eb-log's
+// normal G does not; where G is normal, npmle-log's freedom fits each
+// half's noise and loses out of sample.
+func LogMixtureGain(p *data.Portfolio) (float64, error) {
+	if err := (EmpiricalBayes{}).check(p); err != nil {
+		return 0, err
+	}
+	c, err := (LogEB{}).Offset(p)
+	if err != nil {
+		return 0, err
+	}
+	ys := logObs(p, c)
+	var even, odd [][]float64
+	for i, y := range ys {
+		if i%2 == 0 {
+			even = append(even, y)
+		} else {
+			odd = append(odd, y)
+		}
+	}
+	if len(odd) < smoothHalf {
+		return 0, fmt.Errorf("%s: npmle-log against eb-log: %d instances, want %d or more", p.Source, len(ys), 2*smoothHalf)
+	}
+	gain := 0.0
+	for _, h := range [2][2][][]float64{{even, odd}, {odd, even}} {
+		m, err := FitLogMixture(h[0], c, 0, 0, 0, 0)
+		if err != nil {
+			return 0, err
+		}
+		hp := &data.Portfolio{Source: p.Source, Obs: h[0]}
+		hp.IDs = make([]string, len(h[0]))
+		hp.Ratios = make([]float64, len(h[0]))
+		for i := range hp.IDs {
+			hp.IDs[i], hp.Ratios[i] = fmt.Sprint(i), 0.5
+		}
+		nn, err := estimateNormal(hp, Moments)
+		if err != nil {
+			return 0, err
+		}
+		gain += m.logMarginal(h[1]) - normalNormalLogMarginal(h[1], nn.Mu0, nn.Tau, nn.Sigma)
+	}
+	return gain, nil
+}
+
+// normalNormalLogMarginal is the log marginal likelihood of the
+// instances' observations ys under y = theta + e, theta ~ N(mu, tau^2),
+// e ~ N(0, sigma^2).
+func normalNormalLogMarginal(ys [][]float64, mu, tau, sigma float64) float64 {
+	s2, t2 := max(sigma*sigma, 1e-12), tau*tau
+	total := 0.0
+	for _, y := range ys {
+		n := float64(len(y))
+		mean := floats.Sum(y) / n
+		ss := 0.0
+		for _, v := range y {
+			ss += (v - mean) * (v - mean)
+		}
+		v := s2 + n*t2
+		total += -n/2*math.Log(2*math.Pi) - (n-1)/2*math.Log(s2) - 0.5*math.Log(v) -
+			ss/(2*s2) - n*(mean-mu)*(mean-mu)/(2*v)
+	}
+	return total
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distmv"
 
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/dist"
@@ -140,5 +142,71 @@ func TestLogMixtureSmoothsWhereMeansSpread(t *testing.T) {
 		if other := map[bool]problem.Report{true: spiky, false: smooth}[c.smooth]; chosen.Regret >= other.Regret {
 			t.Errorf("%s: chosen regret %.4f, the other choice's %.4f", c.name, chosen.Regret, other.Regret)
 		}
+	}
+}
+
+// normalNormalLogMarginal is the log density of each instance's
+// observations under the multivariate normal of mean mu and covariance
+// sigma^2 I + tau^2 J.
+func TestNormalNormalLogMarginal(t *testing.T) {
+	ys := [][]float64{{0.3, -1.2, 2.5}, {1}, {4, 4.5}}
+	mu, tau, sigma := 0.7, 1.3, 0.8
+	want := 0.0
+	for _, y := range ys {
+		n := len(y)
+		cov := mat.NewSymDense(n, nil)
+		for i := range n {
+			for j := range n {
+				v := tau * tau
+				if i == j {
+					v += sigma * sigma
+				}
+				cov.SetSym(i, j, v)
+			}
+		}
+		mean := make([]float64, n)
+		for i := range mean {
+			mean[i] = mu
+		}
+		d, ok := distmv.NewNormal(mean, cov, nil)
+		if !ok {
+			t.Fatal("covariance not positive definite")
+		}
+		want += d.LogProb(y)
+	}
+	if got := normalNormalLogMarginal(ys, mu, tau, sigma); math.Abs(got-want) > 1e-10 {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// LogMixtureGain favours npmle-log on products of two sizes seen on two
+// days, which eb-log's normal G cannot hold, and eb-log on log-normal
+// products, by more than a few log-likelihood units either way, and it
+// is scale free.
+func TestLogMixtureGain(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		two := sizedTestPortfolio(t, prior.Managerial, []string{"mixture"}, 100, 0.3, 0.3, 300, 2, seed)
+		g, err := LogMixtureGain(two)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g < 20 {
+			t.Errorf("seed %d: two-mode products: gain %.2f, want 20 or more", seed, g)
+		}
+		scaled, err := LogMixtureGain(scaledCopy(two, 1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(scaled-g) > 1e-6*math.Abs(g) {
+			t.Errorf("seed %d: gain %v at 1,000 times the scale, %v at 1", seed, scaled, g)
+		}
+		ln := sizedTestPortfolio(t, prior.Managerial, []string{"lognormal"}, 100, 0.5, 0.4, 300, 2, seed)
+		if g, err := LogMixtureGain(ln); err != nil || g > 0 {
+			t.Errorf("seed %d: log-normal products: gain %.2f (%v), want below 0", seed, g, err)
+		}
+	}
+	small := sizedTestPortfolio(t, prior.Managerial, []string{"lognormal"}, 100, 0.5, 0.4, 30, 2, 1)
+	if _, err := LogMixtureGain(small); err == nil {
+		t.Error("30 products: no error")
 	}
 }
