@@ -952,3 +952,26 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// On intermittent counts of eb-zi-gamma-poisson's own model, a rejection
+// by the 19 replicates' Z (short of zeroInflatedConfirmZ) is not
+// confirmed by zeroInflatedConfirmReplicates: the prior fits.
+func TestZeroInflatedFitsConfirms(t *testing.T) {
+	pr := &prior.Prior{Name: "intermittent", Version: "2", Kind: prior.GammaPoisson,
+		Level: prior.Fixed(3), Spread: prior.Fixed(0.6), CV: prior.Fixed(0), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 5, Max: 5}, Ratio: prior.Range{Min: 0.5, Max: 0.95}}
+	seed := uint64(41)*1_000_003 + 7*10_007
+	env, err := pr.Generate(seed, prior.Options{Instances: 1000, Obs: prior.IntRange{Min: 1, Max: 4}, Ratio: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior.Alter(env, rand.New(rand.NewPCG(seed, 0x5717e)), 0.4, 0, 0, 0)
+	p := selectionSample(env.Portfolio)
+	r, err := baseline.GammaPoissonTest{Seed: sampleSeed(p), ZeroInflated: true}.Run(p)
+	if err != nil || r.Z <= gammaRejectZ || r.Z > zeroInflatedConfirmZ {
+		t.Fatalf("19 replicates: Z %v (%v): the case needs one in (%v, %v]", r.Z, err, float64(gammaRejectZ), float64(zeroInflatedConfirmZ))
+	}
+	if !zeroInflatedFits(p) {
+		t.Error("the zero-inflated gamma prior rejected on its own data")
+	}
+}
