@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/gonum/floats"
-
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
@@ -125,18 +123,8 @@ const smoothHalf = 20
 // choice, with half 1 min 20 s, and the default model's regret was the
 // same in every cell.
 func chooseSmoothing(ys [][]float64, c float64, atoms, bins, iterations int) int {
-	var even, odd [][]float64
-	stride := (len(ys) + smoothSample - 1) / smoothSample
-	for i, y := range ys {
-		if i%stride != 0 {
-			continue
-		}
-		if (i/stride)%2 == 0 {
-			even = append(even, y)
-		} else {
-			odd = append(odd, y)
-		}
-	}
+	e, o := alternateHalves(len(ys), (len(ys)+smoothSample-1)/smoothSample)
+	even, odd := rowsOf(ys, e), rowsOf(ys, o)
 	if len(odd) < smoothHalf {
 		return -1
 	}
@@ -479,6 +467,28 @@ func (d LogDeconvolution) Decide(p *data.Portfolio) ([]float64, error) {
 	return q, nil
 }
 
+// alternateHalves splits every stride-th of n instances into two
+// halves, alternately: the even and the odd ones among them.
+func alternateHalves(n, stride int) (even, odd []int) {
+	for i := 0; i < n; i += stride {
+		if (i/stride)%2 == 0 {
+			even = append(even, i)
+		} else {
+			odd = append(odd, i)
+		}
+	}
+	return even, odd
+}
+
+// rowsOf is ys's rows idx.
+func rowsOf(ys [][]float64, idx []int) [][]float64 {
+	out := make([][]float64, len(idx))
+	for i, k := range idx {
+		out[i] = ys[k]
+	}
+	return out
+}
+
 // LogMixtureGain is how much better npmle-log's model describes the log
 // observations of p than eb-log's normal-normal one, out of sample: the
 // log marginal likelihood of each half of p's instances (alternate ones)
@@ -495,55 +505,40 @@ func LogMixtureGain(p *data.Portfolio) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ys := logObs(p, c)
-	var even, odd [][]float64
-	for i, y := range ys {
-		if i%2 == 0 {
-			even = append(even, y)
-		} else {
-			odd = append(odd, y)
-		}
-	}
+	lp := *p
+	lp.Obs = logObs(p, c)
+	even, odd := alternateHalves(lp.Len(), 1)
 	if len(odd) < smoothHalf {
-		return 0, fmt.Errorf("%s: npmle-log against eb-log: %d instances, want %d or more", p.Source, len(ys), 2*smoothHalf)
+		return 0, fmt.Errorf("%s: npmle-log against eb-log: %d instances, want %d or more", p.Source, lp.Len(), 2*smoothHalf)
 	}
 	gain := 0.0
-	for _, h := range [2][2][][]float64{{even, odd}, {odd, even}} {
-		m, err := FitLogMixture(h[0], c, 0, 0, 0, 0)
+	for _, h := range [2][2][]int{{even, odd}, {odd, even}} {
+		fit, held := lp.Subset(h[0]), lp.Subset(h[1])
+		m, err := FitLogMixture(fit.Obs, c, 0, 0, 0, 0)
 		if err != nil {
 			return 0, err
 		}
-		hp := &data.Portfolio{Source: p.Source, Obs: h[0]}
-		hp.IDs = make([]string, len(h[0]))
-		hp.Ratios = make([]float64, len(h[0]))
-		for i := range hp.IDs {
-			hp.IDs[i], hp.Ratios[i] = fmt.Sprint(i), 0.5
-		}
-		nn, err := estimateNormal(hp, Moments)
+		nn, err := estimateNormal(fit, Moments)
 		if err != nil {
 			return 0, err
 		}
-		gain += m.logMarginal(h[1]) - normalNormalLogMarginal(h[1], nn.Mu0, nn.Tau, nn.Sigma)
+		gain += m.logMarginal(held.Obs) - normalNormalLogMarginal(held, nn)
 	}
 	return gain, nil
 }
 
-// normalNormalLogMarginal is the log marginal likelihood of the
-// instances' observations ys under y = theta + e, theta ~ N(mu, tau^2),
-// e ~ N(0, sigma^2).
-func normalNormalLogMarginal(ys [][]float64, mu, tau, sigma float64) float64 {
-	s2, t2 := max(sigma*sigma, 1e-12), tau*tau
+// normalNormalLogMarginal is the log marginal likelihood of p's
+// observations under y = theta + e, theta ~ N(h.Mu0, h.Tau^2),
+// e ~ N(0, h.Sigma^2).
+func normalNormalLogMarginal(p *data.Portfolio, h Hyper) float64 {
+	s2, t2 := max(h.Sigma*h.Sigma, 1e-12), h.Tau*h.Tau
+	st := statsOf(p)
 	total := 0.0
-	for _, y := range ys {
-		n := float64(len(y))
-		mean := floats.Sum(y) / n
-		ss := 0.0
-		for _, v := range y {
-			ss += (v - mean) * (v - mean)
-		}
+	for i, n := range st.n {
 		v := s2 + n*t2
+		d := st.mean[i] - h.Mu0
 		total += -n/2*math.Log(2*math.Pi) - (n-1)/2*math.Log(s2) - 0.5*math.Log(v) -
-			ss/(2*s2) - n*(mean-mu)*(mean-mu)/(2*v)
+			st.ss[i]/(2*s2) - n*d*d/(2*v)
 	}
 	return total
 }

@@ -174,7 +174,8 @@ func TestNormalNormalLogMarginal(t *testing.T) {
 		}
 		want += d.LogProb(y)
 	}
-	if got := normalNormalLogMarginal(ys, mu, tau, sigma); math.Abs(got-want) > 1e-10 {
+	p := &data.Portfolio{Source: "ys", IDs: []string{"a", "b", "c"}, Ratios: []float64{0.5, 0.5, 0.5}, Obs: ys}
+	if got := normalNormalLogMarginal(p, Hyper{Family: NormalFamily, Mu0: mu, Tau: tau, Sigma: sigma}); math.Abs(got-want) > 1e-10 {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }

@@ -936,20 +936,17 @@ func modelFits(p *data.Portfolio, rules []Rule, cost [][]float64) (Rule, bool) {
 	best, bestSum := -1, math.Inf(1)
 	for i, r := range rules {
 		var fits func() bool
+		slack := float64(modelSlack)
 		switch {
 		case r.Classical == nil && r.Expert == expertLog:
 			fits = logNormal
 		case r.Classical == nil && r.Expert == expertEB && !censored, isCensoredEB(r):
-			fits = normal
+			fits, slack = normal, normalSlack
 		case r.Classical == nil && r.Expert == expertNPMLELog:
 			fits = func() bool { return spreadScales(p) && !normal() && !logNormal() }
 		}
 		if fits != nil {
 			s := floats.Sum(cost[i])
-			slack := float64(modelSlack)
-			if isCensoredEB(r) || (r.Classical == nil && r.Expert == expertEB) {
-				slack = normalSlack
-			}
 			near := s < headSum || pairedZ(cost[i], head) >= -slack
 			if s < bestSum && near && fits() {
 				best, bestSum = i, s
