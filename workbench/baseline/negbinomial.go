@@ -207,6 +207,39 @@ func OverdispersionLogRatio(p *data.Portfolio) (float64, error) {
 	return max(0, f.logLik(h)-f.logLik(poisson)), nil
 }
 
+// PoissonDispersion is the classical dispersion test of Poisson days:
+// over p's instances of two or more observations and a positive total,
+// the sum of (x - mean)^2 / mean over their days, chi2, and its degrees
+// of freedom, the sum of n_k - 1; its upper-tail probability under the
+// chi-squared of dof degrees of freedom is its p-value. Given each
+// product's total, Poisson days split it multinomially whatever the
+// product's mean, so the test holds whatever the prior of the means:
+// OverdispersionLogRatio assumes them log-normal, and a gamma prior's
+// misfit can pass for day-to-day spread there.
+func PoissonDispersion(p *data.Portfolio) (chi2, dof float64, err error) {
+	if err := p.Validate(); err != nil {
+		return 0, 0, err
+	}
+	for k, o := range p.Obs {
+		mean := 0.0
+		for j, x := range o {
+			if !IsCount(x) {
+				return 0, 0, fmt.Errorf("%s: instance %s, observation %d: %v is not a count", p.Source, p.IDs[k], j+1, x)
+			}
+			mean += x
+		}
+		mean /= float64(len(o))
+		if len(o) < 2 || mean == 0 {
+			continue
+		}
+		for _, x := range o {
+			chi2 += (x - mean) * (x - mean) / mean
+		}
+		dof += float64(len(o) - 1)
+	}
+	return chi2, dof, nil
+}
+
 // LogNormalMeansLogRatio is the log-likelihood ratio of p's counts under
 // Poisson days around log-normal means (eb-negbinomial's Poisson limit)
 // against Poisson days around gamma means (eb-gamma-poisson's prior, its

@@ -148,3 +148,29 @@ func TestLogNormalMeansLogRatio(t *testing.T) {
 		}
 	}
 }
+
+// The dispersion statistic by hand: [1 3] has mean 2 and (1 + 1) / 2 = 1;
+// [0 0 6] mean 2 and (4 + 4 + 16) / 2 = 12; [5] and [0 0] give none.
+// Poisson days meet it at its chi-squared null, negative binomial days
+// far above.
+func TestPoissonDispersion(t *testing.T) {
+	p := &data.Portfolio{Source: "hand", IDs: []string{"a", "b", "c", "d"}, Obs: [][]float64{{1, 3}, {0, 0, 6}, {5}, {0, 0}}, Ratios: []float64{0.5, 0.5, 0.5, 0.5}}
+	chi2, dof, err := PoissonDispersion(p)
+	if err != nil || chi2 != 13 || dof != 3 {
+		t.Errorf("got %v on %v dof, %v; want 13 on 3", chi2, dof, err)
+	}
+	poisson := negBinomialPortfolio(1000, 4, math.Log(5), 0.6, 1e8, 3)
+	chi2, dof, _ = PoissonDispersion(poisson)
+	if z := (chi2 - dof) / math.Sqrt(2*dof); math.Abs(z) > 3 {
+		t.Errorf("Poisson days: chi2 %.1f on %.0f dof, z %.2f", chi2, dof, z)
+	}
+	nb := negBinomialPortfolio(100, 4, math.Log(5), 0.6, 2, 3)
+	chi2, dof, _ = PoissonDispersion(nb)
+	if z := (chi2 - dof) / math.Sqrt(2*dof); z < 10 {
+		t.Errorf("negative binomial days, size 2: chi2 %.1f on %.0f dof, z %.2f", chi2, dof, z)
+	}
+	p.Obs[0][1] = 2.5
+	if _, _, err := PoissonDispersion(p); err == nil || !strings.Contains(err.Error(), "instance a") {
+		t.Errorf("non-count: %v", err)
+	}
+}

@@ -813,7 +813,7 @@ func TestSpreadScales(t *testing.T) {
 }
 
 // On counts of two days, where the folds have no evidence, the rule whose
-// model the counts support decides (twoDaysCountRule): eb-negbinomial on
+// model the counts support decides (countRule): eb-negbinomial on
 // negative binomial days, the gamma-Poisson expert on gamma-Poisson
 // counts, the zero-inflated rule on intermittent ones; the head where
 // fewer than modelCheckInstances products have two days.
@@ -974,4 +974,52 @@ func TestZeroInflatedFitsConfirms(t *testing.T) {
 	if !zeroInflatedFits(p) {
 		t.Error("the zero-inflated gamma prior rejected on its own data")
 	}
+}
+
+// Where the folds hold too few held-out days beyond the quantile to
+// weigh the rules (rho = 0.99, K = 100), the rule whose model the counts
+// support decides, as at two days: eb-negbinomial on negative binomial
+// days, with products of one to six days (no folds at all) or five; the
+// zero-inflated rule on intermittent counts; the gamma-Poisson rule on
+// gamma-Poisson counts, among them one whose likelihood ratio for
+// day-to-day spread (5.69, log-normal means) the prior-free dispersion
+// test does not confirm (chi-squared 790.5 on 700 degrees of freedom).
+func TestFewTailEventsCountRule(t *testing.T) {
+	m := strongHead(t)
+	check := func(name string, p *data.Portfolio, want func(Rule) bool) {
+		t.Helper()
+		for k := range p.Ratios {
+			p.Ratios[k] = 0.99
+		}
+		r, err := m.selectRule(p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !want(r) {
+			t.Errorf("%s: rule %v", name, r)
+		}
+	}
+	isNB := func(r Rule) bool { _, ok := r.Classical.(baseline.NegBinomialEB); return ok }
+	check("negative binomial, n = 5", managerialPortfolio(t, "negbinomial", 10, 0.6, 0.8, 100, 5, 1), isNB)
+	mixed := managerialPortfolio(t, "negbinomial", 10, 0.6, 0.8, 100, 6, 2)
+	for k, o := range mixed.Obs {
+		mixed.Obs[k] = o[:1+k%6]
+	}
+	check("negative binomial, n_k 1-6", mixed, isNB)
+	gammaRates := func(rng *rand.Rand) float64 { return distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand() }
+	check("intermittent, n = 6", intermittentCounts(100, 5, gammaRates),
+		func(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok })
+	isGamma := func(r Rule) bool { return r == Rule{Expert: expertGammaPoisson} }
+	check("gamma-Poisson, n = 8", gammaPoissonCounts(100, 8, 4, 1, 3), isGamma)
+	pr := &prior.Prior{Name: "gamma-poisson", Version: "1", Kind: prior.GammaPoisson,
+		Level: prior.Fixed(1), Spread: prior.Fixed(0.5), CV: prior.Fixed(0), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 8, Max: 8}, Ratio: prior.Fixed(0.99)}
+	env, err := pr.Generate(7*1_000_003+2*10_007+1, prior.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lr, err := baseline.OverdispersionLogRatio(env.Portfolio); err != nil || lr < overdispersionMinLogRatio {
+		t.Fatalf("the portfolio's likelihood ratio is %v (%v), want it above %v", lr, err, overdispersionMinLogRatio)
+	}
+	check("gamma-Poisson, n = 8, the likelihood ratio's false alarm", env.Portfolio, isGamma)
 }
