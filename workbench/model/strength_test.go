@@ -1023,3 +1023,35 @@ func TestFewTailEventsCountRule(t *testing.T) {
 	}
 	check("gamma-Poisson, n = 8, the likelihood ratio's false alarm", env.Portfolio, isGamma)
 }
+
+// Where fewer than modelCheckInstances products give the folds evidence
+// and the folds hold too few costly days (n_k 1-12, rho 0.99, K = 100),
+// the model checks decide: eb or eb-censored on normal-normal days, not
+// eb-log on gamma days, which its log-normal check passes there.
+func TestFewEvidenceModelRule(t *testing.T) {
+	m := strongHead(t)
+	generate := func(kind string, families []string, cv float64, seed uint64) *data.Portfolio {
+		pr := &prior.Prior{Name: "few-evidence", Version: "1", Kind: kind, Families: families,
+			Level: prior.Fixed(300), Spread: prior.Fixed(0.5), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
+			Instances: prior.IntRange{Min: 100, Max: 100}, Obs: prior.IntRange{Min: 1, Max: 12}, Ratio: prior.Fixed(0.99)}
+		env, err := pr.Generate(seed, prior.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := env.Portfolio
+		if e := evidenceInstances(p); e >= modelCheckInstances || tailEvents(p, strengthFolds) >= minTailEvents {
+			t.Fatalf("seed %d: %d instances of evidence, %.1f tail events", seed, e, tailEvents(p, strengthFolds))
+		}
+		return p
+	}
+	for seed := uint64(1); seed <= 3; seed++ {
+		r, err := m.selectRule(generate(prior.NormalNormal, nil, 0.15, seed), false)
+		if err != nil || !(r == Rule{Expert: expertEB} || isCensoredEB(r)) {
+			t.Errorf("normal-normal, seed %d: %v (%v), want eb or eb-censored", seed, r, err)
+		}
+		r, err = m.selectRule(generate(prior.Managerial, []string{"gamma"}, 0.5, seed), false)
+		if err != nil || r.Classical == nil && (r.Expert == expertLog || r.Expert == expertNPMLELog) {
+			t.Errorf("gamma days, seed %d: %v (%v), want neither eb-log nor npmle-log", seed, r, err)
+		}
+	}
+}
