@@ -708,7 +708,15 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	// head's 1: pairedZ is -above 200 / (0.1 sqrt(200)), so eb-log is
 	// within modelSlack at above = 0.005 (z = -0.71) and beyond it at
 	// 0.01 (z = -1.41), where eb is within normalSlack; eb is beyond it
-	// at 0.02 (z = -2.83).
+	// at 0.02 (z = -2.83). At rho 0.995 the folds of logNormal hold five
+	// costly days (tailEvents), and eb-log has logTailSlack, eb's.
+	logNormalTail := logNormal.Subset(allInstances(logNormal))
+	for k := range logNormalTail.Ratios {
+		logNormalTail.Ratios[k] = 0.995
+	}
+	if e := tailEvents(logNormalTail, strengthFolds); e >= minTailEvents {
+		t.Fatalf("rho 0.995: %.1f tail events", e)
+	}
 	for _, c := range []struct {
 		p     *data.Portfolio
 		rule  string
@@ -717,6 +725,7 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	}{
 		{logNormal, ebLog, 0.005, true}, {logNormal, ebLog, 0.01, false},
 		{normalNormal, eb, 0.01, true}, {normalNormal, eb, 0.02, false},
+		{logNormalTail, ebLog, 0.01, true}, {logNormalTail, ebLog, 0.02, false},
 	} {
 		cost := costs(c.p, rules, nil)
 		var z float64
@@ -1050,8 +1059,33 @@ func TestFewEvidenceModelRule(t *testing.T) {
 			t.Errorf("normal-normal, seed %d: %v (%v), want eb or eb-censored", seed, r, err)
 		}
 		r, err = m.selectRule(generate(prior.Managerial, []string{"gamma"}, 0.5, seed), false)
-		if err != nil || r.Classical == nil && (r.Expert == expertLog || r.Expert == expertNPMLELog) {
+		if err != nil || r == logNormalPairsRule || r.Classical == nil && (r.Expert == expertLog || r.Expert == expertNPMLELog) {
 			t.Errorf("gamma days, seed %d: %v (%v), want neither eb-log nor npmle-log", seed, r, err)
 		}
+	}
+}
+
+// Where eb-log decides alone, the classical rule (baseline.LogEB) does,
+// not the expert, whose fit leaves out the products whose log mean
+// stands apart: heavy-tailed log-normal days (spread 1.1, cv 1.3), on
+// which the folds or the model check choose eb-log.
+func TestEBLogDecidesAsTheClassicalRule(t *testing.T) {
+	m := strongHead(t)
+	took := 0
+	for seed := uint64(1); seed <= 3; seed++ {
+		p := managerialPortfolio(t, "lognormal", 10, 1.1, 1.3, 300, 5, seed)
+		r, err := m.selectRule(p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Classical == nil && r.Expert == expertLog {
+			t.Errorf("seed %d: the expert eb-log decides", seed)
+		}
+		if r == logNormalPairsRule {
+			took++
+		}
+	}
+	if took == 0 {
+		t.Error("eb-log decided none of the log-normal portfolios")
 	}
 }
