@@ -98,6 +98,12 @@ func tailEvents(p *data.Portfolio, folds int) float64 {
 	return t
 }
 
+// fewTailEvents reports whether the selection's folds of p hold fewer
+// than minTailEvents costly held-out observations (tailEvents).
+func fewTailEvents(p *data.Portfolio) bool {
+	return tailEvents(p, min(longestObs(p), strengthFolds)) < minTailEvents
+}
+
 // modelCheckInstances is the fewest instances giving held-out evidence
 // on which, where the folds hold fewer than minTailEvents, a rule whose
 // model the data do not reject (modelFits) may still replace the head:
@@ -254,9 +260,9 @@ const twoDaysLogPairs = 1000
 // results/suite-outside.md's two-day families, K = 100, eight portfolios).
 const twoDaysMinPairs = modelCheckInstances - modelCheckInstances/10
 
-// twoDaysRule returns the rule that decides p, whose instances have two
-// observations at most, where the folds have no evidence: on counts
-// countRule's; else, where p (its
+// twoDaysRule returns the rule that decides p where the folds have no
+// evidence: on counts, of any number of days, countRule's; else, where
+// p's instances have two observations at most and p (its
 // selectionSample) holds twoDaysMinPairs or more instances of two
 // observations, none of them one positive amount twice, npmle-log where
 // the days come in modes (twoDaysLogNormal), eb-censored where
@@ -298,18 +304,18 @@ const twoDaysMinPairs = modelCheckInstances - modelCheckInstances/10
 // little (33.96 -> 33.41 at 5%) and cost the log-normal rows most of
 // their gain (cv 1: 20.36 -> 21.55).
 func twoDaysRule(p *data.Portfolio) (Rule, bool) {
-	longest := longestObs(p)
-	if longest > 2 {
-		return Rule{}, false
-	}
 	sample := selectionSample(p)
 	if sample == nil {
 		return Rule{}, false
 	}
-	pairs, repeats := twoDayPairs(sample)
 	if allCounts(sample) {
 		return countRule(sample)
 	}
+	longest := longestObs(p)
+	if longest > 2 {
+		return Rule{}, false
+	}
+	pairs, repeats := twoDayPairs(sample)
 	if longest != 2 || repeats {
 		return Rule{}, false
 	}
@@ -854,11 +860,6 @@ func (m *Model) chooseRule(p *data.Portfolio, whole bool) (Rule, error) {
 			if r, ok := twoDaysRule(p); ok {
 				return r, nil
 			}
-			if sample := selectionSample(p); longestObs(p) > 2 && sample != nil && allCounts(sample) {
-				if r, ok := countRule(sample); ok {
-					return r, nil
-				}
-			}
 		}
 		return fullRule, nil
 	}
@@ -866,7 +867,7 @@ func (m *Model) chooseRule(p *data.Portfolio, whole bool) (Rule, error) {
 	// sample the folds were drawn from (not nil: heldOutCosts found it).
 	p = selectionSample(p)
 	full := len(StrengthGrid) - 1
-	if tailEvents(p, min(longestObs(p), strengthFolds)) < minTailEvents {
+	if fewTailEvents(p) {
 		// Too few held-out observations on the costly side for the
 		// paired z: only a rule whose model the data do not reject can
 		// replace the head, on its held-out cost alone (heldOutCosts
@@ -1008,7 +1009,7 @@ func modelFits(p *data.Portfolio, rules []Rule, cost [][]float64) (Rule, bool) {
 	censored := slices.ContainsFunc(rules, isCensoredEB)
 	// Where the folds hold fewer than minTailEvents costly days, their
 	// paired z rests on the overage side (logTailSlack).
-	fewTail := tailEvents(p, min(longestObs(p), strengthFolds)) < minTailEvents
+	fewTail := fewTailEvents(p)
 	head := cost[len(StrengthGrid)-1]
 	headSum := floats.Sum(head)
 	best, bestSum := -1, math.Inf(1)

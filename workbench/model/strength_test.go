@@ -765,7 +765,7 @@ func TestNegBinomialRuleNeedsItsModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := r.Classical.(baseline.NegBinomialEB); !ok {
+	if !isNegBinomialRule(r) {
 		t.Errorf("negative binomial counts: rule %v, want eb-negbinomial", r)
 	}
 	for k := range nb.Obs {
@@ -821,6 +821,23 @@ func TestSpreadScales(t *testing.T) {
 	}
 }
 
+// checkRule reports, as name, m's rule for p where want does not hold.
+func checkRule(t *testing.T, m *Model, name string, p *data.Portfolio, want func(Rule) bool) {
+	t.Helper()
+	r, err := m.selectRule(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !want(r) {
+		t.Errorf("%s: rule %v", name, r)
+	}
+}
+
+// isNegBinomialRule and isZeroInflatedRule report whether r is the
+// classical eb-negbinomial, eb-zi-gamma-poisson.
+func isNegBinomialRule(r Rule) bool  { _, ok := r.Classical.(baseline.NegBinomialEB); return ok }
+func isZeroInflatedRule(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok }
+
 // On counts of two days, where the folds have no evidence, the rule whose
 // model the counts support decides (countRule): eb-negbinomial on
 // negative binomial days, the gamma-Poisson expert on gamma-Poisson
@@ -828,18 +845,8 @@ func TestSpreadScales(t *testing.T) {
 // fewer than modelCheckInstances products have two days.
 func TestTwoDaysCountRule(t *testing.T) {
 	m := strongHead(t)
-	check := func(name string, p *data.Portfolio, want func(Rule) bool) {
-		t.Helper()
-		r, err := m.selectRule(p, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !want(r) {
-			t.Errorf("%s: rule %v", name, r)
-		}
-	}
-	isNB := func(r Rule) bool { _, ok := r.Classical.(baseline.NegBinomialEB); return ok }
-	check("negative binomial, K = 300, n = 2", managerialPortfolio(t, "negbinomial", 10, 0.6, 1, 300, 2, 1), isNB)
+	check := func(name string, p *data.Portfolio, want func(Rule) bool) { t.Helper(); checkRule(t, m, name, p, want) }
+	check("negative binomial, K = 300, n = 2", managerialPortfolio(t, "negbinomial", 10, 0.6, 1, 300, 2, 1), isNegBinomialRule)
 	check("negative binomial, K = 60, n = 2", managerialPortfolio(t, "negbinomial", 10, 0.6, 1, 60, 2, 1),
 		func(r Rule) bool { return r == fullRule })
 	check("gamma-Poisson, K = 300, n = 2", gammaPoissonCounts(300, 2, 2.8, 3, 2),
@@ -849,18 +856,18 @@ func TestTwoDaysCountRule(t *testing.T) {
 	for k, o := range zi.Obs {
 		zi.Obs[k] = o[:2]
 	}
-	check("intermittent, K = 1,000, n = 2", zi, func(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok })
+	check("intermittent, K = 1,000, n = 2", zi, isZeroInflatedRule)
 	// One day: the rule of never-sellers or of gamma rates, never
 	// eb-negbinomial, whose days' spread one day cannot show.
 	for k, o := range zi.Obs {
 		zi.Obs[k] = o[:1]
 	}
-	check("intermittent, K = 1,000, n = 1", zi, func(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok })
+	check("intermittent, K = 1,000, n = 1", zi, isZeroInflatedRule)
 	check("gamma-Poisson, K = 300, n = 1", gammaPoissonCounts(300, 1, 2.8, 3, 2),
 		func(r Rule) bool { return r == Rule{Expert: expertGammaPoisson} })
 	for seed := uint64(1); seed <= 3; seed++ {
 		check("negative binomial, K = 1,000, n = 1", managerialPortfolio(t, "negbinomial", 10, 0.6, 1, 1000, 1, seed),
-			func(r Rule) bool { return !isNB(r) })
+			func(r Rule) bool { return !isNegBinomialRule(r) })
 	}
 	check("gamma-Poisson, K = 60, n = 1", gammaPoissonCounts(60, 1, 2.8, 3, 2), func(r Rule) bool { return r == fullRule })
 }
@@ -1000,24 +1007,17 @@ func TestFewTailEventsCountRule(t *testing.T) {
 		for k := range p.Ratios {
 			p.Ratios[k] = 0.99
 		}
-		r, err := m.selectRule(p, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !want(r) {
-			t.Errorf("%s: rule %v", name, r)
-		}
+		checkRule(t, m, name, p, want)
 	}
-	isNB := func(r Rule) bool { _, ok := r.Classical.(baseline.NegBinomialEB); return ok }
-	check("negative binomial, n = 5", managerialPortfolio(t, "negbinomial", 10, 0.6, 0.8, 100, 5, 1), isNB)
+	check("negative binomial, n = 5", managerialPortfolio(t, "negbinomial", 10, 0.6, 0.8, 100, 5, 1), isNegBinomialRule)
 	mixed := managerialPortfolio(t, "negbinomial", 10, 0.6, 0.8, 100, 6, 2)
 	for k, o := range mixed.Obs {
 		mixed.Obs[k] = o[:1+k%6]
 	}
-	check("negative binomial, n_k 1-6", mixed, isNB)
+	check("negative binomial, n_k 1-6", mixed, isNegBinomialRule)
 	gammaRates := func(rng *rand.Rand) float64 { return distuv.Gamma{Alpha: 2.8, Beta: 2.8 / 3, Src: rng}.Rand() }
 	check("intermittent, n = 6", intermittentCounts(100, 5, gammaRates),
-		func(r Rule) bool { _, ok := r.Classical.(baseline.ZeroInflatedEB); return ok })
+		isZeroInflatedRule)
 	isGamma := func(r Rule) bool { return r == Rule{Expert: expertGammaPoisson} }
 	check("gamma-Poisson, n = 8", gammaPoissonCounts(100, 8, 4, 1, 3), isGamma)
 	pr := &prior.Prior{Name: "gamma-poisson", Version: "1", Kind: prior.GammaPoisson,
