@@ -5,10 +5,12 @@ import (
 	"slices"
 	"sync"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
 	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/dist"
 )
 
 // Gross errors. An observation far above its product's other days and
@@ -297,5 +299,37 @@ func loneSplit(p *data.Portfolio) (others []int, orders []float64, ok bool) {
 			return nil, nil, false
 		}
 	}
+	predictive, err := priorPredictive(withoutGrossErrors(p.Subset(others)))
+	if err != nil {
+		return nil, nil, false
+	}
+	for k, v := range orders {
+		if v > 0 {
+			orders[k] = predictive.Quantile(p.Ratios[k])
+		}
+	}
 	return others, orders, true
+}
+
+// priorPredictive is the demand of a product drawn from p with nothing
+// seen of it: each instance's days, each instance weighing the same.
+// A product whose one day is a gross error (loneSplit) has nothing else
+// to go by, and ordering the error itself made one product's overage the
+// whole portfolio's regret: normal products of level 293, n_k 1-8, rho
+// 0.6, K = 100, one error of 15,261 among days of at most 595 on a
+// product seen once, 116.71% over four portfolios against additive
+// S-SAA's 22.00% and Bayes' 14.75% (scratch).
+func priorPredictive(p *data.Portfolio) (dist.Distribution, error) {
+	var days, weights []float64
+	for _, o := range p.Obs {
+		for _, x := range o {
+			days = append(days, x)
+			weights = append(weights, 1/float64(len(o)))
+		}
+	}
+	total := floats.Sum(weights)
+	for i := range weights {
+		weights[i] /= total
+	}
+	return dist.NewDiscrete(days, weights)
 }

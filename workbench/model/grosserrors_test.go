@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -126,7 +127,8 @@ func TestFractionsAmongCounts(t *testing.T) {
 }
 
 // Among products seen once, one observation of 50 times the mean is a
-// lone error: it orders itself and the others are decided exactly as the
+// lone error: it orders what a product with nothing seen would, the
+// others' ratio-quantile, and the others are decided exactly as the
 // portfolio without it; two among 100 are no longer lone (a group's worth,
 // ScaleGroups), and log-normal products seen once (spread 1) have none.
 func TestLoneErrors(t *testing.T) {
@@ -140,8 +142,16 @@ func TestLoneErrors(t *testing.T) {
 		dirty.Obs = slices.Clone(p.Obs)
 		dirty.Obs[30] = []float64{50 * 200}
 		others := slices.DeleteFunc(allInstances(p), func(k int) bool { return k == 30 })
-		if rest, orders, ok := loneSplit(dirty); !ok || !slices.Equal(rest, others) || orders[30] != 50*200 {
-			t.Fatalf("seed %d: lone errors leave %d others (ok %v), want all but instance 30", seed, len(rest), ok)
+		// Every other product seen once: the error's order is the
+		// ceil(rho 99)-th of their 99 days.
+		days := make([]float64, 0, len(others))
+		for _, k := range others {
+			days = append(days, p.Obs[k][0])
+		}
+		slices.Sort(days)
+		want := days[int(math.Ceil(dirty.Ratios[30]*99))-1]
+		if rest, orders, ok := loneSplit(dirty); !ok || !slices.Equal(rest, others) || orders[30] != want {
+			t.Fatalf("seed %d: lone errors leave %d others (ok %v) and order %v, want all but instance 30 and %v", seed, len(rest), ok, orders[30], want)
 		}
 		q, err := m.Decide(dirty)
 		if err != nil {
@@ -151,7 +161,7 @@ func TestLoneErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if q[30] != 50*200 || !slices.Equal(slices.Delete(slices.Clone(q), 30, 31), qo) {
+		if q[30] != want || !slices.Equal(slices.Delete(slices.Clone(q), 30, 31), qo) {
 			t.Errorf("seed %d: the error orders %v and the others differ from their own portfolio's", seed, q[30])
 		}
 		dirty.Obs[60] = []float64{50 * 200}
