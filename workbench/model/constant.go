@@ -78,7 +78,7 @@ func constantProductsShow(p *data.Portfolio) bool {
 	// instances of up to 25 sqrt(mean) Poisson terms each, is only
 	// needed where one shows.
 	if observed == 0 {
-		return false
+		return !allCounts(p) && wholeSellersShow(p)
 	}
 	if !allCounts(p) {
 		return true
@@ -138,7 +138,7 @@ func constantSplit(p *data.Portfolio) (others []int, constant []float64, ok bool
 		return nil, nil, false
 	}
 	continuous := !allCounts(p)
-	single := continuous && wholeNumbersTell(p)
+	single := continuous && (wholeNumbersTell(p) || wholeSellersShow(p))
 	constant = make([]float64, p.Len())
 	for k, o := range p.Obs {
 		v, isConstant := constantValue(o)
@@ -195,4 +195,52 @@ func wholeNumbersTell(p *data.Portfolio) bool {
 const (
 	maxChanceWholes = 1000
 	minVaryingObs   = 100
+)
+
+// wholeSellersShow reports whether p's data, not counts, hold products
+// that sell one positive whole number on every day they are seen more
+// often than chance explains, where too few products have the days to
+// show it (constantValue): at least minWholeSellers of them, and a
+// wholeSellerShare of the instances, among at least minFineObs
+// observations that are fractions and none on a grid as coarse as
+// wholeGrid (where observations are rounded, to cents say, a whole
+// number is no mark). Continuous demand, recorded as measured, takes a
+// whole value by no chance. Scratch, normal-normal level 1,854, n = 1,
+// 12% constant products of whole units, rho 0.8, three portfolios: the
+// constant products were shrunk with the others, 167.59% (K = 100) and
+// 144.96% (K = 1,000) against SAA's 84.87 and 100.14 and Bayes' 40.85
+// and 39.70.
+func wholeSellersShow(p *data.Portfolio) bool {
+	sellers, fine := 0, 0
+	for _, o := range p.Obs {
+		if len(o) > 0 && o[0] > 0 && baseline.IsCount(o[0]) && !slices.ContainsFunc(o, func(x float64) bool { return x != o[0] }) {
+			sellers++
+			continue
+		}
+		for _, x := range o {
+			switch {
+			case baseline.IsCount(x):
+			case onWholeGrid(x):
+				return false
+			default:
+				fine++
+			}
+		}
+	}
+	return fine >= minFineObs && sellers >= minWholeSellers && float64(sellers) >= wholeSellerShare*float64(p.Len())
+}
+
+// onWholeGrid reports whether x is a multiple of wholeGrid, as far as
+// its float64 shows (to a millionth of the grid).
+func onWholeGrid(x float64) bool {
+	v := x / wholeGrid
+	return math.Abs(v-math.Round(v)) < 1e-6*max(1, math.Abs(v)*1e-9)
+}
+
+// wholeSellersShow's bounds.
+const (
+	minFineObs       = 50
+	minWholeSellers  = 2
+	wholeSellerShare = 0.01
+	wholeGrid        = 1e-4
 )

@@ -148,3 +148,39 @@ func TestConstantSingles(t *testing.T) {
 		t.Errorf("days of whole numbers: the one-day product of 7 taken for constant (%v)", c[k])
 	}
 }
+
+// Where every product is seen once, whole numbers among continuous days
+// mark the constant products; not where the days are rounded to cents,
+// nor where one product alone sells a whole number.
+func TestConstantSinglesAlone(t *testing.T) {
+	build := func(constants int, grid float64) *data.Portfolio {
+		rng := rand.New(rand.NewPCG(5, 5))
+		p := &data.Portfolio{Source: "continuous"}
+		for i := range 200 {
+			x := 300 + 80*rng.NormFloat64()
+			switch {
+			case i%10 == 3 && i/10 < constants:
+				x = math.Round(x)
+			case grid > 0:
+				x = math.Round(x/grid) * grid
+			}
+			p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, []float64{x}), append(p.Ratios, 0.8)
+		}
+		return p
+	}
+	others, c, ok := constantSplit(build(20, 0))
+	if !ok || len(others) != 180 {
+		t.Fatalf("20 whole numbers among 200 continuous days: %d others (ok %v), want 180", len(others), ok)
+	}
+	for k := 3; k < 200; k += 10 {
+		if c[k] == 0 {
+			t.Errorf("product %d, seen once at a whole number, not constant", k)
+		}
+	}
+	if _, _, ok := constantSplit(build(20, 0.01)); ok {
+		t.Error("days rounded to cents: whole numbers taken for constant products")
+	}
+	if _, _, ok := constantSplit(build(1, 0)); ok {
+		t.Error("one whole number among 200 days taken for constant products")
+	}
+}
