@@ -496,7 +496,6 @@ func (b *builder) blockWithSummary(blk *context.Context, h, ctxv *Node) *Node {
 	return b.mlp(blk, h)
 }
 
-// inputTensors converts a batch to tensors in Inputs order.
 // InputTensors converts the batch to tensors, in InputsOf order.
 func (bt *Batch) InputTensors() []any {
 	f := func(x []float32, dims ...int) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(x, dims...) }

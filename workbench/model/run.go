@@ -24,7 +24,7 @@ type Model struct {
 	backend backends.Backend
 
 	once    sync.Once
-	forward *context.Exec
+	forward *shapeExec
 	err     error
 
 	stream streamExecs
@@ -111,12 +111,11 @@ func (m *Model) Graph(ctx *context.Context, in Inputs) *Node { return m.b.graph(
 // Predict returns the model's decisions for a batch, in scaled units, [B*K].
 func (m *Model) Predict(bt *Batch) ([]float32, error) {
 	m.once.Do(func() {
-		m.forward, m.err = context.NewExec(m.backend, m.ctx, func(ctx *context.Context, x []*Node) *Node {
-			return m.Graph(ctx, InputsOf(x))
+		m.forward, m.err = newShapeExec(func() (*context.Exec, error) {
+			return context.NewExec(m.backend, m.ctx, func(ctx *context.Context, x []*Node) *Node {
+				return m.Graph(ctx, InputsOf(x))
+			})
 		})
-		if m.err == nil {
-			m.forward.SetMaxCache(64)
-		}
 	})
 	if m.err != nil {
 		return nil, m.err

@@ -105,11 +105,11 @@ type streamExecs struct {
 
 // memberExecs are one member's streamed graph pieces.
 type memberExecs struct {
-	encode  *context.Exec   // Obs, ObsMask, Feats -> h [1,C,W]
-	partial []*context.Exec // per block: h, Inst -> mx, s, acc
-	apply   []*context.Exec // per block: h, ctxv (inducing) or h (no attention) -> h
-	head    *context.Exec   // h, Head -> q
-	rest    *context.Exec   // full attention: h, Inst, Head -> q
+	encode  *shapeExec   // Obs, ObsMask, Feats -> h [1,C,W]
+	partial []*shapeExec // per block: h, Inst -> mx, s, acc
+	apply   []*shapeExec // per block: h, ctxv (inducing) or h (no attention) -> h
+	head    *shapeExec   // h, Head -> q
+	rest    *shapeExec   // full attention: h, Inst, Head -> q
 }
 
 func (m *Model) streamPieces() (*streamExecs, error) {
@@ -127,18 +127,19 @@ func (m *Model) streamPieces() (*streamExecs, error) {
 func (m *Model) memberPieces(i int, errp *error) memberExecs {
 	var me memberExecs
 	b := m.b
-	newExec := func(f func(ctx *context.Context, x []*Node) []*Node) *context.Exec {
+	newExec := func(f func(ctx *context.Context, x []*Node) []*Node) *shapeExec {
 		if *errp != nil {
 			return nil
 		}
-		e, err := context.NewExec(m.backend, m.ctx, func(ctx *context.Context, x []*Node) []*Node {
-			return f(memberContext(ctx.Checked(false), i), x)
+		e, err := newShapeExec(func() (*context.Exec, error) {
+			return context.NewExec(m.backend, m.ctx, func(ctx *context.Context, x []*Node) []*Node {
+				return f(memberContext(ctx.Checked(false), i), x)
+			})
 		})
 		if err != nil {
 			*errp = err
 			return nil
 		}
-		e.SetMaxCache(64)
 		return e
 	}
 	me.encode = newExec(func(ctx *context.Context, x []*Node) []*Node {
