@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/ptft-lab/ptft/workbench/data"
 	"github.com/ptft-lab/ptft/workbench/prior"
 )
@@ -107,6 +109,38 @@ func TestLogNormalTestFewDays(t *testing.T) {
 		if rejected > 2 {
 			t.Errorf("log-normal, n = %d: %d of 10 rejected", n, rejected)
 		}
+	}
+}
+
+// The residuals' skewness z of gamma days, whose logs lean left, lies
+// below the one-sided 5% point at K = 100; that of log-normal days of
+// three to five mostly above it.
+func TestLogNormalTestResidualSkew(t *testing.T) {
+	point := distuv.UnitNormal.Quantile(0.05)
+	for seed := uint64(1); seed <= 10; seed++ {
+		r, err := LogNormalTest{}.Run(sizedTestPortfolio(t, prior.Managerial, []string{"gamma"}, 170, 0.6, 0.8, 100, 4, seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(r.ResidualSkewZ < point) {
+			t.Errorf("gamma days, seed %d: skewness z %.2f", seed, r.ResidualSkewZ)
+		}
+	}
+	below := 0
+	for _, n := range []int{3, 4, 5} {
+		for seed := uint64(1); seed <= 10; seed++ {
+			r, err := LogNormalTest{}.Run(sizedTestPortfolio(t, prior.Managerial, []string{"lognormal"}, 100, 0.8, 1, 100, n, seed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.ResidualSkewZ < point {
+				below++
+			}
+		}
+	}
+	t.Logf("log-normal days: %d of 30 below %.2f", below, point)
+	if below > 4 {
+		t.Errorf("log-normal days: %d of 30 below %.2f", below, point)
 	}
 }
 

@@ -709,13 +709,34 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	// within modelSlack at above = 0.005 (z = -0.71) and beyond it at
 	// 0.01 (z = -1.41), where eb is within normalSlack; eb is beyond it
 	// at 0.02 (z = -2.83). At rho 0.995 the folds of logNormal hold five
-	// costly days (tailEvents), and eb-log has logTailSlack, eb's.
-	logNormalTail := logNormal.Subset(allInstances(logNormal))
-	for k := range logNormalTail.Ratios {
-		logNormalTail.Ratios[k] = 0.995
+	// costly days (tailEvents), and eb-log has logTailSlack, eb's, where
+	// the log days do not lean left (seed 1, skewness z +0.60); where they
+	// lean beyond logLeanZ (seed 3, z -2.06) it has modelSlack, and
+	// beyond logLeanOutZ (seed 5, z -2.39) it may not decide at all.
+	atRho := func(p *data.Portfolio) *data.Portfolio {
+		q := p.Subset(allInstances(p))
+		for k := range q.Ratios {
+			q.Ratios[k] = 0.995
+		}
+		if e := tailEvents(q, strengthFolds); e >= minTailEvents {
+			t.Fatalf("rho 0.995: %.1f tail events", e)
+		}
+		return q
 	}
-	if e := tailEvents(logNormalTail, strengthFolds); e >= minTailEvents {
-		t.Fatalf("rho 0.995: %.1f tail events", e)
+	logNormalTail := atRho(managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, 1))
+	leaning := atRho(logNormal)
+	leaningOut := atRho(managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, 5))
+	for _, c := range []struct {
+		p    *data.Portfolio
+		lean func(float64) bool
+	}{
+		{logNormalTail, func(z float64) bool { return z >= logLeanZ }},
+		{leaning, func(z float64) bool { return z < logLeanZ && z >= logLeanOutZ }},
+		{leaningOut, func(z float64) bool { return z < logLeanOutZ }},
+	} {
+		if r, err := (baseline.LogNormalTest{}).Run(c.p); err != nil || r.Rejected || !c.lean(r.ResidualSkewZ) {
+			t.Fatalf("log-normal portfolio: skewness z %.2f, rejected %v (%v)", r.ResidualSkewZ, r.Rejected, err)
+		}
 	}
 	for _, c := range []struct {
 		p     *data.Portfolio
@@ -726,6 +747,8 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 		{logNormal, ebLog, 0.005, true}, {logNormal, ebLog, 0.01, false},
 		{normalNormal, eb, 0.01, true}, {normalNormal, eb, 0.02, false},
 		{logNormalTail, ebLog, 0.01, true}, {logNormalTail, ebLog, 0.02, false},
+		{leaning, ebLog, 0.005, true}, {leaning, ebLog, 0.01, false},
+		{leaningOut, ebLog, -0.01, false},
 	} {
 		cost := costs(c.p, rules, nil)
 		var z float64
