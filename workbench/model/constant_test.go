@@ -101,6 +101,28 @@ func TestConstantPairs(t *testing.T) {
 	if !ok || len(others) == 0 || others[0] != 0 || others[1] != 1 {
 		t.Errorf("counts: two equal days taken for a constant product (others begin %v, ok %v)", others[:min(2, len(others))], ok)
 	}
+	// Counts of two days: where far more pairs repeat than chance gives
+	// (level 100, 30% constant), the repeated pairs are constant; where
+	// chance gives many of them (level 3), none is, and the split stands
+	// down rather than hand the whole portfolio back to itself.
+	high := countPortfolio(1000, 2, 100, 0.3, 7)
+	others, constant, ok = constantSplit(high)
+	if !ok {
+		t.Fatal("counts of level 100, two days, 30% constant: no split")
+	}
+	for k, o := range high.Obs {
+		if (o[0] == o[1]) != (constant[k] == o[0] && o[0] > 0) {
+			t.Errorf("level 100: instance %d, days %v, ordered %v as constant", k, o, constant[k])
+		}
+	}
+	t.Logf("level 100: %d of 1000 constant", 1000-len(others))
+	low := countPortfolio(1000, 2, 3, 0.3, 7)
+	if !constantProductsShow(low) {
+		t.Error("counts of level 3, two days, 30% constant: constant products do not show")
+	}
+	if _, _, ok := constantSplit(low); ok {
+		t.Error("counts of level 3, two days: repeated pairs taken for constant products")
+	}
 }
 
 // constantProductsShow runs on every Decide: on counts with no constant
