@@ -148,7 +148,7 @@ func constantSplit(p *data.Portfolio) (others []int, constant []float64, ok bool
 	single := continuous && (wholeNumbersTell(p) || wholeSellersShow(p))
 	pairsConstant := continuous
 	if !continuous {
-		pairs, _ := repeatedPairs(p)
+		pairs := repeatedPairCount(p)
 		pairsConstant = pairs > 0 && min(chancePairs(p), nearRepeats(p)) <= maxChancePairs*pairs
 	}
 	constant = make([]float64, p.Len())
@@ -156,7 +156,7 @@ func constantSplit(p *data.Portfolio) (others []int, constant []float64, ok bool
 		v, isConstant := constantValue(o)
 		switch {
 		case isConstant:
-		case pairsConstant && len(o) == 2 && o[0] > 0 && o[0] == o[1]:
+		case pairsConstant && isRepeatedPair(o):
 			v, isConstant = o[0], true
 		case single && len(o) == 1 && o[0] > 0 && baseline.IsCount(o[0]):
 			v, isConstant = o[0], true
@@ -267,12 +267,7 @@ const (
 // instance's days Poisson around its own mean (repeatProbability; not
 // summed where none repeats).
 func repeatedPairs(p *data.Portfolio) (observed, expected float64) {
-	for _, o := range p.Obs {
-		if len(o) == 2 && o[0] > 0 && o[0] == o[1] {
-			observed++
-		}
-	}
-	if observed == 0 {
+	if observed = repeatedPairCount(p); observed == 0 {
 		return 0, 0
 	}
 	for _, o := range p.Obs {
@@ -282,6 +277,21 @@ func repeatedPairs(p *data.Portfolio) (observed, expected float64) {
 	}
 	return observed, expected
 }
+
+// repeatedPairCount is how many of p's instances of two days sold one
+// positive value on both (isRepeatedPair).
+func repeatedPairCount(p *data.Portfolio) float64 {
+	n := 0.0
+	for _, o := range p.Obs {
+		if isRepeatedPair(o) {
+			n++
+		}
+	}
+	return n
+}
+
+// isRepeatedPair reports whether o is two days of one positive value.
+func isRepeatedPair(o []float64) bool { return len(o) == 2 && o[0] > 0 && o[0] == o[1] }
 
 // chancePairs estimates how many of p's instances of two days that are
 // not constant repeat a positive value by chance, were their days
@@ -293,7 +303,7 @@ func repeatedPairs(p *data.Portfolio) (observed, expected float64) {
 func chancePairs(p *data.Portfolio) float64 {
 	chance := 0.0
 	for _, o := range p.Obs {
-		if len(o) == 2 && !(o[0] > 0 && o[0] == o[1]) {
+		if len(o) == 2 && !isRepeatedPair(o) {
 			if r := repeatProbability(o); r < 1 {
 				chance += r / (1 - r)
 			}
