@@ -713,6 +713,8 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 	// the log days do not lean left (seed 1, skewness z +0.60); where they
 	// lean beyond logLeanZ (seed 3, z -2.06) it has modelSlack, and
 	// beyond logLeanOutZ (seed 5, z -2.39) it may not decide at all.
+	// npmle-log, on days whose spread scales with the level, has
+	// logTailSlack there too.
 	atRho := func(p *data.Portfolio) *data.Portfolio {
 		q := p.Subset(allInstances(p))
 		for k := range q.Ratios {
@@ -749,6 +751,8 @@ func TestModelFitsNeedsLowerCostAndTheModel(t *testing.T) {
 		{logNormalTail, ebLog, 0.01, true}, {logNormalTail, ebLog, 0.02, false},
 		{leaning, ebLog, 0.005, true}, {leaning, ebLog, 0.01, false},
 		{leaningOut, ebLog, -0.01, false},
+		{heteroscedastic, npmleLog, 0.005, true}, {heteroscedastic, npmleLog, 0.01, false},
+		{atRho(heteroscedastic), npmleLog, 0.01, true}, {atRho(heteroscedastic), npmleLog, 0.02, false},
 	} {
 		cost := costs(c.p, rules, nil)
 		var z float64
