@@ -179,3 +179,31 @@ func TestLoneErrors(t *testing.T) {
 		}
 	}
 }
+
+// Among counts, a fraction far above the portfolio is an error however
+// high its product's other day: 73.25 beside 5 (14.6 times, short of
+// grossErrorRatio) among counts of level 3 is left out, and so is not a
+// whole number of the same size, nor the fraction among continuous days,
+// nor on a product seen once.
+func TestFractionErrorsAmongCounts(t *testing.T) {
+	p := countPortfolio(100, 2, 3, 0, 11)
+	p.Obs[41] = []float64{5, 73.25}
+	clean := withoutGrossErrors(p)
+	if !slices.Equal(clean.Obs[41], []float64{5}) {
+		t.Errorf("fraction 73.25 beside 5 among counts: kept, %v", clean.Obs[41])
+	}
+	p.Obs[41] = []float64{5, 73}
+	if clean := withoutGrossErrors(p); !slices.Equal(clean.Obs[41], []float64{5, 73}) {
+		t.Errorf("whole 73 beside 5 among counts: %v", clean.Obs[41])
+	}
+	p.Obs[41] = []float64{73.25}
+	if clean := withoutGrossErrors(p); len(clean.Obs[41]) != 1 {
+		t.Errorf("fraction on a product seen once: %v", clean.Obs[41])
+	}
+	cont := spreadNormalPortfolio(t, 0.2, 100, 2, 1)
+	cont.Obs = slices.Clone(cont.Obs)
+	cont.Obs[41] = []float64{cont.Obs[41][0], 14.6 * cont.Obs[41][0]}
+	if clean := withoutGrossErrors(cont); len(clean.Obs[41]) != 2 {
+		t.Errorf("continuous days: a day 14.6 times its product's other left out")
+	}
+}
