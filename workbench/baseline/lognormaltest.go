@@ -96,10 +96,9 @@ func (t LogNormalTest) Run(p *data.Portfolio) (NormalityResult, error) {
 	if err != nil {
 		return r, err
 	}
-	level := cmp.Or(t.Level, 0.01)
 	r.Pairs, r.PairsKurtosis = pairsStatistic(ys)
 	r.ResidualSkewZ = stat.Skew(res, nil) * math.Sqrt(float64(len(res))/6)
-	r.Rejected = r.Rejected || r.Pairs > AndersonDarlingCritical(level)
+	r.Rejected = r.Rejected || r.Pairs > AndersonDarlingCritical(cmp.Or(t.Level, 0.01))
 	return r, nil
 }
 

@@ -45,15 +45,15 @@ import (
 // two draws of one day repeat its sales, and ordering them moved E6's
 // N ~ Poisson(10), K = 1,115 transformer cell from 13.84% to 13.78%.
 func constantValue(o []float64) (v float64, ok bool) {
-	if len(o) < minEvidenceObs || o[0] <= 0 {
+	if len(o) < minEvidenceObs || !sellsOneValue(o) {
 		return 0, false
 	}
-	for _, x := range o[1:] {
-		if x != o[0] {
-			return 0, false
-		}
-	}
 	return o[0], true
+}
+
+// sellsOneValue reports whether every day of o is one positive value.
+func sellsOneValue(o []float64) bool {
+	return len(o) > 0 && o[0] > 0 && !slices.ContainsFunc(o, func(x float64) bool { return x != o[0] })
 }
 
 // constantProductsShow reports whether p holds more constant instances
@@ -192,7 +192,7 @@ func wholeNumbersTell(p *data.Portfolio) bool {
 		if len(o) < 2 {
 			continue
 		}
-		if o[0] > 0 && !slices.ContainsFunc(o, func(x float64) bool { return x != o[0] }) {
+		if sellsOneValue(o) {
 			if !baseline.IsCount(o[0]) {
 				return false
 			}
@@ -230,7 +230,7 @@ const (
 func wholeSellersShow(p *data.Portfolio) bool {
 	sellers, fine := 0, 0
 	for _, o := range p.Obs {
-		if len(o) > 0 && o[0] > 0 && baseline.IsCount(o[0]) && !slices.ContainsFunc(o, func(x float64) bool { return x != o[0] }) {
+		if sellsOneValue(o) && baseline.IsCount(o[0]) {
 			sellers++
 			continue
 		}
@@ -291,7 +291,7 @@ func repeatedPairCount(p *data.Portfolio) float64 {
 }
 
 // isRepeatedPair reports whether o is two days of one positive value.
-func isRepeatedPair(o []float64) bool { return len(o) == 2 && o[0] > 0 && o[0] == o[1] }
+func isRepeatedPair(o []float64) bool { return len(o) == 2 && sellsOneValue(o) }
 
 // chancePairs estimates how many of p's instances of two days that are
 // not constant repeat a positive value by chance, were their days

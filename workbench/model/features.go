@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/ptft-lab/ptft/workbench/baseline"
@@ -337,12 +338,7 @@ func grossError(o []float64, hi float64) int {
 	if len(o) < 2 {
 		return -1
 	}
-	g := 0
-	for j, x := range o {
-		if x > o[g] {
-			g = j
-		}
-	}
+	g := floats.MaxIdx(o)
 	second := 0.0
 	for j, x := range o {
 		if j != g {

@@ -90,22 +90,8 @@ func withoutGrossErrorsOnce(p *data.Portfolio) *data.Portfolio {
 	sd := sync.OnceValue(func() float64 { return withinLogSD(p) })
 	level := sync.OnceValue(func() float64 { return portfolioScale(p) })
 	counts := sync.OnceValue(func() bool { return countsButErrors(p, hi, level) })
-	var obs [][]float64
-	for k, o := range p.Obs {
-		g := grossError(o, hi)
-		if g < 0 {
-			// A fraction among counts is no sale: far above the
-			// portfolio it is an error whatever its product's other
-			// days (fractionError).
-			if g = fractionError(o, hi, level); g < 0 || !counts() {
-				continue
-			}
-			if obs == nil {
-				obs = slices.Clone(p.Obs)
-			}
-			obs[k] = slices.Delete(slices.Clone(o), g, g+1)
-			continue
-		}
+	// isError reports whether o[g], o's grossError, is one.
+	isError := func(o []float64, g int) bool {
 		// A product whose other days are all zero says nothing of its
 		// scale; the portfolio's stands in for it. Without it, a count of
 		// 3 beside a zero day, above a cap of 2.93 (intermittent counts,
@@ -115,15 +101,30 @@ func withoutGrossErrorsOnce(p *data.Portfolio) *data.Portfolio {
 		next := nextLargest(o, g)
 		if next == 0 {
 			if o[g] <= grossErrorRatio*level() {
-				continue
+				return false
 			}
 			next = level()
 		}
 		// A fraction among counts is an error whatever the log spread
 		// (countsButErrors).
 		farOut := math.Log(o[g]/next) > logErrorSDs*sd()
-		if !farOut && (baseline.IsCount(o[g]) || !counts()) {
-			continue
+		return farOut || (!baseline.IsCount(o[g]) && counts())
+	}
+	var obs [][]float64
+	for k, o := range p.Obs {
+		g := grossError(o, hi)
+		switch {
+		case g >= 0:
+			if !isError(o, g) {
+				continue
+			}
+		default:
+			// A fraction among counts is no sale: far above the
+			// portfolio it is an error whatever its product's other
+			// days (fractionError).
+			if g = fractionError(o, hi, level); g < 0 || !counts() {
+				continue
+			}
 		}
 		if obs == nil {
 			obs = slices.Clone(p.Obs)
@@ -164,8 +165,9 @@ func countsButErrors(p *data.Portfolio, hi float64, level func() float64) bool {
 
 // fractionError is the index of o's largest observation where it is a
 // fraction above the cap hi and grossErrorRatio times the portfolio's
-// scale (level), -1 otherwise and on products of one day: among counts (countsButErrors) an error
-// whatever its product's other days, which grossError reads. An error of
+// scale (level), -1 otherwise and on products of one day: among counts
+// (countsButErrors) an error whatever its product's other days, which
+// grossError reads. An error of
 // 50 times the mean, 73.25, on a product of level about 5 among
 // intermittent counts (gamma-Poisson level 3, 47% never selling, n = 2,
 // K = 100) stood 14.6 times above its product's other day, short of
@@ -177,12 +179,7 @@ func fractionError(o []float64, hi float64, level func() float64) int {
 	if len(o) < 2 {
 		return -1
 	}
-	g := 0
-	for j, x := range o {
-		if x > o[g] {
-			g = j
-		}
-	}
+	g := floats.MaxIdx(o)
 	if baseline.IsCount(o[g]) || o[g] <= hi || o[g] <= grossErrorRatio*level() {
 		return -1
 	}

@@ -1142,8 +1142,7 @@ const normalSlack = 2
 // chance beyond logLeanZ more often than its 5% (4 portfolios of 30,
 // n = 3 to 5, K = 100), where the head decides for eb-log at 1 to 4
 // points' cost; gamma days at eb-log's hands cost 40 to 60.
-const logTailSlack = normalSlack
-
+//
 // npmle-log has logTailSlack there too, on the same grounds, where its
 // model holds (spreadScales, neither parametric model): two-mode days of
 // level 18, spread 0.26, cv 0.36, n = 4, rho 0.99, K = 100, gross
@@ -1151,6 +1150,7 @@ const logTailSlack = normalSlack
 // 24.57); normal days of level 100, spread 0.5, cv 0.3, n = 4, rho 0.99,
 // four portfolios: 45.44 -> 44.06; ten gamma and log-normal cells at rho
 // 0.9 to 0.99 (six portfolios each) 21.53 -> 21.52 on average.
+const logTailSlack = normalSlack
 
 // logLeanZ and logLeanOutZ are modelFits' bounds on the log residuals'
 // skewness z where the folds hold few costly days: the one-sided 5% and
@@ -1424,7 +1424,7 @@ func (m *Model) heldOutCosts(p *data.Portfolio, whole bool) ([]Rule, [][]float64
 		return nil, nil, nil
 	}
 	folds := min(longest, strengthFolds)
-	if tailEvents(p, folds) < minTailEvents && !modelCheckable(p) {
+	if fewTailEvents(p) && !modelCheckable(p) {
 		// selectRule could use the folds only through modelFits, whose
 		// model checks need the instances: running every candidate on
 		// them would be wasted.
