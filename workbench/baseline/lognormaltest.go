@@ -24,9 +24,10 @@ import (
 // of the instances' mean logs (normal between them). Each is compared
 // with the chi-squared quantile of 2 degrees of freedom at 1 - Level.
 //
-// The residuals of one instance sum to zero, and the mean logs of
-// instances with different n_k mix normals of different variances: both
-// widen the statistics beyond their asymptotic null, so the test rejects
+// The residuals of one instance sum to zero, which the residuals'
+// statistic allows for (residualJarqueBera); the mean logs of instances
+// with different n_k mix normals of different variances, which widens
+// the means' statistic beyond its asymptotic null, so the test rejects
 // somewhat more often than Level says, which errs towards not using
 // eb-log. At K = 300 (its test) it rejects every normal, gamma,
 // two-mode, gamma-Poisson and negative binomial portfolio it is shown;
@@ -92,7 +93,7 @@ func (t LogNormalTest) Run(p *data.Portfolio) (NormalityResult, error) {
 	}
 	ys := logObs(p, c)
 	means, res := meansAndResiduals(ys)
-	r, err := normality(p, "log-normal", means, res, t.Level)
+	r, err := normality(p, "log-normal", means, res, multiObs(ys), t.Level)
 	if err != nil {
 		return r, err
 	}
@@ -268,7 +269,7 @@ func normalStatistics(p *data.Portfolio) (r NormalityResult, sold int, err error
 		}
 	}
 	means, res := meansAndResiduals(kept)
-	if r, err = normality(p, "normal", means, res, 0); err != nil {
+	if r, err = normality(p, "normal", means, res, multiObs(kept), 0); err != nil {
 		return r, len(kept), err
 	}
 	r.Rejected = false
@@ -359,7 +360,7 @@ func AndersonDarlingCritical(level float64) float64 {
 // normality runs the two Jarque-Bera tests at level (0: 0.01) on the
 // instance means and the pooled residuals of p on the tested scale;
 // name names the test in errors.
-func normality(p *data.Portfolio, name string, means, res []float64, level float64) (NormalityResult, error) {
+func normality(p *data.Portfolio, name string, means, res []float64, groups int, level float64) (NormalityResult, error) {
 	if len(res) < 4 || len(means) < 4 {
 		return NormalityResult{}, fmt.Errorf("%s: %s test: needs four instances and four residuals (instances of two or more observations)", p.Source, name)
 	}
@@ -367,9 +368,43 @@ func normality(p *data.Portfolio, name string, means, res []float64, level float
 		level = 0.01
 	}
 	crit := distuv.ChiSquared{K: 2}.Quantile(1 - level)
-	r := NormalityResult{Residuals: jarqueBera(res), Means: jarqueBera(means)}
+	r := NormalityResult{Residuals: residualJarqueBera(res, len(res)-groups), Means: jarqueBera(means)}
 	r.Rejected = !(r.Residuals <= crit && r.Means <= crit)
 	return r, nil
+}
+
+// multiObs is how many of ys have two or more observations: the
+// instances whose residuals meansAndResiduals pools.
+func multiObs(ys [][]float64) int {
+	n := 0
+	for _, y := range ys {
+		if len(y) > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// residualJarqueBera is jarqueBera of the pooled within-instance
+// residuals res, with the kurtosis term counting dof, their degrees of
+// freedom (the sum of n_k - 1), rather than their number N. The
+// residuals of an instance sum to zero: at n = 2 they are one day's
+// difference from the other and its negative, so their kurtosis is that
+// of the differences, from half as many values, and over N the
+// kurtosis term was twice its null. On 1,000 log-normal portfolios of
+// 100 products (log sd 0.5 between and within; scratch) LogNormalTest's
+// residual statistic exceeded its 1% point in 3.5% of them at n = 2
+// and 2.0% at n = 3 and 5; with dof, in 1.1%, 1.1% and 1.3%. The
+// skewness term keeps N: at n = 2 the residuals' skewness is zero, and
+// at n = 3 to 10 its variance is 0.71 to 0.98 of 6/N (simulated), so
+// counting dof there would cost power against days that lean to one
+// side, which rho far from 0.5 prices.
+func residualJarqueBera(res []float64, dof int) float64 {
+	if stat.Variance(res, nil) == 0 {
+		return math.Inf(1)
+	}
+	s, k := stat.Skew(res, nil), stat.ExKurtosis(res, nil)
+	return float64(len(res))/6*s*s + float64(dof)/24*k*k
 }
 
 // jarqueBera is n/6 (skewness^2 + excess kurtosis^2 / 4); +Inf for

@@ -4,9 +4,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/ptft-lab/ptft/workbench/data"
@@ -141,6 +143,53 @@ func TestLogNormalTestResidualSkew(t *testing.T) {
 	t.Logf("log-normal days: %d of 30 below %.2f", below, point)
 	if below > 4 {
 		t.Errorf("log-normal days: %d of 30 below %.2f", below, point)
+	}
+}
+
+// At n = 2 the residuals of an instance are its log days' difference
+// over sqrt 2 and its negative, so the residuals' statistic is the
+// kurtosis term of the differences taken symmetrically, over as many
+// values as instances: exactly, whatever the days. Over 400 log-normal
+// portfolios of two days it exceeds its 1% point at about its level
+// (over twice as many residuals as differences it had, 3.5% of them).
+func TestLogNormalTestResidualsCountDegreesOfFreedom(t *testing.T) {
+	p := sizedTestPortfolio(t, prior.Managerial, []string{"gamma"}, 100, 0.5, 0.8, 150, 2, 3)
+	r, err := LogNormalTest{}.Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d []float64
+	for _, o := range p.Obs {
+		x := math.Log(o[0]) - math.Log(o[1])
+		d = append(d, x, -x)
+	}
+	k := stat.ExKurtosis(d, nil)
+	if want := float64(p.Len()) / 24 * k * k; math.Abs(r.Residuals-want) > 1e-9*want {
+		t.Errorf("residuals' statistic %v, want %v", r.Residuals, want)
+	}
+	crit := distuv.ChiSquared{K: 2}.Quantile(0.99)
+	rng := rand.New(rand.NewPCG(5, 6))
+	exceeded := 0
+	const portfolios = 400
+	for range portfolios {
+		q := &data.Portfolio{Source: "log-normal"}
+		for k := range 100 {
+			mu := 0.5 * rng.NormFloat64()
+			q.IDs = append(q.IDs, strconv.Itoa(k))
+			q.Obs = append(q.Obs, []float64{math.Exp(mu + 0.5*rng.NormFloat64()), math.Exp(mu + 0.5*rng.NormFloat64())})
+			q.Ratios = append(q.Ratios, 0.9)
+		}
+		r, err := LogNormalTest{}.Run(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Residuals > crit {
+			exceeded++
+		}
+	}
+	t.Logf("residuals' statistic beyond its 1%% point: %d of %d", exceeded, portfolios)
+	if exceeded > portfolios/40 {
+		t.Errorf("residuals' statistic beyond its 1%% point in %d of %d log-normal portfolios", exceeded, portfolios)
 	}
 }
 
