@@ -625,6 +625,51 @@ func managerialPortfolio(t *testing.T, family string, level, spread, cv float64,
 	return env.Portfolio
 }
 
+// Where few instances give evidence, the rules modelFits may choose
+// among keep eb-log on days whose logs do not lean left, and never
+// npmle-log: log-normal days (skewness z +0.60) keep it, gamma days
+// (z below logLeanZ) do not.
+func TestNormalModelRulesKeepEBLogWhereLogsDoNotLeanLeft(t *testing.T) {
+	var rules []Rule
+	for _, s := range StrengthGrid {
+		rules = append(rules, Rule{Strength: s, Expert: -1})
+	}
+	for e := range NumExperts {
+		rules = append(rules, Rule{Expert: e})
+	}
+	cost := make([][]float64, len(rules))
+	for _, c := range []struct {
+		name  string
+		p     *data.Portfolio
+		ebLog bool
+		leanZ func(z float64) bool
+	}{
+		{"log-normal", managerialPortfolio(t, "lognormal", 100, 1, 1.2, 200, 5, 1), true, func(z float64) bool { return z >= logLeanZ }},
+		{"gamma", managerialPortfolio(t, "gamma", 170, 0.6, 0.8, 100, 4, 1), false, func(z float64) bool { return z < logLeanZ }},
+	} {
+		res, err := baseline.LogNormalTest{}.Run(c.p)
+		if err != nil || !c.leanZ(res.ResidualSkewZ) {
+			t.Fatalf("%s: skewness z %.2f (%v)", c.name, res.ResidualSkewZ, err)
+		}
+		kept, kc := normalModelRules(c.p, rules, cost)
+		if len(kept) != len(kc) {
+			t.Fatalf("%s: %d rules, %d costs", c.name, len(kept), len(kc))
+		}
+		hasLog := slices.ContainsFunc(kept, func(r Rule) bool { return r.Classical == nil && r.Expert == expertLog })
+		hasNPMLELog := slices.ContainsFunc(kept, func(r Rule) bool { return r.Classical == nil && r.Expert == expertNPMLELog })
+		if hasLog != c.ebLog || hasNPMLELog {
+			t.Errorf("%s (z %.2f): eb-log kept %v, npmle-log kept %v", c.name, res.ResidualSkewZ, hasLog, hasNPMLELog)
+		}
+		want := len(rules) - 2
+		if c.ebLog {
+			want++
+		}
+		if len(kept) != want {
+			t.Errorf("%s: %d rules kept, want %d", c.name, len(kept), want)
+		}
+	}
+}
+
 // A model-checked rule replaces the kept head only where its held-out
 // cost is lower, or higher by at most modelSlack paired standard errors
 // (normalSlack for eb),
