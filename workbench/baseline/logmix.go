@@ -169,7 +169,7 @@ func (m *LogMixture) logMarginal(ys [][]float64) float64 {
 // table without recomputing positions.
 func fitLogMixture(ys [][]float64, c float64, atoms, bins, iterations, smoothing int) (*LogMixture, error) {
 	atoms, bins, iterations = orDefault(atoms, 50), orDefault(bins, 64), orDefault(iterations, 30)
-	means, res := meansAndResiduals(ys)
+	means, res, _ := meansAndResiduals(ys)
 	if len(res) == 0 {
 		return nil, fmt.Errorf("needs an instance with two or more observations to estimate the noise distribution")
 	}
@@ -264,8 +264,9 @@ func fitLogMixture(ys [][]float64, c float64, atoms, bins, iterations, smoothing
 // meansAndResiduals returns each instance's mean of ys and, pooled over
 // instances of two or more, the residuals (y - mean) sqrt(n/(n-1)),
 // whose spread is the noise's (a residual's variance is the noise's
-// times (n-1)/n).
-func meansAndResiduals(ys [][]float64) (means, res []float64) {
+// times (n-1)/n), and their degrees of freedom, the sum of n - 1 (an
+// instance's residuals sum to zero).
+func meansAndResiduals(ys [][]float64) (means, res []float64, dof int) {
 	means = make([]float64, 0, len(ys))
 	for _, y := range ys {
 		n := len(y)
@@ -280,9 +281,10 @@ func meansAndResiduals(ys [][]float64) (means, res []float64) {
 			for _, v := range y {
 				res = append(res, (v-mu)*s)
 			}
+			dof += n - 1
 		}
 	}
-	return means, res
+	return means, res, dof
 }
 
 // orDefault is v, or def where v is not positive.

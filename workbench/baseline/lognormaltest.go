@@ -92,8 +92,8 @@ func (t LogNormalTest) Run(p *data.Portfolio) (NormalityResult, error) {
 		return NormalityResult{}, err
 	}
 	ys := logObs(p, c)
-	means, res := meansAndResiduals(ys)
-	r, err := normality(p, "log-normal", means, res, multiObs(ys), t.Level)
+	means, res, dof := meansAndResiduals(ys)
+	r, err := normality(p, "log-normal", means, res, dof, t.Level)
 	if err != nil {
 		return r, err
 	}
@@ -268,8 +268,8 @@ func normalStatistics(p *data.Portfolio) (r NormalityResult, sold int, err error
 			kept = append(kept, o)
 		}
 	}
-	means, res := meansAndResiduals(kept)
-	if r, err = normality(p, "normal", means, res, multiObs(kept), 0); err != nil {
+	means, res, dof := meansAndResiduals(kept)
+	if r, err = normality(p, "normal", means, res, dof, 0); err != nil {
 		return r, len(kept), err
 	}
 	r.Rejected = false
@@ -358,9 +358,10 @@ func AndersonDarlingCritical(level float64) float64 {
 }
 
 // normality runs the two Jarque-Bera tests at level (0: 0.01) on the
-// instance means and the pooled residuals of p on the tested scale;
+// instance means and the pooled residuals of p on the tested scale,
+// whose degrees of freedom are dof (meansAndResiduals);
 // name names the test in errors.
-func normality(p *data.Portfolio, name string, means, res []float64, groups int, level float64) (NormalityResult, error) {
+func normality(p *data.Portfolio, name string, means, res []float64, dof int, level float64) (NormalityResult, error) {
 	if len(res) < 4 || len(means) < 4 {
 		return NormalityResult{}, fmt.Errorf("%s: %s test: needs four instances and four residuals (instances of two or more observations)", p.Source, name)
 	}
@@ -368,21 +369,9 @@ func normality(p *data.Portfolio, name string, means, res []float64, groups int,
 		level = 0.01
 	}
 	crit := distuv.ChiSquared{K: 2}.Quantile(1 - level)
-	r := NormalityResult{Residuals: residualJarqueBera(res, len(res)-groups), Means: jarqueBera(means)}
+	r := NormalityResult{Residuals: residualJarqueBera(res, dof), Means: jarqueBera(means)}
 	r.Rejected = !(r.Residuals <= crit && r.Means <= crit)
 	return r, nil
-}
-
-// multiObs is how many of ys have two or more observations: the
-// instances whose residuals meansAndResiduals pools.
-func multiObs(ys [][]float64) int {
-	n := 0
-	for _, y := range ys {
-		if len(y) > 1 {
-			n++
-		}
-	}
-	return n
 }
 
 // residualJarqueBera is jarqueBera of the pooled within-instance
