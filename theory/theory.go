@@ -1,7 +1,10 @@
 // Package theory computes the terms of ptft's error decomposition (see
 // README.md in this folder, whose formula numbers the comments cite) and
 // fits empirical rates to measured regret, so figures can show bound and
-// measurement together.
+// measurement together. For normal-normal products seen once it gives the
+// regret of linear rules in closed form and a lower bound on how near
+// Bayes-optimal any rule can stay at two between-product shares at once
+// (formula 9, singleday.go).
 //
 // All quantities are relative to oracle cost: a regret of 0.05 means 5%
 // above the cost of ordering each product's true critical quantile.
