@@ -176,7 +176,9 @@ func checkInput(p *data.Portfolio) error {
 // SelectRule; FullStrength skips that). Where p holds more products that
 // sell one positive amount every day than chance explains, each of them
 // orders that amount and the others are decided apart (constant.go).
-// Before all of it, gross errors (an observation far above its product's
+// Whole numbers whose spread does not grow with their level as counts'
+// does are decided as continuous demand recorded in units
+// (wholeunits.go). Before all of it, gross errors (an observation far above its product's
 // other days, the portfolio's cap and its log-scale spread) are left out
 // (grosserrors.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
@@ -187,6 +189,13 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 		return q, err
 	}
 	if q, ok, err := decideApart(p, loneSplit, m.Decide); ok {
+		return q, err
+	}
+	if c, ok := asContinuous(p); ok {
+		q, err := m.Decide(c)
+		for i := range q {
+			q[i] /= wholeUnitsScale
+		}
 		return q, err
 	}
 	if q, ok, err := decideApart(p, constantSplit, m.Decide); ok {

@@ -790,8 +790,9 @@ func (r Rule) String() string {
 }
 
 // SelectRule returns the rule Decide uses on p (Rule's doc, strength.go)
-// with p's gross errors and lone errors left out (grosserrors.go):
-// where p's constant products show, the rule that decides the others
+// with p's gross errors and lone errors left out (grosserrors.go), and
+// p read as continuous demand where its whole numbers are
+// (wholeunits.go): where p's constant products show, the rule that decides the others
 // (constant.go; the full head where every product is constant). Where
 // Decide splits p by sales level (ScaleGroups), each group has its own:
 // SelectRule(p.Subset(group)).
@@ -800,10 +801,14 @@ func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
 		return Rule{}, err
 	}
 	p = withoutGrossErrors(p)
-	for _, split := range []apartSplit{loneSplit, constantSplit} {
-		if p = withoutApart(p, split); p == nil {
-			return fullRule, nil
-		}
+	if p = withoutApart(p, loneSplit); p == nil {
+		return fullRule, nil
+	}
+	if c, ok := asContinuous(p); ok {
+		return m.SelectRule(c)
+	}
+	if p = withoutApart(p, constantSplit); p == nil {
+		return fullRule, nil
 	}
 	return m.selectRule(p, false)
 }
