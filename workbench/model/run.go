@@ -178,9 +178,9 @@ func checkInput(p *data.Portfolio) error {
 // orders that amount and the others are decided apart (constant.go).
 // Whole numbers whose spread does not grow with their level as counts'
 // does are decided as continuous demand recorded in units
-// (wholeunits.go). Before all of it, gross errors (an observation far above its product's
-// other days, the portfolio's cap and its log-scale spread) are left out
-// (grosserrors.go).
+// (wholeunits.go). Before all of it, gross errors (an observation far
+// above its product's other days, the portfolio's cap and its log-scale
+// spread) are left out (grosserrors.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err

@@ -792,8 +792,9 @@ func (r Rule) String() string {
 // SelectRule returns the rule Decide uses on p (Rule's doc, strength.go)
 // with p's gross errors and lone errors left out (grosserrors.go), and
 // p read as continuous demand where its whole numbers are
-// (wholeunits.go): where p's constant products show, the rule that decides the others
-// (constant.go; the full head where every product is constant). Where
+// (wholeunits.go): where p's constant products show, the rule that
+// decides the others (constant.go; the full head where every product is
+// constant). Where
 // Decide splits p by sales level (ScaleGroups), each group has its own:
 // SelectRule(p.Subset(group)).
 func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {

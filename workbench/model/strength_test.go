@@ -615,14 +615,7 @@ func TestIntermittentCountsGetTheNonparametricCountRule(t *testing.T) {
 // from a managerial prior of one family and fixed hyperparameters.
 func managerialPortfolio(t *testing.T, family string, level, spread, cv float64, k, n int, seed uint64) *data.Portfolio {
 	t.Helper()
-	pr := &prior.Prior{Name: "selection-test", Version: "1", Kind: prior.Managerial, Families: []string{family},
-		Level: prior.Fixed(level), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
-		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.9)}
-	env, err := pr.Generate(seed, prior.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env.Portfolio
+	return portfolioOf(t, prior.Managerial, []string{family}, level, spread, cv, k, n, seed)
 }
 
 // Where few instances give evidence, the rules modelFits may choose

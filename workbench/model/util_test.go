@@ -3,8 +3,11 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/ptft-lab/ptft/workbench/data"
+	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
 func tensorOf(f []float32, dims []int) *tensors.Tensor {
@@ -41,4 +44,18 @@ func crossValidatedMixture(bt *Batch, i int) float32 {
 	}
 	mix /= sum
 	return mix + (hd[3]+hd[2]*0.5)*(hd[4]-mix)
+}
+
+// portfolioOf draws K instances of n days from a prior of kind with fixed
+// hyperparameters (families for a managerial one), rho 0.9.
+func portfolioOf(t *testing.T, kind string, families []string, level, spread, cv float64, k, n int, seed uint64) *data.Portfolio {
+	t.Helper()
+	pr := &prior.Prior{Name: "model-test", Version: "1", Kind: kind, Families: families,
+		Level: prior.Fixed(level), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
+		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.9)}
+	env, err := pr.Generate(seed, prior.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env.Portfolio
 }

@@ -28,11 +28,11 @@ import (
 // countLevel, where whole units are fine enough for any continuous
 // model) and the slope of the products' log standard deviation on their
 // log mean (wholeUnitsSlope, corrected for the noise of the log means)
-// lies below 1/2 at the one-sided 10% level,
-// Decide and SelectRule decide p as continuous demand. Products seen
-// once show no spread, so their portfolios stay counts: one day cannot
-// tell a Poisson's spread from a normal one's (theory/README.md, formula
-// 9), and the count models' reading is the one that holds for counts.
+// lies below 1/2 at the one-sided 10% level, Decide and SelectRule
+// decide p as continuous demand. Products seen once show no spread, so
+// their portfolios stay counts: one day cannot tell a Poisson's spread
+// from a normal one's (theory/README.md, formula 9), and the count
+// models' reading is the one that holds for counts.
 
 // countLevel is the median positive day above which whole numbers may be
 // continuous demand recorded in units.

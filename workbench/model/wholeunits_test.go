@@ -8,20 +8,6 @@ import (
 	"github.com/ptft-lab/ptft/workbench/prior"
 )
 
-// portfolioOf draws K instances of n days from a prior of kind with fixed
-// hyperparameters (families for a managerial one), rho 0.9.
-func portfolioOf(t *testing.T, kind string, families []string, level, spread, cv float64, k, n int, seed uint64) *data.Portfolio {
-	t.Helper()
-	pr := &prior.Prior{Name: "whole-units-test", Version: "1", Kind: kind, Families: families,
-		Level: prior.Fixed(level), Spread: prior.Fixed(spread), CV: prior.Fixed(cv), Noise: prior.Fixed(0),
-		Instances: prior.IntRange{Min: k, Max: k}, Obs: prior.IntRange{Min: n, Max: n}, Ratio: prior.Fixed(0.9)}
-	env, err := pr.Generate(seed, prior.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env.Portfolio
-}
-
 // inWholeUnits is p with every day rounded to a whole number (negative
 // days to 0) and its positive days moved by shift.
 func inWholeUnits(p *data.Portfolio, shift float64) *data.Portfolio {
