@@ -177,8 +177,9 @@ func checkInput(p *data.Portfolio) error {
 // sell one positive amount every day than chance explains, each of them
 // orders that amount and the others are decided apart (constant.go).
 // Whole numbers whose spread does not grow with their level as counts'
-// does are decided as continuous demand recorded in units
-// (wholeunits.go). Before all of it, gross errors (an observation far
+// does, whose days look log-normal rather than negative binomial, or
+// that are high and seen once, are decided as continuous demand
+// recorded in units (wholeunits.go). Before all of it, gross errors (an observation far
 // above its product's other days, the portfolio's cap and its log-scale
 // spread) are left out (grosserrors.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
@@ -191,11 +192,7 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if q, ok, err := decideApart(p, loneSplit, m.Decide); ok {
 		return q, err
 	}
-	if c, ok := asContinuous(p); ok {
-		q, err := m.Decide(c)
-		for i := range q {
-			q[i] /= wholeUnitsScale
-		}
+	if q, ok, err := decideAsContinuous(p, m.Decide); ok {
 		return q, err
 	}
 	if q, ok, err := decideApart(p, constantSplit, m.Decide); ok {
@@ -230,6 +227,9 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 		return q, err
 	}
 	if q, ok, err := decideApart(p, loneSplit, m.DecideWhole); ok {
+		return q, err
+	}
+	if q, ok, err := decideAsContinuous(p, m.DecideWhole); ok {
 		return q, err
 	}
 	if q, ok, err := decideApart(p, constantSplit, m.DecideWhole); ok {
