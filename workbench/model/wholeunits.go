@@ -33,18 +33,24 @@ import (
 // of the log means) lies below 1/2 at the one-sided 10% level, Decide
 // and SelectRule decide p as continuous demand.
 //
-// Log-normal demand spreads in proportion to its level, as negative
-// binomial counts do beyond a few units, so the slope cannot tell them
-// apart; the days' shape can (logNormalDaysShow: the likelihood of
-// log-normal days rounded to whole units against eb-negbinomial's
-// model). Where it favours log-normal days, p is decided as continuous
-// demand too, at any level where most products have the days for the
-// selection's folds (minEvidenceObs): at two days the continuous
-// two-day rules read a repeat or the few values of low counts as modes
-// (log-normal level 20, cv 1.5, n = 2, rho 0.99, K = 100: 51.29 ->
-// 63.82%). Scratch, days rounded, three portfolios, K = 100 / 1,000,
+// The slope has little power where the products are few or their days
+// short (its standard error 0.2 to 0.8 on the suite's normal days at
+// K = 100), and log-normal demand spreads in proportion to its level,
+// as negative binomial counts do beyond a few units, so the slope cannot
+// tell them apart. The likelihood can (continuousDaysShow: normal and
+// log-normal days recorded in whole units against eb-negbinomial's
+// model, baseline.WholeUnitsLogRatios). Where it favours continuous
+// days, p is decided as continuous demand too: normal days above
+// countLevel, log-normal days also below it where most products have the
+// days for the selection's folds (minEvidenceObs): at two days the
+// continuous two-day rules read a repeat or the few values of low counts
+// as modes (log-normal level 20, cv 1.5, n = 2, rho 0.99, K = 100:
+// 51.29 -> 63.82%). Scratch, days rounded, three portfolios, K = 100 / 1,000,
 // regret unrounded, rounded before -> now (lognormal unless named):
 //
+//	suite's normal n = 5, rho 0.99 (K = 100):    8.15, 11.98 -> 8.16
+//	suite's normal n_k 1-10, rho 0.9 (K = 100):  8.76, 9.44 -> 8.76
+//	suite's normal n = 2, rho 0.8 (K = 100):     15.70, 16.24 -> 15.70
 //	suite's level 100, spread 1, cv 1.2, n = 5:  11.04 / 10.46, 11.83 / 12.28 -> 11.04 / 10.49
 //	level 170, spread 0.6, cv 0.8, n = 4, 0.99:  17.67 / 16.15, 30.50 / 28.04 -> 17.67 / 16.15
 //	level 100, spread 1.2, cv 1, n = 6, 0.99:    15.73 / 14.38, 24.83 / 31.52 -> 15.72 / 14.35
@@ -123,7 +129,7 @@ func asContinuous(p *data.Portfolio) (c *data.Portfolio, ok bool) {
 		continuous = ok && slope+wholeUnitsZ*se < wholeUnitsSlopeMax
 	}
 	if !continuous && (high || 2*evidenceInstances(p) >= p.Len()) {
-		continuous = logNormalDaysShow(p)
+		continuous = continuousDaysShow(p, high)
 	}
 	if !continuous {
 		return nil, false
@@ -252,19 +258,21 @@ func wholeUnitsSlope(p *data.Portfolio) (slope, se float64, ok bool) {
 // must come from the products' levels for wholeUnitsSlope to read it.
 const minReliability = 0.5
 
-// logNormalDaysShow reports whether p's days, counts whose spread grows
-// with the level, look like log-normal demand recorded in whole units
-// rather than negative binomial counts: baseline.LogNormalDaysLogRatio
-// above logNormalDaysMinLogRatio, on up to logNormalDaysInstances
-// products (a sample by their IDs) where as many as twoDaysMinPairs
-// repeat days show the days' shape.
-func logNormalDaysShow(p *data.Portfolio) bool {
+// continuousDaysShow reports whether p's days look like continuous
+// demand recorded in whole units rather than negative binomial counts
+// (baseline.WholeUnitsLogRatios above continuousDaysMinLogRatio):
+// log-normal days, or where high (the median positive day above
+// countLevel, where a normal day's unit is a small part of its spread),
+// normal days. It judges up to continuousDaysInstances products (a
+// sample by their IDs), and only where as many as twoDaysMinPairs
+// repeat days show the days' spread and shape.
+func continuousDaysShow(p *data.Portfolio, high bool) bool {
 	if repeatDays(p) < twoDaysMinPairs {
 		return false
 	}
 	sample := p
-	if p.Len() > logNormalDaysInstances {
-		sampled := sampleOf(p, logNormalDaysInstances, selectionSalt)
+	if p.Len() > continuousDaysInstances {
+		sampled := sampleOf(p, continuousDaysInstances, selectionSalt)
 		var idx []int
 		for i := range p.IDs {
 			if sampled(i) {
@@ -273,14 +281,14 @@ func logNormalDaysShow(p *data.Portfolio) bool {
 		}
 		sample = p.Subset(idx)
 	}
-	lr, err := baseline.LogNormalDaysLogRatio(sample)
-	return err == nil && lr > logNormalDaysMinLogRatio
+	r, err := baseline.WholeUnitsLogRatios(sample)
+	return err == nil && (r.LogNormal > continuousDaysMinLogRatio || high && r.Normal > continuousDaysMinLogRatio)
 }
 
-// logNormalDaysMinLogRatio is strong evidence on Kass and Raftery's
+// continuousDaysMinLogRatio is strong evidence on Kass and Raftery's
 // scale, as logNormalMeansMinLogRatio.
-const logNormalDaysMinLogRatio = 3
+const continuousDaysMinLogRatio = 3
 
-// logNormalDaysInstances bounds the products LogNormalDaysLogRatio fits
-// (two marginal likelihoods of three parameters on a grid).
-const logNormalDaysInstances = 1000
+// continuousDaysInstances bounds the products WholeUnitsLogRatios fits
+// (three marginal likelihoods of three parameters, two on a grid).
+const continuousDaysInstances = 1000

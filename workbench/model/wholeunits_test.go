@@ -82,6 +82,19 @@ func TestWholeUnitsOfContinuousDemandAreDecidedAsContinuous(t *testing.T) {
 	}
 }
 
+// Where the slope of spread on level has little power (100 products of
+// two days), the likelihood of normal days reads whole units as
+// continuous demand.
+func TestWholeUnitsOfFewNormalDaysAreContinuous(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		whole := inWholeUnits(portfolioOf(t, prior.NormalNormal, nil, 200, 0.2, 0.2, 100, 2, seed), 0)
+		if _, ok := asContinuous(whole); !ok {
+			slope, se, _ := wholeUnitsSlope(whole)
+			t.Errorf("seed %d: read as counts (slope %.3f, se %.3f)", seed, slope, se)
+		}
+	}
+}
+
 // Two days of normal demand in whole units that repeat by chance do not
 // stop the two-day rules (the rule is that of the same days with the
 // repeats a millionth apart), and those of constant products, beyond

@@ -11,38 +11,53 @@ import (
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
-// LogNormalDaysLogRatio is the log-likelihood ratio of p's counts under
-// log-normal days recorded in whole units against eb-negbinomial's
-// fitted model: positive where the days look like continuous log-normal
-// demand rounded to whole numbers (eb-log's model) rather than negative
-// binomial counts. In the first, product k's log days are N(theta_k,
-// sigma^2), theta_k ~ N(M, S^2), and a day x >= 1 is recorded where the
-// demand lies within half a unit of it (0 below 1/2); in the second the
-// days are negative binomial around log-normal means (NegBinomialEB).
-// Each model has three parameters, each fitted by its marginal
-// likelihood on the same grid of log levels, and neither nests the
-// other. Both spread in proportion to the level above a few units, so
-// the slope of spread on level does not tell them apart; the shape of
-// the days does (a gamma's lighter right tail).
-func LogNormalDaysLogRatio(p *data.Portfolio) (float64, error) {
+// WholeUnitsRatios are the log-likelihood ratios of a portfolio's counts
+// under continuous days recorded in whole units against eb-negbinomial's
+// fitted model (WholeUnitsLogRatios): positive where the days look like
+// continuous demand rounded to whole numbers rather than negative
+// binomial counts.
+type WholeUnitsRatios struct {
+	// Normal is for eb's model: product k's days N(mu_k, sigma^2),
+	// mu_k ~ N(M, T^2), a day's probability its density at the count
+	// (sigma held at normalDaysMinSigma units or more).
+	Normal float64
+	// LogNormal is for eb-log's: product k's log days N(theta_k,
+	// sigma^2), theta_k ~ N(M, S^2), and a day x >= 1 recorded where the
+	// demand lies within half a unit of it (0 below 1/2).
+	LogNormal float64
+}
+
+// WholeUnitsLogRatios compares p's counts under continuous days recorded
+// in whole units with eb-negbinomial's model, negative binomial days
+// around log-normal means (NegBinomialEB). Each model has three
+// parameters, each fitted by its marginal likelihood, and none nests
+// another. Normal days spread alike at every level, negative binomial
+// days in proportion to it above a few units, as log-normal days do; so
+// the spread's growth with the level tells the first apart, and the
+// days' shape the last (a gamma's lighter right tail).
+func WholeUnitsLogRatios(p *data.Portfolio) (WholeUnitsRatios, error) {
 	f, err := newNBFit(p)
 	if err != nil {
-		return 0, err
+		return WholeUnitsRatios{}, err
 	}
 	nb, err := f.estimate(p.Source)
 	if err != nil {
-		return 0, err
+		return WholeUnitsRatios{}, err
 	}
 	ll := f.logLik(nb)
 	for _, c := range f.counts {
 		l, _ := math.Lgamma(c.x + 1)
 		ll -= c.times * l
 	}
-	ln, err := f.fitLogNormalDays(p.Source)
+	normal, err := f.fitNormalDays(p.Source)
 	if err != nil {
-		return 0, err
+		return WholeUnitsRatios{}, err
 	}
-	return ln - ll, nil
+	logNormal, err := f.fitLogNormalDays(p.Source)
+	if err != nil {
+		return WholeUnitsRatios{}, err
+	}
+	return WholeUnitsRatios{Normal: normal - ll, LogNormal: logNormal - ll}, nil
 }
 
 // lnDaysExact is the count below which a day's probability is the
@@ -197,3 +212,54 @@ func logPhiLower(z float64) float64 {
 	}
 	return -z*z/2 - math.Log(-z) - 0.5*math.Log(2*math.Pi) + math.Log1p(-1/(z*z))
 }
+
+// fitNormalDays maximises the marginal log-likelihood of the
+// normal-days model over M, T and sigma and returns it. An instance's
+// days given M, T and sigma are normal with compound symmetry, so its
+// likelihood is in closed form in its length, mean and within sum of
+// squares.
+func (f *nbFit) fitNormalDays(source string) (float64, error) {
+	type stats struct{ n, mean, ssw float64 }
+	var inst []stats
+	var means []float64
+	var within, dof float64
+	for _, in := range f.inst {
+		m, v := stat.MeanVariance(in.obs, nil)
+		if in.n < 2 {
+			v = 0
+		}
+		inst = append(inst, stats{in.n, m, v * (in.n - 1)})
+		means = append(means, m)
+		within += v * (in.n - 1)
+		dof += in.n - 1
+	}
+	m0, s0 := stat.MeanStdDev(means, nil)
+	sigma0 := max(normalDaysMinSigma, s0/2)
+	if dof > 0 {
+		sigma0 = max(normalDaysMinSigma, math.Sqrt(within/dof))
+	}
+	nll := func(x []float64) float64 {
+		m, t, sigma := x[0], math.Exp(x[1]), normalDaysMinSigma+math.Exp(x[2])
+		s2, t2 := sigma*sigma, t*t
+		ll := 0.0
+		for _, in := range inst {
+			d := in.mean - m
+			ll += -in.n/2*math.Log(2*math.Pi*s2) - 0.5*math.Log1p(in.n*t2/s2) - in.ssw/(2*s2) - in.n*d*d/(2*(s2+in.n*t2))
+		}
+		if math.IsNaN(ll) {
+			return math.Inf(1)
+		}
+		return -ll
+	}
+	x0 := []float64{m0, math.Log(max(s0, 1e-3*math.Abs(m0)+1e-9)), math.Log(max(sigma0-normalDaysMinSigma, 1e-3))}
+	res, err := optimize.Minimize(optimize.Problem{Func: nll}, x0, &optimize.Settings{FuncEvaluations: 600}, &optimize.NelderMead{})
+	if res == nil || math.IsInf(res.F, 0) {
+		return 0, fmt.Errorf("%s: normal days: the marginal likelihood has no finite maximum: %v", source, err)
+	}
+	return -res.F, nil
+}
+
+// normalDaysMinSigma is the least day-to-day standard deviation, in
+// units, of the normal days WholeUnitsLogRatios fits: from it on, a
+// unit's interval has its density at the count's probability within 1%.
+const normalDaysMinSigma = 3
