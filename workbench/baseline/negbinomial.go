@@ -161,18 +161,23 @@ func (f *nbFit) logLik(h NegBinomialHyper) float64 {
 			kern[i] += prior[i]
 			top = max(top, kern[i])
 		}
-		// Terms below e^-nbNegligible of the largest change no float64
-		// sum; skipping their exponentials, most of the grid for an
-		// informative instance, halves the fit's time.
-		sum := 0.0
-		for _, x := range kern {
-			if d := x - top; d > -nbNegligible {
-				sum += math.Exp(d)
-			}
-		}
-		ll += pt.count * (top + math.Log(sum))
+		ll += pt.count * logSumExp(kern, top)
 	}
 	return ll
+}
+
+// logSumExp is log sum_i exp(v_i), top the largest v_i. Terms below
+// e^-nbNegligible of the largest change no float64 sum; skipping their
+// exponentials, most of the grid for an informative instance, halves
+// the grid fits' time.
+func logSumExp(v []float64, top float64) float64 {
+	sum := 0.0
+	for _, x := range v {
+		if d := x - top; d > -nbNegligible {
+			sum += math.Exp(d)
+		}
+	}
+	return top + math.Log(sum)
 }
 
 // Estimate fits the prior of p.

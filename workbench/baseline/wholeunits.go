@@ -158,13 +158,7 @@ func (f *nbFit) fitLogNormalDays(source string) (float64, error) {
 				sum[i] = v
 				best = max(best, v)
 			}
-			acc := 0.0
-			for _, v := range sum {
-				if d := v - best; d > -nbNegligible {
-					acc += math.Exp(d)
-				}
-			}
-			ll += in.times * (best + math.Log(acc))
+			ll += in.times * logSumExp(sum, best)
 		}
 		return ll
 	}

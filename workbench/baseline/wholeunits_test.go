@@ -11,32 +11,21 @@ import (
 	"github.com/ptft-lab/ptft/workbench/data"
 )
 
-// logNormalDaysPortfolio draws k instances of n log-normal days recorded
-// in whole units: log days N(theta, sigma^2) around theta ~ N(m, s^2).
-func logNormalDaysPortfolio(k, n int, m, s, sigma float64, seed uint64) *data.Portfolio {
+// wholeUnitsPortfolio draws k instances of n days recorded in whole
+// units (0 below 1/2): each product's level mu ~ N(m, s^2) and its days
+// N(mu, sigma^2), on the log scale where logScale (log-normal days).
+func wholeUnitsPortfolio(k, n int, m, s, sigma float64, logScale bool, seed uint64) *data.Portfolio {
 	rng := rand.New(rand.NewPCG(seed, 12))
-	p := &data.Portfolio{Source: "log-normal-days"}
+	p := &data.Portfolio{Source: "whole-units"}
 	for i := range k {
-		theta := m + s*rng.NormFloat64()
+		mu := m + s*rng.NormFloat64()
 		o := make([]float64, n)
 		for j := range o {
-			o[j] = math.Round(math.Exp(theta + sigma*rng.NormFloat64()))
-		}
-		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
-	}
-	return p
-}
-
-// normalDaysPortfolio draws k instances of n normal days recorded in
-// whole units (0 below 1/2): days N(mu, sigma^2) around mu ~ N(m, t^2).
-func normalDaysPortfolio(k, n int, m, t, sigma float64, seed uint64) *data.Portfolio {
-	rng := rand.New(rand.NewPCG(seed, 13))
-	p := &data.Portfolio{Source: "normal-days"}
-	for i := range k {
-		mu := m + t*rng.NormFloat64()
-		o := make([]float64, n)
-		for j := range o {
-			o[j] = max(0, math.Round(mu+sigma*rng.NormFloat64()))
+			x := mu + sigma*rng.NormFloat64()
+			if logScale {
+				x = math.Exp(x)
+			}
+			o[j] = max(0, math.Round(x))
 		}
 		p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, 0.8)
 	}
@@ -52,11 +41,11 @@ func TestWholeUnitsLogRatios(t *testing.T) {
 			p                 *data.Portfolio
 			normal, logNormal bool
 		}{
-			{"log-normal days, level 100, sigma 0.9", logNormalDaysPortfolio(500, 3, math.Log(100), 1, 0.9, seed), false, true},
-			{"log-normal days, level 200, sigma 0.7", logNormalDaysPortfolio(500, 4, math.Log(200), 0.8, 0.7, seed), false, true},
-			{"log-normal days, level 20, sigma 0.8", logNormalDaysPortfolio(500, 3, math.Log(20), 0.8, 0.8, seed), false, true},
-			{"normal days, level 200, sd 40", normalDaysPortfolio(500, 3, 200, 40, 40, seed), true, false},
-			{"normal days, level 200, sd 40, two days", normalDaysPortfolio(500, 2, 200, 40, 40, seed), true, false},
+			{"log-normal days, level 100, sigma 0.9", wholeUnitsPortfolio(500, 3, math.Log(100), 1, 0.9, true, seed), false, true},
+			{"log-normal days, level 200, sigma 0.7", wholeUnitsPortfolio(500, 4, math.Log(200), 0.8, 0.7, true, seed), false, true},
+			{"log-normal days, level 20, sigma 0.8", wholeUnitsPortfolio(500, 3, math.Log(20), 0.8, 0.8, true, seed), false, true},
+			{"normal days, level 200, sd 40", wholeUnitsPortfolio(500, 3, 200, 40, 40, false, seed), true, false},
+			{"normal days, level 200, sd 40, two days", wholeUnitsPortfolio(500, 2, 200, 40, 40, false, seed), true, false},
 			{"negative binomial, level 200, size 4", negBinomialPortfolio(500, 3, math.Log(200), 0.8, 4, seed), false, false},
 			{"negative binomial, level 50, size 1.5", negBinomialPortfolio(500, 3, math.Log(50), 0.6, 1.5, seed), false, false},
 			{"negative binomial, level 100, size 50", negBinomialPortfolio(500, 3, math.Log(100), 0.6, 50, seed), false, false},
@@ -76,7 +65,7 @@ func TestWholeUnitsLogRatios(t *testing.T) {
 			}
 		}
 	}
-	p := logNormalDaysPortfolio(50, 3, math.Log(100), 1, 0.9, 1)
+	p := wholeUnitsPortfolio(50, 3, math.Log(100), 1, 0.9, true, 1)
 	p.Obs[7][1] += 0.5
 	if _, err := WholeUnitsLogRatios(p); err == nil {
 		t.Error("a day of 0.5 more than a whole number: no error")
