@@ -144,8 +144,8 @@ func TestWholeUnitsRepeatByChance(t *testing.T) {
 // Counts stay counts: negative binomial days (whose spread grows faster
 // than a Poisson's, in proportion to the level beyond it, as log-normal
 // days' does) and gamma days in whole units, low counts (gamma-Poisson,
-// negative binomial, normal days around 10; seen once too) and binned
-// data.
+// negative binomial, normal days around 10; seen once too; 40-58%
+// never selling) and binned data.
 func TestAsContinuousKeepsCounts(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		for _, level := range []float64{50, 200, 5000} {
@@ -153,6 +153,23 @@ func TestAsContinuousKeepsCounts(t *testing.T) {
 			if _, ok := asContinuous(p); ok {
 				slope, se, _ := wholeUnitsSlope(p)
 				t.Errorf("seed %d: negative binomial counts of level %v read as continuous (slope %.3f, se %.3f)", seed, level, slope, se)
+			}
+		}
+		// Seed 1 of these (K = 100, 40% and 58% never selling) and of
+		// K = 1,000, spread 0.3, 58%, favoured rounded log-normal days.
+		for _, c := range []struct {
+			k      int
+			spread float64
+			never  int
+		}{{100, 0.3, 40}, {100, 0.5, 58}, {1000, 0.3, 58}} {
+			intermittent := portfolioOf(t, prior.GammaPoisson, nil, 2, c.spread, 1, c.k, 4, seed)
+			for i := range intermittent.Obs {
+				if i%100 < c.never {
+					clear(intermittent.Obs[i])
+				}
+			}
+			if _, ok := asContinuous(intermittent); ok {
+				t.Errorf("seed %d: gamma-Poisson counts of mean 2, spread %v, %d%% never selling, K = %d, read as continuous", seed, c.spread, c.never, c.k)
 			}
 		}
 		gamma := inWholeUnits(portfolioOf(t, prior.Managerial, []string{"gamma"}, 200, 0.8, 0.7, 200, 4, seed), 0)
