@@ -537,6 +537,18 @@ func sampleOf(p *data.Portfolio, limit int, salt uint64) func(i int) bool {
 	return func(i int) bool { return saltedIDHash(p.IDs[i], salt)%stride == 0 }
 }
 
+// sampledInstances are the indices of the instances sampleOf keeps.
+func sampledInstances(p *data.Portfolio, limit int, salt uint64) []int {
+	sampled := sampleOf(p, limit, salt)
+	var idx []int
+	for i := range p.IDs {
+		if sampled(i) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
 // obsHash hashes an instance's observations as a multiset: a sum of
 // each value's valueHash, so that it does not depend on their order (the
 // sub-portfolios it picks, and so the decisions, would otherwise change

@@ -168,8 +168,8 @@ func checkInput(p *data.Portfolio) error {
 	return CheckRange(p)
 }
 
-// Decide implements baseline.Policy: one decision per instance, floored at
-// zero, in the portfolio's units. A portfolio whose sales levels fall
+// Decide implements baseline.Policy: one decision per instance, floored
+// at zero, in the portfolio's units. A portfolio whose sales levels fall
 // into groups far apart is decided group by group (groups.go). An
 // experts model first picks, on p's held-out observations, the strength
 // of its learned head or one of its expert rules alone (strength.go,
@@ -178,10 +178,10 @@ func checkInput(p *data.Portfolio) error {
 // orders that amount and the others are decided apart (constant.go).
 // Whole numbers whose spread does not grow with their level as counts'
 // does, whose days look log-normal rather than negative binomial, or
-// that are high and seen once, are decided as continuous demand
-// recorded in units (wholeunits.go). Before all of it, gross errors (an observation far
-// above its product's other days, the portfolio's cap and its log-scale
-// spread) are left out (grosserrors.go).
+// that are high and seen once, are decided as continuous demand recorded
+// in units (wholeunits.go). Before all of it, gross errors (an
+// observation far above its product's other days, the portfolio's cap
+// and its log-scale spread) are left out (grosserrors.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 	if err := checkInput(p); err != nil {
 		return nil, err

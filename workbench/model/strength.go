@@ -1390,13 +1390,7 @@ func selectionSample(p *data.Portfolio) *data.Portfolio {
 	if k <= strengthInstances {
 		return p
 	}
-	sampled := sampleOf(p, strengthInstances, selectionSalt)
-	var idx []int
-	for i := range p.IDs {
-		if sampled(i) {
-			idx = append(idx, i)
-		}
-	}
+	idx := sampledInstances(p, strengthInstances, selectionSalt)
 	if len(idx) < 2 {
 		return nil
 	}

@@ -35,8 +35,8 @@ import (
 //
 // The slope has little power where the products are few or their days
 // short (its standard error 0.2 to 0.8 on the suite's normal days at
-// K = 100), and log-normal demand spreads in proportion to its level,
-// as negative binomial counts do beyond a few units, so the slope cannot
+// K = 100), and log-normal demand spreads in proportion to its level, as
+// negative binomial counts do beyond a few units, so the slope cannot
 // tell them apart. The likelihood can (continuousDaysShow: normal and
 // log-normal days recorded in whole units against eb-negbinomial's
 // model, baseline.WholeUnitsLogRatios). Where it favours continuous
@@ -49,8 +49,9 @@ import (
 // log-normal days whose levels spread widely round a share of products
 // to zero on every day, and intermittent counts had read as log-normal
 // (gamma-Poisson mean 2, 58% never selling, n = 4, gross errors, K = 100
-// / 1,000: 20.06 / 10.57 -> 23.70 / 14.48%). Scratch, days rounded, three portfolios, K = 100 / 1,000,
-// regret unrounded, rounded before -> now (lognormal unless named):
+// / 1,000: 20.06 / 10.57 -> 23.70 / 14.48%). Scratch, days rounded,
+// three portfolios, K = 100 / 1,000, regret unrounded, rounded
+// before -> now (lognormal unless named):
 //
 //	suite's normal n = 5, rho 0.99 (K = 100):    8.15, 11.98 -> 8.16
 //	suite's normal n_k 1-10, rho 0.9 (K = 100):  8.76, 9.44 -> 8.76
@@ -276,14 +277,7 @@ func continuousDaysShow(p *data.Portfolio, high bool) bool {
 	}
 	sample := p
 	if p.Len() > continuousDaysInstances {
-		sampled := sampleOf(p, continuousDaysInstances, selectionSalt)
-		var idx []int
-		for i := range p.IDs {
-			if sampled(i) {
-				idx = append(idx, i)
-			}
-		}
-		sample = p.Subset(idx)
+		sample = p.Subset(sampledInstances(p, continuousDaysInstances, selectionSalt))
 	}
 	r, err := baseline.WholeUnitsLogRatios(sample)
 	return err == nil && (r.LogNormal > continuousDaysMinLogRatio || high && r.Normal > continuousDaysMinLogRatio)
