@@ -457,6 +457,61 @@ func TestSuiteRunsEveryFamily(t *testing.T) {
 	}
 }
 
+// With WholeUnits every day the methods see is a whole number: count
+// families print the regrets of the unrounded run, Bayes-optimal
+// included; where days move, the methods' regrets are those of the
+// rounded days (SAA's differ from the unrounded run's), and "bayes" does
+// not apply, saying why.
+func TestSuiteWholeUnits(t *testing.T) {
+	var families []SuiteFamily
+	for _, f := range Suite() {
+		if f.Name == "normal tight n=5 rho=0.9" || f.Name == "gamma-Poisson mean 3 n=5" || f.Name == "normal, gross errors n=5" {
+			families = append(families, f)
+		}
+	}
+	o := SuiteOptions{Instances: []int{40}, Seeds: 2, Families: families, Methods: []string{"saa", "eb", "transformer", "bayes", "oracle"}}
+	exact, err := RunSuite(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.WholeUnits = true
+	whole, err := RunSuite(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range whole.Cells {
+		e := exact.Cells[i]
+		counts := strings.HasPrefix(c.Family, "gamma-Poisson")
+		for _, m := range o.Methods {
+			same := slices.Equal(c.Regret[m], e.Regret[m])
+			switch {
+			case counts && !same:
+				t.Errorf("%s: %s %v in whole units, %v before", c.Family, m, c.Regret[m], e.Regret[m])
+			case !counts && m == "bayes":
+				if !math.IsNaN(c.Regret[m][0]) || !strings.Contains(c.Errors[m], "whole units") {
+					t.Errorf("%s: Bayes %v on rounded days (%q)", c.Family, c.Regret[m], c.Errors[m])
+				}
+			case !counts && m == "saa" && same:
+				t.Errorf("%s: SAA's regret %v did not move with its days", c.Family, c.Regret[m])
+			case !counts && m == "oracle" && !same:
+				t.Errorf("%s: oracle %v, unrounded %v: the truths moved", c.Family, c.Regret[m], e.Regret[m])
+			}
+		}
+		if r := c.Regret["transformer"]; len(r) != 2 || !(r[0] >= 0 && r[1] >= 0) {
+			t.Errorf("%s: transformer %v (%s)", c.Family, c.Regret["transformer"], c.Errors["transformer"])
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteSuite(&buf, whole, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Benchmark suite, days recorded in whole units v" + SuiteVersion, "`--whole-units`", "Gross errors"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("whole-units table lacks %q", want)
+		}
+	}
+}
+
 // The stress families' portfolios are the two sales levels in turn, a
 // smaller one the first products of a larger one; the model decides them
 // level by level (model.ScaleGroups), and no suite family's portfolio is

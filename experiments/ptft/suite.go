@@ -27,6 +27,7 @@ func runSuite(args []string, stdout io.Writer) error {
 	ftSteps := fs.Int("finetune-steps", 100, "finetuning steps of --finetuned")
 	stress := fs.Bool("stress", false, "run the stress families (portfolios of two sales levels) instead of the suite's")
 	outside := fs.Bool("outside", false, "run the outside families (the suite's kinds of data at other parameters) instead of the suite's")
+	wholeUnits := fs.Bool("whole-units", false, "record every day in whole units: round each observation to the nearest whole number before the methods see it (the truths stay as drawn)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func runSuite(args []string, stdout io.Writer) error {
 	if _, err := experiments.Methods(splitList(*add), experiments.MethodOptions{}); errors.Is(err, baseline.ErrUnknownMethod) {
 		return fmt.Errorf("%w: --add: %v", errUsage, err)
 	}
-	o := experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods, FinetuneSteps: *ftSteps}
+	o := experiments.SuiteOptions{Instances: kv, Seeds: *seeds, Seed: *seed, Methods: methods, FinetuneSteps: *ftSteps, WholeUnits: *wholeUnits}
 	if *stress {
 		o.Families, o.Title = experiments.StressFamilies(), "Stress families"
 	}

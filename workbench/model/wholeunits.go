@@ -45,11 +45,12 @@ import (
 // days for the selection's folds (minEvidenceObs): at two days the
 // continuous two-day rules read a repeat or the few values of low counts
 // as modes (log-normal level 20, cv 1.5, n = 2, rho 0.99, K = 100:
-// 51.29 -> 63.82%). Not where never-sellers show (zeroInflationShows):
-// log-normal days whose levels spread widely round a share of products
-// to zero on every day, and intermittent counts had read as log-normal
-// (gamma-Poisson mean 2, 58% never selling, n = 4, gross errors, K = 100
-// / 1,000: 20.06 / 10.57 -> 23.70 / 14.48%). Scratch, days rounded,
+// 51.29 -> 63.82%). The log-normal reading stands aside where
+// never-sellers show (zeroInflationShows): log-normal days whose levels
+// spread widely round a share of products to zero on every day, and
+// intermittent counts had read as log-normal (gamma-Poisson mean 2, 58%
+// never selling, n = 4, gross errors, K = 100 / 1,000: 20.06 / 10.57 ->
+// 23.70 / 14.48%). Scratch, days rounded,
 // three portfolios, K = 100 / 1,000, regret unrounded, rounded
 // before -> now (lognormal unless named):
 //
@@ -133,7 +134,10 @@ func asContinuous(p *data.Portfolio) (c *data.Portfolio, ok bool) {
 		slope, se, ok := wholeUnitsSlope(p)
 		continuous = ok && slope+wholeUnitsZ*se < wholeUnitsSlopeMax
 	}
-	if !continuous && (high || 2*evidenceInstances(p) >= p.Len()) && !zeroInflationShows(p) {
+	if !continuous && !once {
+		continuous = underDispersed(p)
+	}
+	if !continuous && (high || 2*evidenceInstances(p) >= p.Len()) {
 		continuous = continuousDaysShow(p, high)
 	}
 	if !continuous {
@@ -149,40 +153,66 @@ func asContinuous(p *data.Portfolio) (c *data.Portfolio, ok bool) {
 			c.Obs[i][j] = x * wholeUnitsScale
 		}
 		if chance && isRepeatedPair(o) {
-			c.Obs[i][1] = o[1] * wholeUnitsRepeatScale
+			c.Obs[i][0] = (o[0] - wholeUnitsRepeatGap/2) * wholeUnitsScale
+			c.Obs[i][1] = (o[1] + wholeUnitsRepeatGap/2) * wholeUnitsScale
 		}
 	}
 	return c, true
 }
 
-// wholeUnitsRepeatScale multiplies the second day of a product of two
-// days that sold one amount on both, where chance explains such repeats
+// wholeUnitsRepeatGap is how far apart the two days of a product that
+// sold one amount on both are read, where chance explains such repeats
 // (chanceRepeats): continuous demand never repeats a value, so the
 // continuous rules take a repeat for a constant product's mark and stand
 // down (twoDayPairs), but in whole units two days of normal demand around
 // 200 (sd 40) repeat in one product of 140, and of log-normal demand
-// around 50 more often. Its decision moves by 1e-9 of itself. Scratch,
-// normal days, n = 2, rho 0.8, K = 1,000, three portfolios: 16.30%
-// unrounded, 16.91% rounded before, 16.30% now.
-const wholeUnitsRepeatScale = 1 + 2e-9
+// around 50 more often. Two days recorded as one whole number lie within
+// one unit of each other, on average 1/3 apart (two uniform points of a
+// unit interval), so they are read as their amount less and plus 1/6.
+// A billionth apart, as before, their log spread (about -15 against
+// the others' 3 to 4) had steered the slope of spread on level
+// (pairSpreadSlope) to npmle-log: normal days, n = 2, rho 0.8, K = 1,000,
+// days rounded, `ptft suite --whole-units`, one portfolio of three: 16.68
+// unrounded, 19.34 rounded.
+const wholeUnitsRepeatGap = 1.0 / 3
 
 // chanceRepeats reports whether p's products of two days that sold one
 // positive amount on both (repeatedPairCount) are as many as chance gives
 // in whole units: as many as a Poisson count of mean E reaches with
-// probability constantLevel or more, E half the products of two days
-// whose days lie one unit apart (nearRepeats). Where the days' spread is
-// wide against a unit, the difference of two days takes 0 about half as
-// often as 1 or -1 together. A constant product repeats every time:
-// normal days around 200 with 10% constant products, n = 2, K = 1,000,
-// repeat in about 107 products where E is about 6.
+// probability constantLevel or more, E the products of two days whose
+// days lie 1 to repeatWindow units apart over 2 repeatWindow (the
+// differences' density near 0 per unit), or half those one unit apart
+// (nearRepeats) where that is more (days of a narrow spread, whose
+// density falls within the window). A constant product repeats every
+// time: normal days around 200 with 10% constant products, n = 2, K =
+// 1,000, repeat in about 107 products where E is about 6. One unit's
+// count alone was too few at K = 100: normal days around 200 (sd 40)
+// lie one unit apart in about 1.4 products of 100, and where none did, a
+// single repeat was read as a constant product's (`ptft suite
+// --whole-units`, normal n = 2, rho 0.8, K = 100: the head decided two
+// portfolios of three, 15.11 and 17.27% against eb-censored's 14.55 and
+// 15.06).
 func chanceRepeats(p *data.Portfolio) bool {
 	observed := repeatedPairCount(p)
 	if observed == 0 {
 		return true
 	}
-	expected := nearRepeats(p) / 2
+	near := 0.0
+	for _, o := range p.Obs {
+		if len(o) != 2 {
+			continue
+		}
+		if d := math.Abs(o[0] - o[1]); d >= 1 && d <= repeatWindow {
+			near++
+		}
+	}
+	expected := max(near/(2*repeatWindow), nearRepeats(p)/2)
 	return expected > 0 && distuv.Poisson{Lambda: expected}.Survival(observed-1) >= constantLevel
 }
+
+// repeatWindow is the widest difference of two days, in units, that
+// chanceRepeats counts.
+const repeatWindow = 5
 
 // decideAsContinuous decides p with decide as continuous demand where
 // asContinuous reads it so (ok true), in p's units.
@@ -263,24 +293,96 @@ func wholeUnitsSlope(p *data.Portfolio) (slope, se float64, ok bool) {
 // must come from the products' levels for wholeUnitsSlope to read it.
 const minReliability = 0.5
 
+// underDispersed reports whether p's days vary less from day to day than
+// Poisson days would (baseline.PoissonDispersion in its lower tail, below
+// underDispersionLevel, over the products that do not sell one value
+// every day, with at least underDispersionDays degrees of freedom): no
+// count model of ours reaches below a Poisson's spread (a negative
+// binomial's, a gamma-Poisson's and never-sellers' lie above it), so such
+// whole units are continuous demand recorded in units, at any level.
+// Below countLevel neither the slope nor the normal likelihood reads
+// them. Scratch, normal
+// days rounded, three portfolios, K = 100 / 1,000, before -> now
+// (unrounded): level 15, sd 2.25, n = 2, rho 0.9: 53.19 / 32.97 -> 20.41
+// / 20.68 (20.09 / 20.23); level 8, sd 2.4, n = 5, rho 0.95: 15.17 /
+// 6.49 -> 10.40 / 6.50 (7.86 / 6.43); level 10, sd 2, n = 3, rho 0.7:
+// 18.74 / 14.36 -> 14.95 / 14.49 (14.24 / 13.83). Where the sd is a
+// unit or less (level 6, sd 0.5, n = 8: 26.73 / 33.52 against eb's 9.44
+// / 9.03), most products' rounded days repeat one value, and they are
+// read as constant products, before and now. Constant products are left
+// out here: they have no spread at all, and with them Poisson days of
+// 30% constant products would read as continuous.
+func underDispersed(p *data.Portfolio) bool {
+	var varied []int
+	for i, o := range p.Obs {
+		if len(o) >= 2 && !sellsOneValue(o) {
+			varied = append(varied, i)
+		}
+	}
+	chi2, dof, err := baseline.PoissonDispersion(p.Subset(varied))
+	return err == nil && dof >= underDispersionDays && distuv.ChiSquared{K: dof}.CDF(chi2) < underDispersionLevel
+}
+
+// underDispersionDays is the fewest degrees of freedom underDispersed
+// reads: the products of two days that do not repeat are fewer than
+// twoDaysMinPairs at K = 100 (86 to 89 of normal days of level 15, sd
+// 2.25, whose chi-squared stood at 0.4 to 0.5 of its degrees of freedom).
+const underDispersionDays = 30
+
+// underDispersionLevel is the lower-tail probability below which
+// underDispersed rejects Poisson days: reading counts as continuous costs
+// the count rules' exact split, so the level is strict.
+const underDispersionLevel = 0.001
+
 // continuousDaysShow reports whether p's days look like continuous
 // demand recorded in whole units rather than negative binomial counts
 // (baseline.WholeUnitsLogRatios above continuousDaysMinLogRatio):
 // log-normal days, or where high (the median positive day above
 // countLevel, where a normal day's unit is a small part of its spread),
-// normal days. It judges up to continuousDaysInstances products (a
-// sample by their IDs), and only where as many as twoDaysMinPairs
-// repeat days show the days' spread and shape.
+// normal days, or days of two modes (twoDaysLogNormal), which neither
+// count model has. It judges the products that sold at all, up to
+// continuousDaysInstances of them (a sample by their IDs), and only where
+// p has as many as twoDaysMinPairs repeat days to show the days' spread
+// and shape. Never-sellers had made eb-negbinomial's prior of log means
+// refuse to fit (its spread beyond their range), and so the ratios. The
+// log-normal reading stands aside where never-sellers show
+// (zeroInflationShows: intermittent counts had read as log-normal, the
+// package comment), the normal one, at high levels only, does not:
+// normal days whose low products round to 0 on both days show
+// never-sellers too. Measured on `ptft suite --outside --whole-units`,
+// K = 100 / 1,000, before -> now (unrounded): normal n = 2, spread 0.3,
+// cv 0.5, rho 0.9: 88.92 / 12.82 -> 10.28 / 10.29 (10.28 / 10.29);
+// two-mode days, spread 0.2, n = 2: 19.17 / 13.60 -> 9.30 / 7.42 (9.33 /
+// 7.42). Scratch, normal days of level 100, spread 0.3, cv 0.5, 20%
+// never selling, n = 2, days rounded, three portfolios: 88.88 / 21.10 ->
+// 26.35 / 17.10 (26.35 / 16.90).
 func continuousDaysShow(p *data.Portfolio, high bool) bool {
 	if repeatDays(p) < twoDaysMinPairs {
 		return false
 	}
+	var sold []int
+	for i, o := range p.Obs {
+		if slices.Max(o) > 0 {
+			sold = append(sold, i)
+		}
+	}
 	sample := p
-	if p.Len() > continuousDaysInstances {
-		sample = p.Subset(sampledInstances(p, continuousDaysInstances, selectionSalt))
+	if len(sold) < p.Len() {
+		sample = p.Subset(sold)
+	}
+	if sample.Len() > continuousDaysInstances {
+		sample = sample.Subset(sampledInstances(sample, continuousDaysInstances, selectionSalt))
+	}
+	if high {
+		if _, modes := twoDaysLogNormal(sample); modes {
+			return true
+		}
 	}
 	r, err := baseline.WholeUnitsLogRatios(sample)
-	return err == nil && (r.LogNormal > continuousDaysMinLogRatio || high && r.Normal > continuousDaysMinLogRatio)
+	if err != nil {
+		return false
+	}
+	return high && r.Normal > continuousDaysMinLogRatio || r.LogNormal > continuousDaysMinLogRatio && !zeroInflationShows(p)
 }
 
 // continuousDaysMinLogRatio is strong evidence on Kass and Raftery's
