@@ -1078,6 +1078,12 @@ type ManagerialBayes struct {
 	Family            string
 	Level, Spread, CV float64
 	MixWeight, MixGap float64
+	// Zero is the share of products that never sell (zero inflation,
+	// prior.Alter): a product whose every day is 0 never sells with
+	// posterior probability Zero / (Zero + (1 - Zero) P(its zeros)), the
+	// latter the prior's marginal probability of its days, and orders the
+	// rho-quantile of that mixture of 0 and its posterior predictive.
+	Zero float64
 }
 
 // managerialNodes is each instance's grid size; posteriorGrid starts it
@@ -1104,7 +1110,7 @@ func BayesPolicy(kind string, hyper map[string]float64) (Policy, error) {
 		return nil, err
 	}
 	return ManagerialBayes{Family: prior.Families[int(fi)], Level: hyper["level"], Spread: hyper["spread"], CV: hyper["cv"],
-		MixWeight: hyper["mix_weight"], MixGap: hyper["mix_gap"]}, nil
+		MixWeight: hyper["mix_weight"], MixGap: hyper["mix_gap"], Zero: hyper["zero_share"]}, nil
 }
 
 func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
@@ -1112,11 +1118,20 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 		return nil, err
 	}
 	if b.Spread == 0 {
-		// One product mean: the prior is a point and the data change nothing.
-		d := prior.FamilyDist(b.Family, b.Level, b.CV, b.MixWeight, b.MixGap)
+		// One product mean: the prior is a point and the data change
+		// nothing, but for the chance that a product of zeros never sells.
+		d := dist.NonNegative(prior.FamilyDist(b.Family, b.Level, b.CV, b.MixWeight, b.MixGap))
+		ld, _ := d.(dist.LogDensity)
 		q := make([]float64, p.Len())
-		for k := range q {
-			q[k] = max(0, dist.NonNegative(d).Quantile(p.Ratios[k]))
+		for k, o := range p.Obs {
+			never := 0.0
+			if b.Zero > 0 && ld != nil && !slices.ContainsFunc(o, func(x float64) bool { return x != 0 }) {
+				never = b.Zero / (b.Zero + (1-b.Zero)*math.Exp(float64(len(o))*ld.LogProb(0)))
+			}
+			q[k] = 0
+			if never < p.Ratios[k] {
+				q[k] = max(0, d.Quantile((p.Ratios[k]-never)/(1-never)))
+			}
 		}
 		return q, nil
 	}
@@ -1128,7 +1143,7 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 	var err error
 	parallelFor(p.Len(), func(lo, hi int) {
 		for k := lo; k < hi; k++ {
-			atoms, post, e := b.posteriorGrid(logMean, p.Obs[k])
+			atoms, post, logEvidence, e := b.posteriorGrid(logMean, p.Obs[k])
 			if e != nil {
 				mu.Lock()
 				err = fmt.Errorf("%s: instance %q: %w", p.Source, p.IDs[k], e)
@@ -1143,6 +1158,16 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 				return c
 			}
 			rho := p.Ratios[k]
+			if b.Zero > 0 && !slices.ContainsFunc(p.Obs[k], func(x float64) bool { return x != 0 }) {
+				// The chance that it never sells takes never of the
+				// order's probability at 0 and above.
+				never := b.Zero / (b.Zero + (1-b.Zero)*math.Exp(logEvidence))
+				if never >= rho {
+					q[k] = 0
+					continue
+				}
+				rho = (rho - never) / (1 - never)
+			}
 			// Between the posterior atoms' own quantiles.
 			lo, hi := math.Inf(1), math.Inf(-1)
 			for _, a := range atoms {
@@ -1170,7 +1195,7 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 // posterior is then exact to far below the evaluator's precision). The
 // approximation's errors, a posterior narrower, wider or more skewed than
 // it, or two-mode demand's second mode, cost iterations, not accuracy.
-func (b ManagerialBayes) posteriorGrid(logMean distuv.Normal, obs []float64) ([]dist.Distribution, []float64, error) {
+func (b ManagerialBayes) posteriorGrid(logMean distuv.Normal, obs []float64) (atoms []dist.Distribution, post []float64, logEvidence float64, err error) {
 	n := float64(len(obs))
 	ybar := 0.0
 	for _, x := range obs {
@@ -1204,7 +1229,7 @@ func (b ManagerialBayes) posteriorGrid(logMean distuv.Normal, obs []float64) ([]
 			d := dist.NonNegative(prior.FamilyDist(b.Family, math.Exp(x), b.CV, b.MixWeight, b.MixGap))
 			ld, ok := d.(dist.LogDensity)
 			if !ok {
-				return nil, nil, fmt.Errorf("bayes: family %q has no density to integrate", b.Family)
+				return nil, nil, 0, fmt.Errorf("bayes: family %q has no density to integrate", b.Family)
 			}
 			l := logMean.LogProb(x)
 			for _, y := range obs {
@@ -1214,7 +1239,7 @@ func (b ManagerialBayes) posteriorGrid(logMean distuv.Normal, obs []float64) ([]
 			top = max(top, l)
 		}
 		if math.IsInf(top, -1) || math.IsNaN(top) {
-			return nil, nil, fmt.Errorf("its observations have no likelihood under the prior")
+			return nil, nil, 0, fmt.Errorf("its observations have no likelihood under the prior")
 		}
 		var total, mean, sq float64
 		for i, l := range logPost {
@@ -1240,15 +1265,16 @@ func (b ManagerialBayes) posteriorGrid(logMean distuv.Normal, obs []float64) ([]
 				continue
 			}
 		}
-		var atoms []dist.Distribution
-		var post []float64
 		for i, w := range weight {
 			if w /= total; w > 1e-12 {
 				atoms = append(atoms, nodes[i])
 				post = append(post, w)
 			}
 		}
-		return atoms, post, nil
+		// The midpoint rule's integral of the prior times the
+		// likelihood over log m: the marginal probability (density) of
+		// obs.
+		return atoms, post, top + math.Log(total*step), nil
 	}
-	return nil, nil, fmt.Errorf("bayes: the posterior of the product mean did not settle on a grid")
+	return nil, nil, 0, fmt.Errorf("bayes: the posterior of the product mean did not settle on a grid")
 }

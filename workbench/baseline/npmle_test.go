@@ -316,6 +316,51 @@ func TestManagerialBayesHoldsEveryPosterior(t *testing.T) {
 	}
 }
 
+// A share of never-sellers (prior.Alter's zero_share): products whose
+// every day is 0 order the quantile of the mixture of 0, with the
+// posterior probability that they never sell, and their posterior
+// predictive, as brute force does; the others order as without it; and
+// a larger share orders less.
+func TestManagerialBayesNeverSellers(t *testing.T) {
+	obs := [][]float64{{0, 0, 0, 0, 0}, {0, 0}, {0}, {3, 0, 1}, {40, 12}}
+	for _, c := range []struct {
+		fam               string
+		level, spread, cv float64
+		rho               float64
+	}{
+		{"negbinomial", 20, 0.6, 1, 0.95},
+		{"negbinomial", 50, 0.5, 0.5, 0.9},
+		{"poisson", 3, 0.6, 0, 0.8},
+		{"normal", 20, 0.5, 0.5, 0.99},
+	} {
+		p := &data.Portfolio{Source: c.fam}
+		for i, o := range obs {
+			p.IDs, p.Obs, p.Ratios = append(p.IDs, strconv.Itoa(i)), append(p.Obs, o), append(p.Ratios, c.rho)
+		}
+		plain := ManagerialBayes{Family: c.fam, Level: c.level, Spread: c.spread, CV: c.cv}
+		q0 := mustDecide(t, plain, p)
+		prev := q0
+		for _, zero := range []float64{0.2, 0.4, 0.6} {
+			b := plain
+			b.Zero = zero
+			q := mustDecide(t, b, p)
+			for k, o := range obs {
+				want := bruteForceBayes(b, o, c.rho)
+				if math.Abs(q[k]-want) > 1e-3*max(1, want) {
+					t.Errorf("%s, zero share %v, %v: ordered %.4f, brute force %.4f", c.fam, zero, o, q[k], want)
+				}
+				if slices.Max(o) > 0 && q[k] != q0[k] {
+					t.Errorf("%s, zero share %v, %v: ordered %v, without never-sellers %v", c.fam, zero, o, q[k], q0[k])
+				}
+				if q[k] > prev[k] {
+					t.Errorf("%s, zero share %v, %v: ordered %v, more than at a smaller share (%v)", c.fam, zero, o, q[k], prev[k])
+				}
+			}
+			prev = q
+		}
+	}
+}
+
 // bruteForceBayes integrates over 50,000 equally spaced nodes of log m
 // from 10^-4 to 10^3 times the prior's level.
 func bruteForceBayes(b ManagerialBayes, obs []float64, rho float64) float64 {
@@ -345,12 +390,19 @@ func bruteForceBayes(b ManagerialBayes, obs []float64, rho float64) float64 {
 			total += v
 		}
 	}
+	never := 0.0
+	if b.Zero > 0 && !slices.ContainsFunc(obs, func(x float64) bool { return x != 0 }) {
+		// The marginal probability of the zeros: the sum times the
+		// node spacing and the prior density's normalising constant.
+		evidence := math.Exp(top) * total * (hi - lo) / nodes / (sd * math.Sqrt(2*math.Pi))
+		never = b.Zero / (b.Zero + (1-b.Zero)*evidence)
+	}
 	cdf := func(x float64) float64 {
 		c := 0.0
 		for i, d := range keep {
 			c += w[i] / total * d.CDF(x)
 		}
-		return c
+		return never + (1-never)*c
 	}
 	discrete := b.Family == "poisson" || b.Family == "negbinomial"
 	a, z := 0.0, b.Level*1e3

@@ -175,11 +175,13 @@ func checkInput(p *data.Portfolio) error {
 // of its learned head or one of its expert rules alone (strength.go,
 // SelectRule; FullStrength skips that). Where p holds more products that
 // sell one positive amount every day than chance explains, each of them
-// orders that amount and the others are decided apart (constant.go).
-// Whole numbers whose spread does not grow with their level as counts'
-// does, whose days look log-normal rather than negative binomial, or
-// that are high and seen once, are decided as continuous demand recorded
-// in units (wholeunits.go). Before all of it, gross errors (an
+// orders that amount and the others are decided apart (constant.go), as
+// are never-sellers among counts that vary beyond Poisson
+// (neversellers.go). Whole numbers whose spread does not grow with their
+// level as counts' does, that vary less than Poisson days, whose days
+// look log-normal or two-mode rather than negative binomial, or that are
+// high and seen once, are decided as continuous demand recorded in units
+// (wholeunits.go). Before all of it, gross errors (an
 // observation far above its product's other days, the portfolio's cap
 // and its log-scale spread) are left out (grosserrors.go).
 func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
@@ -196,6 +198,9 @@ func (m *Model) Decide(p *data.Portfolio) ([]float64, error) {
 		return q, err
 	}
 	if q, ok, err := decideApart(p, constantSplit, m.Decide); ok {
+		return q, err
+	}
+	if q, ok, err := decideApart(p, neverSellersSplit, m.Decide); ok {
 		return q, err
 	}
 	if q, ok, err := decideByGroups(p, m.Decide); ok {
@@ -233,6 +238,9 @@ func (m *Model) DecideWhole(p *data.Portfolio) ([]float64, error) {
 		return q, err
 	}
 	if q, ok, err := decideApart(p, constantSplit, m.DecideWhole); ok {
+		return q, err
+	}
+	if q, ok, err := decideApart(p, neverSellersSplit, m.DecideWhole); ok {
 		return q, err
 	}
 	if q, ok, err := decideByGroups(p, m.DecideWhole); ok {

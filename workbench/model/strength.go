@@ -811,6 +811,9 @@ func (m *Model) SelectRule(p *data.Portfolio) (Rule, error) {
 	if p = withoutApart(p, constantSplit); p == nil {
 		return fullRule, nil
 	}
+	if p = withoutApart(p, neverSellersSplit); p == nil {
+		return fullRule, nil
+	}
 	return m.selectRule(p, false)
 }
 

@@ -25,6 +25,16 @@ func inWholeUnits(p *data.Portfolio, shift float64) *data.Portfolio {
 	return &c
 }
 
+// selectRule is m's rule for p; the test stops on an error.
+func selectRule(t *testing.T, m *Model, p *data.Portfolio) Rule {
+	t.Helper()
+	r, err := m.SelectRule(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func isCountRule(r Rule) bool {
 	return r.Expert == expertGammaPoisson || r.Expert == expertNPMLEPoisson || isNegBinomialRule(r) || isZeroInflatedRule(r)
 }
@@ -121,15 +131,7 @@ func TestWholeUnitsRepeatByChance(t *testing.T) {
 			if got, want := pairSpreadSlope(c), pairSpreadSlope(p); math.Abs(got-want) > 0.1 {
 				t.Errorf("K = %d, seed %d: slope of spread on level %.3f, unrounded %.3f", k, seed, got, want)
 			}
-			got, err := m.SelectRule(whole)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := m.SelectRule(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != want {
+			if got, want := selectRule(t, m, whole), selectRule(t, m, p); got != want {
 				t.Errorf("K = %d, seed %d, %v repeats: rule %v, unrounded %v", k, seed, repeatedPairCount(whole), got, want)
 			}
 		}
@@ -187,15 +189,7 @@ func TestWholeUnitsWithNeverSellersOrModesAreContinuous(t *testing.T) {
 				t.Errorf("seed %d, %s, K = %d: read as counts", seed, c.name, c.k)
 				continue
 			}
-			got, err := m.SelectRule(whole)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := m.SelectRule(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != want {
+			if got, want := selectRule(t, m, whole), selectRule(t, m, p); got != want {
 				t.Errorf("seed %d, %s, K = %d: rule %v, unrounded %v", seed, c.name, c.k, got, want)
 			}
 		}
