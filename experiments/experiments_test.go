@@ -512,6 +512,31 @@ func TestSuiteWholeUnits(t *testing.T) {
 	}
 }
 
+// A method that decides a portfolio with gross errors but not the same
+// portfolio without them (eb-negbinomial on gamma-Poisson counts seen
+// once, 58% never selling: its prior of log means fits only with the
+// errors) leaves its shift out, says why, and does not stop the run.
+func TestSuiteErrorShiftOfAMethodThatFailsWithoutTheErrors(t *testing.T) {
+	f := SuiteFamily{Name: "intermittent counts seen once, gross errors", Obs: prior.IntRange{Min: 1, Max: 1}, Ratio: 0.9,
+		Prior: fixedPrior("test-gamma-poisson", prior.GammaPoisson, nil, 57.9, 1.01, 0), ZeroShare: 0.58, Contaminate: true}
+	res, err := RunSuite(SuiteOptions{Instances: []int{100}, Seeds: 2, Seed: 1, Families: []SuiteFamily{f}, Methods: []string{"saa", "eb-negbinomial"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Cells[0]
+	shifts := c.ErrorShift["eb-negbinomial"]
+	if !slices.ContainsFunc(shifts, math.IsNaN) || !strings.Contains(c.Errors["eb-negbinomial"], "without the gross errors") {
+		t.Fatalf("eb-negbinomial: shifts %v, note %q; want a NaN and the reason", shifts, c.Errors["eb-negbinomial"])
+	}
+	var buf bytes.Buffer
+	if err := WriteSuite(&buf, res, ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "NaN") {
+		t.Errorf("table prints NaN:\n%s", buf.String())
+	}
+}
+
 // The stress families' portfolios are the two sales levels in turn, a
 // smaller one the first products of a larger one; the model decides them
 // level by level (model.ScaleGroups), and no suite family's portfolio is
