@@ -61,6 +61,7 @@ func TestWholeUnitsOfContinuousDemandAreDecidedAsContinuous(t *testing.T) {
 			{prior.Managerial, []string{"lognormal"}, 200, 0.8, 0.8, 4},
 			{prior.Managerial, []string{"lognormal"}, 10, 1.1, 1.3, 3},
 			{prior.NormalNormal, nil, 200, 0.3, 0.2, 1},
+			{prior.NormalNormal, nil, 198, 0.57, 0.37, 1},
 		} {
 			n := c.n
 			p := portfolioOf(t, c.kind, c.families, c.level, c.spread, c.cv, 200, n, seed)
@@ -268,7 +269,8 @@ func TestAsContinuousKeepsCounts(t *testing.T) {
 		}
 		// Counts of high levels with never-sellers: the normal reading
 		// does not stand aside for them, nor, with two modes, the
-		// reading of modes.
+		// reading of modes; seen once, the reading of high days seen
+		// once does (neverSellersSeenOnce).
 		for _, c := range []struct {
 			kind     string
 			families []string
@@ -283,6 +285,8 @@ func TestAsContinuousKeepsCounts(t *testing.T) {
 			{prior.Managerial, []string{"negbinomial"}, 200, 0.3, 0.3, 100, 5, 20},
 			{prior.GammaPoisson, nil, 40, 0.5, 0, 1000, 2, 30},
 			{prior.GammaPoisson, nil, 80, 0.8, 0, 100, 4, 50},
+			{prior.GammaPoisson, nil, 58, 1, 0, 100, 1, 58},
+			{prior.GammaPoisson, nil, 58, 1, 0, 1000, 1, 40},
 		} {
 			p := portfolioOf(t, c.kind, c.families, c.level, c.spread, c.cv, c.k, c.n, seed)
 			for i := range p.Obs {
