@@ -596,15 +596,33 @@ func (b Bayes) decideZeroInflated(p *data.Portfolio) []float64 {
 		if sum == 0 {
 			w0, w1 = b.Zero, (1-b.Zero)*math.Pow(r/(r+n), a)
 		}
-		z := w0 / (w0 + w1)
-		rho := p.Ratios[k]
-		if z >= rho-probTol {
-			continue // order nothing
-		}
-		// The smallest integer with z + (1 - z) F(x) >= rho.
-		q[k] = seller.Quantile((rho - z) / (1 - z))
+		q[k] = zeroInflatedQuantile(p.Ratios[k], w0/(w0+w1), seller.Quantile)
 	}
 	return q
+}
+
+// zeroInflatedQuantile is the rho-quantile of the mixture of a point mass
+// at 0, of weight never, and a seller's predictive, whose quantile at a
+// level is quantile(level): 0 where never reaches rho, else the seller's
+// quantile at (rho - never) / (1 - never), the smallest x with never +
+// (1 - never) F(x) >= rho.
+func zeroInflatedQuantile(rho, never float64, quantile func(level float64) float64) float64 {
+	if never >= rho-probTol {
+		return 0
+	}
+	return quantile((rho - never) / (1 - never))
+}
+
+// neverSellerWeight is the posterior probability that a product whose
+// every day is 0 never sells: a share zero of the products never sell,
+// and the sellers' prior gives its days log probability logZeros.
+func neverSellerWeight(zero, logZeros float64) float64 {
+	return zero / (zero + (1-zero)*math.Exp(logZeros))
+}
+
+// soldNothing reports whether every day of o is 0.
+func soldNothing(o []float64) bool {
+	return !slices.ContainsFunc(o, func(x float64) bool { return x != 0 })
 }
 
 // lognormalFamilyIndex is the index of "lognormal" in the managerial
@@ -1125,13 +1143,10 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 		q := make([]float64, p.Len())
 		for k, o := range p.Obs {
 			never := 0.0
-			if b.Zero > 0 && ld != nil && !slices.ContainsFunc(o, func(x float64) bool { return x != 0 }) {
-				never = b.Zero / (b.Zero + (1-b.Zero)*math.Exp(float64(len(o))*ld.LogProb(0)))
+			if b.Zero > 0 && ld != nil && soldNothing(o) {
+				never = neverSellerWeight(b.Zero, float64(len(o))*ld.LogProb(0))
 			}
-			q[k] = 0
-			if never < p.Ratios[k] {
-				q[k] = max(0, d.Quantile((p.Ratios[k]-never)/(1-never)))
-			}
+			q[k] = max(0, zeroInflatedQuantile(p.Ratios[k], never, d.Quantile))
 		}
 		return q, nil
 	}
@@ -1157,27 +1172,22 @@ func (b ManagerialBayes) Decide(p *data.Portfolio) ([]float64, error) {
 				}
 				return c
 			}
-			rho := p.Ratios[k]
-			if b.Zero > 0 && !slices.ContainsFunc(p.Obs[k], func(x float64) bool { return x != 0 }) {
-				// The chance that it never sells takes never of the
-				// order's probability at 0 and above.
-				never := b.Zero / (b.Zero + (1-b.Zero)*math.Exp(logEvidence))
-				if never >= rho {
-					q[k] = 0
-					continue
+			quantile := func(level float64) float64 {
+				// Between the posterior atoms' own quantiles.
+				lo, hi := math.Inf(1), math.Inf(-1)
+				for _, a := range atoms {
+					lo, hi = min(lo, a.Quantile(level)), max(hi, a.Quantile(level))
 				}
-				rho = (rho - never) / (1 - never)
+				if discrete {
+					return dist.DiscreteQuantile(cdf, level, lo)
+				}
+				return max(0, bisectQuantile(cdf, level, lo, hi, 1e-10))
 			}
-			// Between the posterior atoms' own quantiles.
-			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, a := range atoms {
-				lo, hi = min(lo, a.Quantile(rho)), max(hi, a.Quantile(rho))
+			never := 0.0
+			if b.Zero > 0 && soldNothing(p.Obs[k]) {
+				never = neverSellerWeight(b.Zero, logEvidence)
 			}
-			if discrete {
-				q[k] = dist.DiscreteQuantile(cdf, rho, lo)
-				continue
-			}
-			q[k] = max(0, bisectQuantile(cdf, rho, lo, hi, 1e-10))
+			q[k] = zeroInflatedQuantile(p.Ratios[k], never, quantile)
 		}
 	})
 	return q, err

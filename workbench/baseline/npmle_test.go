@@ -391,7 +391,7 @@ func bruteForceBayes(b ManagerialBayes, obs []float64, rho float64) float64 {
 		}
 	}
 	never := 0.0
-	if b.Zero > 0 && !slices.ContainsFunc(obs, func(x float64) bool { return x != 0 }) {
+	if b.Zero > 0 && soldNothing(obs) {
 		// The marginal probability of the zeros: the sum times the
 		// node spacing and the prior density's normalising constant.
 		evidence := math.Exp(top) * total * (hi - lo) / nodes / (sd * math.Sqrt(2*math.Pi))

@@ -319,10 +319,17 @@ func chancePairs(p *data.Portfolio) float64 {
 // wide days). Unlike repeatProbability it holds for over-dispersed days,
 // which repeat less often than Poisson ones of their mean, and constant
 // products never make it.
-func nearRepeats(p *data.Portfolio) float64 {
+func nearRepeats(p *data.Portfolio) float64 { return pairsApart(p, 1) }
+
+// pairsApart is how many instances of two days sold amounts 1 to within
+// units apart.
+func pairsApart(p *data.Portfolio, within float64) float64 {
 	near := 0.0
 	for _, o := range p.Obs {
-		if len(o) == 2 && math.Abs(o[0]-o[1]) == 1 {
+		if len(o) != 2 {
+			continue
+		}
+		if d := math.Abs(o[0] - o[1]); d >= 1 && d <= within {
 			near++
 		}
 	}

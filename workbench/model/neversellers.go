@@ -34,19 +34,11 @@ func neverSellersSplit(p *data.Portfolio) (others []int, orders []float64, ok bo
 	if p.Support != nil || !allCounts(p) {
 		return nil, nil, false
 	}
-	for k, o := range p.Obs {
-		if slices.Max(o) > 0 {
-			others = append(others, k)
-		}
-	}
+	others = soldInstances(p)
 	if len(others) == p.Len() || len(others) < neverSellersMinSold || !zeroInflationShows(p) {
 		return nil, nil, false
 	}
-	sold := p.Subset(others)
-	if sold.Len() > continuousDaysInstances {
-		sold = sold.Subset(sampledInstances(sold, continuousDaysInstances, selectionSalt))
-	}
-	if !overdispersionShows(sold) {
+	if !overdispersionShows(soldSample(p, others)) {
 		return nil, nil, false
 	}
 	q, err := baseline.ZeroInflatedEB{}.Decide(p)

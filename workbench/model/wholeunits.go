@@ -105,12 +105,7 @@ import (
 // continuous: with zeroInflationShows alone, normal level 198, spread
 // 0.57, cv 0.37, rho 0.99 had gone 73.80 -> 1,089.43% at K = 100.
 func neverSellersSeenOnce(p *data.Portfolio) bool {
-	zeros := 0
-	for _, o := range p.Obs {
-		if slices.Max(o) == 0 {
-			zeros++
-		}
-	}
+	zeros := p.Len() - len(soldInstances(p))
 	return float64(zeros) >= neverSellersOnceShare*float64(p.Len()) && zeroInflationShows(p)
 }
 
@@ -222,16 +217,7 @@ func chanceRepeats(p *data.Portfolio) bool {
 	if observed == 0 {
 		return true
 	}
-	near := 0.0
-	for _, o := range p.Obs {
-		if len(o) != 2 {
-			continue
-		}
-		if d := math.Abs(o[0] - o[1]); d >= 1 && d <= repeatWindow {
-			near++
-		}
-	}
-	expected := max(near/(2*repeatWindow), nearRepeats(p)/2)
+	expected := max(pairsApart(p, repeatWindow)/(2*repeatWindow), nearRepeats(p)/2)
 	return expected > 0 && distuv.Poisson{Lambda: expected}.Survival(observed-1) >= constantLevel
 }
 
@@ -385,19 +371,7 @@ func continuousDaysShow(p *data.Portfolio, high bool) bool {
 	if repeatDays(p) < twoDaysMinPairs {
 		return false
 	}
-	var sold []int
-	for i, o := range p.Obs {
-		if slices.Max(o) > 0 {
-			sold = append(sold, i)
-		}
-	}
-	sample := p
-	if len(sold) < p.Len() {
-		sample = p.Subset(sold)
-	}
-	if sample.Len() > continuousDaysInstances {
-		sample = sample.Subset(sampledInstances(sample, continuousDaysInstances, selectionSalt))
-	}
+	sample := soldSample(p, soldInstances(p))
 	if high {
 		if _, modes := twoDaysLogNormal(sample); modes {
 			return true
@@ -408,6 +382,32 @@ func continuousDaysShow(p *data.Portfolio, high bool) bool {
 		return false
 	}
 	return high && r.Normal > continuousDaysMinLogRatio || r.LogNormal > continuousDaysMinLogRatio && !zeroInflationShows(p)
+}
+
+// soldInstances are the indices of p's products that sold on some day.
+func soldInstances(p *data.Portfolio) []int {
+	var sold []int
+	for i, o := range p.Obs {
+		if slices.Max(o) > 0 {
+			sold = append(sold, i)
+		}
+	}
+	return sold
+}
+
+// soldSample is the products of p that sold (sold, soldInstances(p)), up
+// to continuousDaysInstances of them (a sample by their IDs): what the
+// checks of how the days of sellers vary judge (continuousDaysShow,
+// neverSellersSplit).
+func soldSample(p *data.Portfolio, sold []int) *data.Portfolio {
+	sample := p
+	if len(sold) < p.Len() {
+		sample = p.Subset(sold)
+	}
+	if sample.Len() > continuousDaysInstances {
+		sample = sample.Subset(sampledInstances(sample, continuousDaysInstances, selectionSalt))
+	}
+	return sample
 }
 
 // continuousDaysMinLogRatio is strong evidence on Kass and Raftery's
